@@ -1,0 +1,80 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Rapport",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "RapportEventLog", targets: ["RapportEventLog"]),
+        .library(name: "RapportLMDB", targets: ["RapportLMDB"]),
+        .library(name: "RapportTesting", targets: ["RapportTesting"]),
+        .executable(name: "rapport-quickstart", targets: ["QuickStart"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // liblmdb from the system (Debian: liblmdb-dev). Never vendored.
+        .systemLibrary(
+            name: "CLMDB",
+            path: "Sources/CLMDB",
+            pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"]), .brew(["lmdb"])]
+        ),
+        // Small C helpers for the hot paths (CRC32C with SSE4.2 / ARMv8 CRC).
+        .target(name: "CRapportSupport", path: "Sources/CRapportSupport"),
+        .target(
+            name: "RapportEventLog",
+            dependencies: [
+                "CRapportSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "RapportLMDB",
+            dependencies: [
+                "CLMDB",
+                "RapportEventLog",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "RapportTesting",
+            dependencies: ["RapportEventLog"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "QuickStart",
+            dependencies: ["RapportEventLog", "RapportLMDB"],
+            path: "Examples/QuickStart",
+            swiftSettings: strictSettings
+        ),
+        // A child process the crash-safety and multi-process tests drive.
+        .executableTarget(
+            name: "RapportStoreProbe",
+            dependencies: ["RapportEventLog", "RapportLMDB"],
+            path: "Tests/RapportStoreProbe",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "RapportEventLogTests",
+            dependencies: ["RapportEventLog", "RapportTesting"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "RapportLMDBTests",
+            dependencies: ["RapportEventLog", "RapportLMDB", "RapportTesting", "RapportStoreProbe"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

@@ -1,0 +1,97 @@
+public import Foundation
+import Synchronization
+
+/// The identity of one event: a UUID chosen by whoever proposes the event.
+///
+/// Appending an event whose id is already stored does not write it again: the
+/// store answers with the stored position, so a retried append is safe.
+/// ``EventID/init()`` makes a time-ordered UUID (version 7), which keeps the
+/// store's id index writing near its end instead of all over it.
+///
+/// ```swift
+/// let id = EventID()                       // UUIDv7, increasing
+/// let fixed = EventID(UUID(uuidString: "0193…")!)
+/// ```
+public struct EventID: Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
+    /// The UUID.
+    public let uuid: UUID
+
+    /// Wraps an existing UUID (for example one your application already stores).
+    public init(_ uuid: UUID) { self.uuid = uuid }
+
+    /// A new time-ordered UUID (RFC 9562 version 7). Ids made by one process are
+    /// strictly increasing, even within one millisecond.
+    public init() { self.uuid = UUIDv7Generator.shared.next() }
+
+    /// The 16 bytes of the UUID, most significant first.
+    public var bytes: [UInt8] {
+        withUnsafeBytes(of: uuid.uuid) { Array($0) }
+    }
+
+    /// Reads an id from 16 bytes.
+    package init(bytes raw: UnsafeRawBufferPointer) {
+        var value: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &value) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw.prefix(16))) }
+        self.uuid = UUID(uuid: value)
+    }
+
+    public var description: String { uuid.uuidString.lowercased() }
+
+    public static func < (lhs: EventID, rhs: EventID) -> Bool {
+        withUnsafeBytes(of: lhs.uuid.uuid) { l in
+            withUnsafeBytes(of: rhs.uuid.uuid) { r in
+                l.lexicographicallyPrecedes(r)
+            }
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        uuid = try decoder.singleValueContainer().decode(UUID.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(uuid)
+    }
+}
+
+/// Makes UUIDv7 values that increase strictly within the process: the 12-bit
+/// `rand_a` field counts up within one millisecond (RFC 9562, method 1).
+final class UUIDv7Generator: Sendable {
+    static let shared = UUIDv7Generator()
+
+    private struct State {
+        var lastMillis: UInt64 = 0
+        var counter: UInt16 = 0
+    }
+    private let state = Mutex(State())
+
+    func next() -> UUID {
+        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        let (millis, counter) = state.withLock { s -> (UInt64, UInt16) in
+            if now > s.lastMillis {
+                s.lastMillis = now
+                s.counter = UInt16.random(in: 0..<0x400)
+            } else if s.counter >= 0xFFF {
+                s.lastMillis += 1
+                s.counter = 0
+            } else {
+                s.counter += 1
+            }
+            return (s.lastMillis, s.counter)
+        }
+        var random = SystemRandomNumberGenerator()
+        let tail = random.next() as UInt64
+        let b: [UInt8] = [
+            UInt8(truncatingIfNeeded: millis >> 40), UInt8(truncatingIfNeeded: millis >> 32),
+            UInt8(truncatingIfNeeded: millis >> 24), UInt8(truncatingIfNeeded: millis >> 16),
+            UInt8(truncatingIfNeeded: millis >> 8), UInt8(truncatingIfNeeded: millis),
+            0x70 | UInt8(counter >> 8), UInt8(truncatingIfNeeded: counter),
+            0x80 | UInt8(truncatingIfNeeded: tail >> 56) & 0x3F, UInt8(truncatingIfNeeded: tail >> 48),
+            UInt8(truncatingIfNeeded: tail >> 40), UInt8(truncatingIfNeeded: tail >> 32),
+            UInt8(truncatingIfNeeded: tail >> 24), UInt8(truncatingIfNeeded: tail >> 16),
+            UInt8(truncatingIfNeeded: tail >> 8), UInt8(truncatingIfNeeded: tail),
+        ]
+        return UUID(uuid: (b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]))
+    }
+}

@@ -1,0 +1,103 @@
+public import Foundation
+
+/// Who did something: an identifier and the role they acted in.
+///
+/// Every event names its principal, so an audit can always answer "who".
+/// Automations, imports and API keys are principals too.
+///
+/// ```swift
+/// let anna = Principal(id: "user:anna", role: .salesRep)
+/// let nightly = Principal(id: "job:nightly-import", role: .system)
+/// ```
+public struct Principal: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// A stable identifier of the person, service account, key or job.
+    public var id: String
+    /// The role the principal acted in.
+    public var role: Role
+
+    /// Creates a principal.
+    public init(id: String, role: Role) {
+        self.id = id
+        self.role = role
+    }
+
+    public var description: String { "\(id) (\(role))" }
+
+    /// A role, such as `salesRep` or `admin`. Applications may define their own.
+    ///
+    /// ```swift
+    /// extension Principal.Role { static let partner = Principal.Role("partner") }
+    /// ```
+    public struct Role: RawRepresentable, Hashable, Sendable, Codable, ExpressibleByStringLiteral,
+        CustomStringConvertible
+    {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public init(_ rawValue: String) { self.rawValue = rawValue }
+        public init(stringLiteral value: String) { self.rawValue = value }
+        public var description: String { rawValue }
+
+        public static let salesRep = Role("sales-rep")
+        public static let salesManager = Role("sales-manager")
+        public static let marketing = Role("marketing")
+        public static let support = Role("support")
+        public static let admin = Role("admin")
+        /// An automation, import job or integration acting on its own.
+        public static let system = Role("system")
+    }
+}
+
+/// The way a change reached the system.
+///
+/// ```swift
+/// let metadata = EventMetadata(actor: anna, channel: .phone)
+/// ```
+public struct Channel: RawRepresentable, Hashable, Sendable, Codable, ExpressibleByStringLiteral,
+    CustomStringConvertible
+{
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+    public init(stringLiteral value: String) { self.rawValue = value }
+    public var description: String { rawValue }
+
+    public static let ui = Channel("ui")
+    public static let api = Channel("api")
+    public static let `import` = Channel("import")
+    public static let phone = Channel("phone")
+    public static let email = Channel("email")
+    public static let sms = Channel("sms")
+    public static let chat = Channel("chat")
+    public static let meeting = Channel("meeting")
+    public static let webForm = Channel("web-form")
+    public static let automation = Channel("automation")
+}
+
+/// What is recorded about the circumstances of an event: who did it, through
+/// which channel, and which request or event caused it.
+///
+/// ```swift
+/// let metadata = EventMetadata(
+///     actor: Principal(id: "user:anna", role: .salesRep),
+///     channel: .ui,
+///     correlationID: requestID
+/// )
+/// ```
+public struct EventMetadata: Hashable, Sendable, Codable {
+    /// Who made the change. Required.
+    public var actor: Principal
+    /// How the change came in.
+    public var channel: Channel
+    /// The id shared by everything done for one request or one business operation.
+    public var correlationID: UUID?
+    /// The id of the command or event that directly caused this one.
+    public var causationID: UUID?
+
+    /// Creates metadata.
+    public init(actor: Principal, channel: Channel, correlationID: UUID? = nil, causationID: UUID? = nil) {
+        self.actor = actor
+        self.channel = channel
+        self.correlationID = correlationID
+        self.causationID = causationID
+    }
+}

@@ -1,0 +1,91 @@
+/// The name of a stream, such as `contact-4f1c…` or `deal-42`.
+///
+/// A stream id is 1 to ``StreamID/maximumLength`` bytes of UTF-8 with no control
+/// characters. Invalid names are refused when the id is created, so a store
+/// never sees one.
+///
+/// ```swift
+/// let stream = try StreamID("contact-\(id)")
+/// try StreamID("")            // throws EventStoreError.invalidStreamID
+/// ```
+public struct StreamID: Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
+    /// The longest stream id, in UTF-8 bytes.
+    public static let maximumLength = 255
+
+    /// The id as text.
+    public let rawValue: String
+
+    /// Creates a stream id, checking that it is valid.
+    ///
+    /// - Throws: ``EventStoreError/invalidStreamID(_:reason:)`` when the name is
+    ///   empty, longer than ``maximumLength`` bytes, or holds a control character.
+    public init(_ rawValue: String) throws(EventStoreError) {
+        if let reason = TextRules.problem(in: rawValue, maximumLength: Self.maximumLength) {
+            throw .invalidStreamID(rawValue, reason: reason)
+        }
+        self.rawValue = rawValue
+    }
+
+    /// Creates a stream id from a category and an identifier: `category-identifier`.
+    ///
+    /// ```swift
+    /// let stream = try StreamID(category: "deal", id: "42")   // "deal-42"
+    /// ```
+    public init(category: String, id: String) throws(EventStoreError) {
+        try self.init("\(category)-\(id)")
+    }
+
+    /// Creates a stream id from text already known to be valid (records read
+    /// back from a store).
+    package init(unchecked rawValue: String) { self.rawValue = rawValue }
+
+    /// The part before the first `-`, or the whole id when it has none.
+    public var category: Substring {
+        rawValue[..<(rawValue.firstIndex(of: "-") ?? rawValue.endIndex)]
+    }
+
+    public var description: String { rawValue }
+
+    public static func < (lhs: StreamID, rhs: StreamID) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        do { try self.init(text) } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}
+
+/// The rules shared by stream ids, tags, type names and metadata strings.
+enum TextRules {
+    /// Why `text` is not acceptable, or nil when it is.
+    static func problem(in text: String, maximumLength: Int, allowEmpty: Bool = false) -> String? {
+        var text = text
+        return text.withUTF8 { utf8 -> String? in
+            if utf8.isEmpty && !allowEmpty { return "it is empty" }
+            if utf8.count > maximumLength { return "it is \(utf8.count) bytes long; the limit is \(maximumLength)" }
+            // Control characters (Unicode category Cc) are U+0000–U+001F and
+            // U+007F–U+009F: single bytes below 0x20 or 0x7F, or C2 80–C2 9F.
+            var index = 0
+            while index < utf8.count {
+                let byte = utf8[index]
+                var scalar: UInt32? = nil
+                if byte < 0x20 || byte == 0x7F {
+                    scalar = UInt32(byte)
+                } else if byte == 0xC2, index + 1 < utf8.count, (0x80...0x9F).contains(utf8[index + 1]) {
+                    scalar = UInt32(utf8[index + 1])
+                }
+                if let scalar {
+                    return "it contains the control character U+\(String(scalar, radix: 16, uppercase: true))"
+                }
+                index += 1
+            }
+            return nil
+        }
+    }
+}

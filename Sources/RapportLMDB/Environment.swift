@@ -1,0 +1,250 @@
+import CLMDB
+import Foundation
+import Logging
+import RapportEventLog
+import Synchronization
+
+/// The named databases of a store. See `docs/storage-format.md`.
+struct Tables: Sendable {
+    /// position (8 bytes, big-endian) → record
+    let events: MDB_dbi
+    /// event id (16 bytes) → position (8 bytes, big-endian)
+    let eventIDs: MDB_dbi
+    /// stream id (UTF-8) → head (count and skip ladder)
+    let streamHeads: MDB_dbi
+    /// tag (UTF-8) → head (count and skip ladder)
+    let tagHeads: MDB_dbi
+    /// name (UTF-8) → value: format version, creation time
+    let meta: MDB_dbi
+}
+
+/// One LMDB environment: its handle, its tables, a pool of read transactions,
+/// and the gate that keeps the map from being resized under a reader.
+///
+/// Every read transaction runs inside ``read(_:)`` holding the gate shared;
+/// resizing the map (by this process, or adopting another process's resize)
+/// takes it exclusively, as LMDB requires that no transaction be active then.
+final class Environment: @unchecked Sendable {
+    let env: OpaquePointer
+    let tables: Tables
+    let path: String
+    private let logger: Logger
+    private var gate = pthread_rwlock_t()
+    /// Reset read transactions, ready to be renewed (MDB_NOTLS: not bound to a thread).
+    private let idleReaders = Mutex<[ReaderHandle]>([])
+    private let closed = Atomic<Bool>(false)
+    let maximumMapSize: Int
+
+    /// Paths open in this process: LMDB must not open one environment twice in a process.
+    private static let openPaths = Mutex<Set<String>>([])
+
+    init(path: String, configuration: LMDBEventStore.Configuration) throws(EventStoreError) {
+        self.logger = configuration.logger
+        self.maximumMapSize = configuration.maximumMapSize
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw .storage("cannot create the store directory \(path): \(error.localizedDescription)")
+        }
+        let canonical = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        self.path = canonical
+        let claimed = Self.openPaths.withLock { $0.insert(canonical).inserted }
+        guard claimed else {
+            throw .storage("the store at \(canonical) is already open in this process; share the one LMDBEventStore instance")
+        }
+        var handle: OpaquePointer?
+        var tablesValue: Tables?
+        do throws(LMDBError) {
+            try check(mdb_env_create(&handle), "creating the environment")
+            try check(mdb_env_set_maxdbs(handle, 32), "setting the number of tables")
+            try check(mdb_env_set_maxreaders(handle, UInt32(configuration.maximumReaders)), "setting the number of readers")
+            try check(mdb_env_set_mapsize(handle, configuration.initialMapSize), "setting the map size")
+            var flags = UInt32(MDB_NOTLS)
+            if configuration.durability == .relaxed { flags |= UInt32(MDB_NOSYNC) }
+            try check(mdb_env_open(handle, canonical, flags, 0o644), "opening \(canonical)")
+            tablesValue = try Self.openTables(handle!)
+        } catch {
+            if let handle { mdb_env_close(handle) }
+            Self.openPaths.withLock { _ = $0.remove(canonical) }
+            throw error.storeError
+        }
+        self.env = handle!
+        self.tables = tablesValue!
+        pthread_rwlock_init(&gate, nil)
+    }
+
+    private static func openTables(_ env: OpaquePointer) throws(LMDBError) -> Tables {
+        var txn: OpaquePointer?
+        try check(mdb_txn_begin(env, nil, 0, &txn), "beginning the setup transaction")
+        do {
+            func open(_ name: String, _ flags: Int32 = 0) throws(LMDBError) -> MDB_dbi {
+                var dbi: MDB_dbi = 0
+                try check(mdb_dbi_open(txn, name, UInt32(MDB_CREATE | flags), &dbi), "opening table \(name)")
+                return dbi
+            }
+            let tables = Tables(
+                events: try open("events"), eventIDs: try open("event-ids"), streamHeads: try open("stream-heads"),
+                tagHeads: try open("tag-heads"), meta: try open("meta"))
+            try StoreMeta.checkOrInitialize(txn: txn!, meta: tables.meta, events: tables.events)
+            try check(mdb_txn_commit(txn), "committing the setup transaction")
+            return tables
+        } catch {
+            mdb_txn_abort(txn)
+            throw error
+        }
+    }
+
+    var isClosed: Bool { closed.load(ordering: .acquiring) }
+
+    /// Runs `body` in a short read transaction. No `await` can happen inside:
+    /// the closure is synchronous. Adopts a map resized by another process.
+    func read<R>(_ body: (borrowing ReadTransaction) throws(EventStoreError) -> R) throws(EventStoreError) -> R {
+        while true {
+            pthread_rwlock_rdlock(&gate)
+            if isClosed {
+                pthread_rwlock_unlock(&gate)
+                throw .storeClosed
+            }
+            var txn = idleReaders.withLock { $0.popLast() }?.txn
+            var code: Int32
+            if let existing = txn {
+                code = mdb_txn_renew(existing)
+                if code != MDB_SUCCESS { mdb_txn_abort(existing); txn = nil }
+            } else {
+                code = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn)
+            }
+            if code == MDB_MAP_RESIZED {
+                pthread_rwlock_unlock(&gate)
+                try adoptResizedMap()
+                continue
+            }
+            guard code == MDB_SUCCESS, let txn else {
+                pthread_rwlock_unlock(&gate)
+                throw LMDBError(code: code, operation: "beginning a read transaction").storeError
+            }
+            defer {
+                mdb_txn_reset(txn)
+                idleReaders.withLock { $0.append(ReaderHandle(txn: txn)) }
+                pthread_rwlock_unlock(&gate)
+            }
+            return try body(ReadTransaction(txn: txn, tables: tables))
+        }
+    }
+
+    /// Adopts the map size another process set (LMDB's MDB_MAP_RESIZED).
+    func adoptResizedMap() throws(EventStoreError) {
+        try withExclusiveAccess { () throws(EventStoreError) in
+            do throws(LMDBError) { try check(mdb_env_set_mapsize(env, 0), "adopting the resized map") } catch { throw error.storeError }
+        }
+    }
+
+    /// The current map size in bytes.
+    var mapSize: Int {
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        return info.me_mapsize
+    }
+
+    /// Grows the map so at least `needed` more bytes fit. Called by the writer
+    /// between transactions.
+    func growMap(needed: Int) throws(EventStoreError) {
+        let current = mapSize
+        guard current < maximumMapSize else {
+            throw .storeFull("the store reached its maximum size of \(maximumMapSize) bytes")
+        }
+        let doubled = current > Int.max / 2 ? Int.max : current * 2
+        let step = Swift.max(doubled, current + needed * 2)
+        let pageAligned = (Swift.min(step, maximumMapSize) + 4095) / 4096 * 4096
+        try withExclusiveAccess { () throws(EventStoreError) in
+            do throws(LMDBError) { try check(mdb_env_set_mapsize(env, pageAligned), "growing the map to \(pageAligned) bytes") } catch {
+                throw error.storeError
+            }
+        }
+        logger.info("grew the LMDB map", metadata: ["path": "\(path)", "from": "\(current)", "to": "\(pageAligned)"])
+    }
+
+    /// Runs `body` while no read transaction of this process is active.
+    private func withExclusiveAccess(_ body: () throws(EventStoreError) -> Void) throws(EventStoreError) {
+        pthread_rwlock_wrlock(&gate)
+        defer { pthread_rwlock_unlock(&gate) }
+        guard !isClosed else { throw .storeClosed }
+        // Pooled transactions hold reader slots tied to the old map; drop them.
+        idleReaders.withLock { pool in
+            for handle in pool { mdb_txn_abort(handle.txn) }
+            pool.removeAll()
+        }
+        try body()
+    }
+
+    /// Why a write of about `needed` bytes failed, when the cause is a full
+    /// device or the process's file size limit; nil for other I/O errors.
+    /// LMDB reports a short write as EIO, which is how a full disk shows.
+    func diagnoseFullDevice(needed: Int) -> EventStoreError? {
+        var stats = statvfs()
+        if statvfs(path, &stats) == 0 {
+            let free = UInt64(stats.f_bavail) * UInt64(stats.f_frsize)
+            if free < UInt64(needed) * 2 + (1 << 20) {
+                return .storeFull("no space left on the device (\(free) bytes free)")
+            }
+        }
+        var limit = rlimit()
+        if getrlimit(Int32(RLIMIT_FSIZE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max {
+            let size = (try? FileManager.default.attributesOfItem(atPath: path + "/data.mdb")[.size] as? NSNumber)?.uint64Value ?? 0
+            if size + UInt64(needed) >= UInt64(limit.rlim_cur) {
+                return .storeFull("the process's file size limit of \(limit.rlim_cur) bytes was reached")
+            }
+        }
+        return nil
+    }
+
+    /// Flushes buffers to disk (useful with relaxed durability).
+    func sync() throws(EventStoreError) {
+        do throws(LMDBError) { try check(mdb_env_sync(env, 1), "syncing") } catch { throw error.storeError }
+    }
+
+    /// Closes the environment once no read transaction is active.
+    func close() {
+        pthread_rwlock_wrlock(&gate)
+        defer { pthread_rwlock_unlock(&gate) }
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        idleReaders.withLock { pool in
+            for handle in pool { mdb_txn_abort(handle.txn) }
+            pool.removeAll()
+        }
+        mdb_env_close(env)
+        Self.openPaths.withLock { _ = $0.remove(path) }
+    }
+
+    deinit {
+        close()
+        pthread_rwlock_destroy(&gate)
+    }
+}
+
+/// A reset read transaction waiting in the pool. LMDB allows a reset
+/// transaction to be renewed on any thread when the environment has MDB_NOTLS.
+struct ReaderHandle: @unchecked Sendable {
+    let txn: OpaquePointer
+}
+
+/// The store's identity and format, kept in the `meta` table.
+enum StoreMeta {
+    static let formatKey = "format"
+    static let formatValue = "rapport-lmdb/1"
+
+    static func checkOrInitialize(txn: OpaquePointer, meta: MDB_dbi, events: MDB_dbi) throws(LMDBError) {
+        if let stored = try Bytes.get(txn: txn, dbi: meta, key: Array(formatKey.utf8)) {
+            let text = String(decoding: stored, as: UTF8.self)
+            guard text == formatValue else {
+                throw LMDBError(code: MDB_INVALID, operation: "the store has format \(text), this library reads \(formatValue)")
+            }
+            return
+        }
+        var stat = MDB_stat()
+        try check(mdb_stat(txn, events, &stat), "reading the events table")
+        guard stat.ms_entries == 0 else {
+            throw LMDBError(code: MDB_INVALID, operation: "the environment holds events but no Rapport format marker")
+        }
+        try Bytes.put(txn: txn, dbi: meta, key: Array(formatKey.utf8), value: Array(formatValue.utf8))
+    }
+}

@@ -1,0 +1,307 @@
+import CLMDB
+import Foundation
+import Logging
+import RapportEventLog
+
+/// The single writer of a store: a dedicated thread that takes every append
+/// waiting in its queue, applies them one after the other in one write
+/// transaction, commits once, and answers each caller with its own result.
+///
+/// A request that fails its checks (expected version, condition, duplicate id)
+/// is answered with its error and leaves no trace; the others in the same
+/// transaction are unaffected. A failure of the transaction itself (disk
+/// full, I/O) fails every request in it, and nothing of it is stored.
+final class GroupCommitWriter: @unchecked Sendable {
+    private struct Pending {
+        let request: AppendRequest
+        let continuation: CheckedContinuation<Result<AppendResult, EventStoreError>, Never>
+    }
+
+    private let environment: Environment
+    private let maximumEventsPerCommit: Int
+    private let logger: Logger
+    private let condition = NSCondition()
+    // Guarded by `condition`.
+    private var queue: [Pending] = []
+    private var queueStart = 0
+    private var stopping = false
+    private var stopped: CheckedContinuation<Void, Never>?
+    private var running = true
+
+    init(environment: Environment, maximumEventsPerCommit: Int, logger: Logger) {
+        self.environment = environment
+        self.maximumEventsPerCommit = maximumEventsPerCommit
+        self.logger = logger
+        let thread = Thread { [self] in self.run() }
+        thread.name = "rapport.lmdb.writer"
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    /// Queues `request` and waits for the commit that holds it.
+    func submit(_ request: AppendRequest) async -> Result<AppendResult, EventStoreError> {
+        await withCheckedContinuation { continuation in
+            condition.lock()
+            if stopping {
+                condition.unlock()
+                continuation.resume(returning: .failure(.storeClosed))
+                return
+            }
+            queue.append(Pending(request: request, continuation: continuation))
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
+    /// Refuses new appends, lets queued ones commit, and waits for the thread to end.
+    func stop() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            condition.lock()
+            stopping = true
+            if running {
+                stopped = continuation
+                condition.signal()
+                condition.unlock()
+            } else {
+                condition.unlock()
+                continuation.resume()
+            }
+        }
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while queueStart == queue.count && !stopping { condition.wait() }
+            if queueStart == queue.count {
+                running = false
+                let waiter = stopped
+                condition.unlock()
+                waiter?.resume()
+                return
+            }
+            var group: [Pending] = []
+            var events = 0
+            while queueStart < queue.count && (group.isEmpty || events + queue[queueStart].request.eventCount <= maximumEventsPerCommit) {
+                events += queue[queueStart].request.eventCount
+                group.append(queue[queueStart])
+                queueStart += 1
+            }
+            if queueStart == queue.count {
+                queue.removeAll(keepingCapacity: true)
+                queueStart = 0
+            }
+            condition.unlock()
+
+            let results = commit(group.map(\.request))
+            for (pending, result) in zip(group, results) { pending.continuation.resume(returning: result) }
+        }
+    }
+
+    /// Commits `requests` in one transaction, growing the map and retrying when it is full.
+    private func commit(_ requests: [AppendRequest]) -> [Result<AppendResult, EventStoreError>] {
+        while true {
+            do throws(TransactionFailure) {
+                return try attempt(requests)
+            } catch {
+                switch error {
+                case .mapFull(let needed):
+                    do throws(EventStoreError) { try environment.growMap(needed: needed) } catch {
+                        return requests.map { _ in .failure(error) }
+                    }
+                case .mapResized:
+                    do throws(EventStoreError) { try environment.adoptResizedMap() } catch {
+                        return requests.map { _ in .failure(error) }
+                    }
+                case .failed(let failure):
+                    logger.error("append transaction failed", metadata: ["error": "\(failure)"])
+                    return requests.map { _ in .failure(failure) }
+                }
+            }
+        }
+    }
+
+    enum TransactionFailure: Error {
+        case mapFull(needed: Int)
+        case mapResized
+        case failed(EventStoreError)
+    }
+
+    private func attempt(_ requests: [AppendRequest]) throws(TransactionFailure) -> [Result<AppendResult, EventStoreError>] {
+        guard !environment.isClosed else { throw .failed(.storeClosed) }
+        var txn: OpaquePointer?
+        let begin = mdb_txn_begin(environment.env, nil, 0, &txn)
+        if begin == MDB_MAP_RESIZED { throw .mapResized }
+        guard begin == MDB_SUCCESS, let txn else {
+            throw .failed(LMDBError(code: begin, operation: "beginning the append transaction").storeError)
+        }
+        var committed = false
+        defer { if !committed { mdb_txn_abort(txn) } }
+        let needed = requests.reduce(0) { total, request in
+            total + request.streams.reduce(0) { $0 + $1.events.reduce(0) { $0 + $1.payload.count + 512 } }
+        }
+        do {
+            var batch = try AppendBatch(txn: txn, tables: environment.tables)
+            var results: [Result<AppendResult, EventStoreError>] = []
+            results.reserveCapacity(requests.count)
+            for request in requests { results.append(try batch.apply(request)) }
+            try batch.writeHeads()
+            committed = true  // mdb_txn_commit frees the transaction, whatever it returns
+            try check(mdb_txn_commit(txn), "committing appends")
+            return results
+        } catch let error as LMDBError {
+            if error.isMapFull { throw .mapFull(needed: needed) }
+            if [EIO, ENOSPC, EFBIG, EDQUOT].contains(error.code), let full = environment.diagnoseFullDevice(needed: needed) {
+                throw .failed(full)
+            }
+            throw .failed(error.storeError)
+        } catch {
+            throw .failed((error as? EventStoreError) ?? .storage("\(error)"))
+        }
+    }
+}
+
+/// The appends of one write transaction: checks each request against the
+/// store's state (including earlier requests of the same transaction), then
+/// writes its records, event ids and heads.
+struct AppendBatch: AppendStateReader {
+    let txn: OpaquePointer
+    let tables: Tables
+    let reader: TxnReader
+    var lastPosition: UInt64
+    var lastChainHash: [UInt8]
+    var streamHeads: [StreamID: Head] = [:]
+    var tagHeads: [Tag: Head] = [:]
+    var dirtyStreams: Set<StreamID> = []
+    var dirtyTags: Set<Tag> = []
+    let recordedAt = RecordFormat.nowMicros()
+
+    init(txn: OpaquePointer, tables: Tables) throws {
+        self.txn = txn
+        self.tables = tables
+        self.reader = TxnReader(txn: txn, tables: tables)
+        let last = try reader.last()
+        lastPosition = last.position
+        if let record = last.record {
+            let view = try RecordView(validating: record, at: LogPosition(last.position))
+            lastChainHash = Array(view.chainHashBytes)
+        } else {
+            lastChainHash = RecordFormat.genesisChainHash
+        }
+    }
+
+    mutating func currentVersion(of stream: StreamID) throws(EventStoreError) -> UInt64 {
+        try streamHead(stream).count
+    }
+
+    mutating func lastPosition(taggedWith tag: Tag) throws(EventStoreError) -> UInt64 {
+        try tagHead(tag).lastPosition
+    }
+
+    mutating func storedEvent(id: EventID) throws(EventStoreError) -> StoredEventReference? {
+        guard let position = try reader.position(of: id) else { return nil }
+        let view = try reader.requireView(at: position, reason: "the event-id index points at it")
+        return StoredEventReference(
+            position: view.position, streamID: StreamID(unchecked: String(decoding: view.streamIDBytes, as: UTF8.self)),
+            streamVersion: view.streamVersion)
+    }
+
+    private mutating func streamHead(_ stream: StreamID) throws(EventStoreError) -> Head {
+        if let cached = streamHeads[stream] { return cached }
+        let head = try reader.streamHead(stream) ?? Head()
+        streamHeads[stream] = head
+        return head
+    }
+
+    private mutating func tagHead(_ tag: Tag) throws(EventStoreError) -> Head {
+        if let cached = tagHeads[tag] { return cached }
+        let head = try reader.tagHead(tag) ?? Head()
+        tagHeads[tag] = head
+        return head
+    }
+
+    /// Checks and writes one request. A rejected request is returned as a
+    /// failure and has written nothing; LMDB failures are thrown and fail the transaction.
+    mutating func apply(_ request: AppendRequest) throws -> Result<AppendResult, EventStoreError> {
+        let decision: AppendDecision
+        do { decision = try AppendChecks.decide(request, state: &self) } catch { return .failure(error) }
+        switch decision {
+        case .alreadyStored(let result):
+            return .success(result)
+        case .write:
+            let first = lastPosition + 1
+            var versions: [StreamID: UInt64] = [:]
+            for part in request.streams {
+                var head = try streamHead(part.streamID)
+                for event in part.events {
+                    try write(event, in: part.streamID, head: &head)
+                }
+                streamHeads[part.streamID] = head
+                dirtyStreams.insert(part.streamID)
+                versions[part.streamID] = head.count
+            }
+            return .success(AppendResult(
+                positions: LogPosition(first)...LogPosition(lastPosition), streamVersions: versions, wasAlreadyStored: false))
+        }
+    }
+
+
+    private mutating func write(_ event: NewEvent, in stream: StreamID, head: inout Head) throws {
+        let position = lastPosition + 1
+        let links = head.append(position: position)
+        var tagLinks: [RecordFormat.TagLink] = []
+        if !event.tags.isEmpty {
+            tagLinks.reserveCapacity(event.tags.count)
+            for tag in event.tags {
+                var tagHead = try tagHead(tag)
+                let link = tagHead.append(position: position)
+                tagLinks.append(RecordFormat.TagLink(previous: link.previous, skip: link.skip))
+                tagHeads[tag] = tagHead
+                dirtyTags.insert(tag)
+            }
+        }
+        let size = RecordFormat.encodedSize(of: event, in: stream)
+        var key = position.bigEndian
+        let buffer = try Swift.withUnsafeMutableBytes(of: &key) { keyBytes in
+            var k = MDB_val(mv_size: 8, mv_data: keyBytes.baseAddress)
+            var v = MDB_val(mv_size: size, mv_data: nil)
+            try check(mdb_put(txn, tables.events, &k, &v, UInt32(MDB_APPEND | MDB_RESERVE)), "appending event \(position)")
+            return UnsafeMutableRawBufferPointer(start: v.mv_data, count: size)
+        }
+        let assigned = RecordFormat.Assigned(
+            position: position, streamVersion: head.count, streamPrevious: links.previous, streamSkip: links.skip,
+            recordedAt: recordedAt)
+        lastChainHash.withUnsafeBytes { previous in
+            RecordFormat.write(event, in: stream, assigned: assigned, tagLinks: tagLinks, previousChainHash: previous, into: buffer)
+        }
+        lastChainHash.withUnsafeMutableBytes {
+            $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[RecordFormat.Offset.chainHash..<RecordFormat.headerSize]))
+        }
+        var uuid = event.id.uuid.uuid
+        var stored = position.bigEndian
+        try withUnsafeMutableBytes(of: &uuid) { id in
+            try withUnsafeMutableBytes(of: &stored) { value in
+                var ik = MDB_val(mv_size: 16, mv_data: id.baseAddress)
+                var iv = MDB_val(mv_size: 8, mv_data: value.baseAddress)
+                try check(mdb_put(txn, tables.eventIDs, &ik, &iv, UInt32(MDB_NOOVERWRITE)), "indexing event id \(event.id)")
+            }
+        }
+        lastPosition = position
+    }
+
+    /// Writes every head changed in this transaction.
+    mutating func writeHeads() throws {
+        for stream in dirtyStreams { try put(head: streamHeads[stream]!, key: stream.rawValue, in: tables.streamHeads) }
+        for tag in dirtyTags { try put(head: tagHeads[tag]!, key: tag.rawValue, in: tables.tagHeads) }
+    }
+
+    private func put(head: Head, key: String, in dbi: MDB_dbi) throws {
+        var key = key
+        try key.withUTF8Bytes { (utf8) throws(LMDBError) in
+            var k = MDB_val(mv_size: utf8.count, mv_data: UnsafeMutableRawPointer(mutating: utf8.baseAddress))
+            var v = MDB_val(mv_size: head.encodedCount, mv_data: nil)
+            try check(mdb_put(txn, dbi, &k, &v, UInt32(MDB_RESERVE)), "writing a head")
+            head.encode(into: UnsafeMutableRawBufferPointer(start: v.mv_data, count: head.encodedCount))
+        }
+    }
+}

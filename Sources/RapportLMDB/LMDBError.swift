@@ -1,0 +1,45 @@
+import CLMDB
+import Foundation
+import RapportEventLog
+
+/// A failing LMDB call: the return code and what was being done. Internal;
+/// the public API reports ``EventStoreError``.
+struct LMDBError: Error, CustomStringConvertible {
+    let code: Int32
+    let operation: String
+
+    var description: String {
+        "\(operation): \(String(cString: mdb_strerror(code)))"
+    }
+
+    var isMapFull: Bool { code == MDB_MAP_FULL }
+    var isMapResized: Bool { code == MDB_MAP_RESIZED }
+
+    /// The public error for this failure.
+    var storeError: EventStoreError {
+        switch code {
+        case MDB_MAP_FULL:
+            return .storeFull("the store reached its maximum map size")
+        case ENOSPC:
+            return .storeFull("no space left on the device")
+        case EFBIG:
+            return .storeFull("the file size limit was reached")
+        case EDQUOT:
+            return .storeFull("the disk quota is exhausted")
+        case MDB_INVALID, MDB_VERSION_MISMATCH:
+            return .incompatibleStore("\(operation): \(String(cString: mdb_strerror(code)))")
+        case MDB_CORRUPTED, MDB_PAGE_NOTFOUND:
+            return .storage("\(description) (the LMDB file structure is damaged)")
+        case MDB_READERS_FULL:
+            return .storage("\(description); raise Configuration.maximumReaders")
+        default:
+            return .storage(description)
+        }
+    }
+}
+
+/// Throws an ``LMDBError`` when `code` is not success.
+@inline(__always)
+func check(_ code: Int32, _ operation: @autoclosure () -> String) throws(LMDBError) {
+    if code != MDB_SUCCESS { throw LMDBError(code: code, operation: operation()) }
+}

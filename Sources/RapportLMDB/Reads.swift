@@ -1,0 +1,150 @@
+import RapportEventLog
+
+/// The read paths: walks along the links stored in the records, starting
+/// from the stream's or tag's head.
+extension TxnReader {
+    func readStream(_ stream: StreamID, from version: UInt64, direction: ReadDirection, limit: Int) throws(EventStoreError) -> [RecordedEvent] {
+        guard limit > 0, let head = try streamHead(stream), head.count > 0 else { return [] }
+        let newest: UInt64, oldest: UInt64
+        switch direction {
+        case .forward:
+            oldest = Swift.max(version, 1)
+            guard oldest <= head.count else { return [] }
+            newest = Swift.min(head.count, oldest + UInt64(limit) - 1)
+        case .backward:
+            guard version >= 1 else { return [] }
+            newest = Swift.min(version, head.count)
+            oldest = newest - Swift.min(newest, UInt64(limit)) + 1
+        }
+        var position = try locate(newest, head: head, in: .stream(stream))
+        var number = newest
+        var result: [RecordedEvent] = []
+        result.reserveCapacity(Int(newest - oldest + 1))
+        while true {
+            let view = try requireView(at: position, reason: "stream \(stream) links to it")
+            guard view.streamVersion == number, view.isInStream(stream) else {
+                throw .corruptedRecord(position: view.position, reason: "expected version \(number) of stream \(stream)")
+            }
+            result.append(view.materialize())
+            if number == oldest { break }
+            number -= 1
+            position = view.previousInStream.rawValue
+        }
+        if direction == .forward { result.reverse() }
+        return result
+    }
+
+    func readLog(from position: UInt64, filter: LogFilter, limit: Int) throws(EventStoreError) -> [RecordedEvent] {
+        guard limit > 0 else { return [] }
+        var result: [RecordedEvent] = []
+        var next = Swift.max(position, 1)
+        guard let tags = filter.tags else {
+            try forEachRecord(from: next) { (view) throws(EventStoreError) -> Bool in
+                if filter.matches(view) { result.append(view.materialize()) }
+                return result.count < limit
+            }
+            return result
+        }
+        while result.count < limit {
+            let wanted = limit - result.count
+            var candidates: [UInt64] = []
+            for tag in tags { candidates += try positions(taggedWith: tag, from: next, limit: wanted) }
+            guard !candidates.isEmpty else { break }
+            candidates.sort()
+            var previous: UInt64 = 0
+            var taken = 0
+            for candidate in candidates where candidate != previous && taken < wanted {
+                previous = candidate
+                taken += 1
+                let view = try requireView(at: candidate, reason: "a tag links to it")
+                if filter.matches(view) { result.append(view.materialize()) }
+            }
+            next = previous + 1
+        }
+        return result
+    }
+
+    /// Up to `limit` positions of events tagged `tag` at `from` or later, ascending.
+    func positions(taggedWith tag: Tag, from: UInt64, limit: Int) throws(EventStoreError) -> [UInt64] {
+        guard let head = try tagHead(tag), head.lastPosition >= from, limit > 0 else { return [] }
+        // Descend to the first event of the tag at or after `from`.
+        var number = head.count
+        var position = head.lastPosition
+        for level in 1..<Swift.max(head.ladder.count, 1) {
+            let candidate = head.count & ~((1 << UInt64(level)) - 1)
+            guard candidate > 0, head.ladder[level] >= from else { break }
+            number = candidate
+            position = head.ladder[level]
+        }
+        while true {
+            let link = try tagLink(tag, at: position)
+            let skipNumber = number & (number - 1)
+            if skipNumber > 0 && link.skip >= from {
+                number = skipNumber
+                position = link.skip
+            } else if number > 1 && link.previous >= from {
+                number -= 1
+                position = link.previous
+            } else {
+                break
+            }
+        }
+        let first = number
+        let last = Swift.min(head.count, first + UInt64(limit) - 1)
+        position = try locate(last, head: head, in: .tag(tag))
+        var result: [UInt64] = []
+        result.reserveCapacity(Int(last - first + 1))
+        number = last
+        while true {
+            result.append(position)
+            if number == first { break }
+            position = try tagLink(tag, at: position).previous
+            number -= 1
+        }
+        return result.reversed()
+    }
+
+    enum Chain {
+        case stream(StreamID)
+        case tag(Tag)
+    }
+
+    /// The position of event number `target` of a stream or tag, walking from its head.
+    func locate(_ target: UInt64, head: Head, in chain: Chain) throws(EventStoreError) -> UInt64 {
+        var (number, position) = head.start(towards: target)
+        while number > target {
+            let previous: UInt64, skip: UInt64
+            switch chain {
+            case .stream(let stream):
+                let view = try requireView(at: position, reason: "stream \(stream) links to it")
+                guard view.streamVersion == number, view.isInStream(stream) else {
+                    throw .corruptedRecord(position: view.position, reason: "expected version \(number) of stream \(stream)")
+                }
+                (previous, skip) = (view.previousInStream.rawValue, view.skipInStream.rawValue)
+            case .tag(let tag):
+                let link = try tagLink(tag, at: position)
+                (previous, skip) = (link.previous, link.skip)
+            }
+            let skipNumber = number & (number - 1)
+            if skipNumber >= target && skipNumber > 0 {
+                number = skipNumber
+                position = skip
+            } else {
+                number -= 1
+                position = previous
+            }
+            guard position > 0 else {
+                throw .corruptedRecord(position: LogPosition(position), reason: "a link of \(chain) ends before event \(target)")
+            }
+        }
+        return position
+    }
+
+    private func tagLink(_ tag: Tag, at position: UInt64) throws(EventStoreError) -> RecordFormat.TagLink {
+        let view = try requireView(at: position, reason: "tag \(tag) links to it")
+        guard let link = view.tagLink(for: tag) else {
+            throw .corruptedRecord(position: view.position, reason: "it does not carry tag \(tag), which links to it")
+        }
+        return link
+    }
+}

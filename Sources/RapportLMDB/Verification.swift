@@ -1,0 +1,174 @@
+import CLMDB
+public import RapportEventLog
+
+/// The outcome of ``LMDBEventStore/verify(progress:)``.
+public struct VerificationReport: Sendable, Hashable, CustomStringConvertible {
+    /// How many records were checked.
+    public var eventsChecked: UInt64
+    /// The head position the check ran up to.
+    public var head: LogPosition
+    /// The first problem found, or nil when the store is sound.
+    public var problem: VerificationProblem?
+
+    /// True when no problem was found.
+    public var isSound: Bool { problem == nil }
+
+    public var description: String {
+        if let problem { return "Checked \(eventsChecked) of \(head) events: \(problem)" }
+        return "Checked \(eventsChecked) events up to position \(head): sound."
+    }
+}
+
+/// A problem found by ``LMDBEventStore/verify(progress:)``.
+public struct VerificationProblem: Sendable, Hashable, CustomStringConvertible {
+    /// The position of the record concerned, when the problem is in a record.
+    public var position: LogPosition?
+    /// What is wrong.
+    public var message: String
+
+    public var description: String {
+        if let position { return "position \(position): \(message)" }
+        return message
+    }
+}
+
+extension LMDBEventStore {
+    /// Walks the whole log in one read snapshot and checks everything the store
+    /// promises: each record's checksum and structure, gapless positions from 1,
+    /// the chain of hashes, every stream and tag link and head, and the
+    /// event-id index. Reports the first problem with its position.
+    ///
+    /// ```swift
+    /// let report = try store.verify { done, total in print("\(done)/\(total)") }
+    /// if let problem = report.problem { print(problem) }
+    /// ```
+    ///
+    /// - Parameter progress: called every 65,536 records with (checked, total).
+    /// - Throws: only when the store cannot be read at all (closed, I/O).
+    public func verify(progress: ((UInt64, UInt64) -> Void)? = nil) throws(EventStoreError) -> VerificationReport {
+        try environment.read { (txn) throws(EventStoreError) -> VerificationReport in
+            var verifier = try LogVerifier(reader: txn.reader)
+            return try verifier.run(progress: progress)
+        }
+    }
+}
+
+/// Recomputes, from the log alone, what every index should hold, and
+/// compares it with what is stored.
+struct LogVerifier {
+    let reader: TxnReader
+    let head: UInt64
+    var streams: [String: Head] = [:]
+    var tags: [String: Head] = [:]
+    var previousHash = RecordFormat.genesisChainHash
+    var checked: UInt64 = 0
+
+    init(reader: TxnReader) throws(EventStoreError) {
+        self.reader = reader
+        head = try reader.last().position
+    }
+
+    mutating func run(progress: ((UInt64, UInt64) -> Void)?) throws(EventStoreError) -> VerificationReport {
+        var problem: VerificationProblem?
+        do {
+            try reader.forEachRecord(from: 1) { (view) throws(EventStoreError) -> Bool in
+                problem = inspect(view)
+                checked += 1
+                if checked % 65_536 == 0 { progress?(checked, head) }
+                return problem == nil
+            }
+        } catch .corruptedRecord(let position, let reason) {
+            problem = VerificationProblem(position: position, message: "corrupted record: \(reason)")
+        }
+        if problem == nil && checked != head {
+            problem = VerificationProblem(position: LogPosition(checked + 1), message: "positions are not gapless: \(checked) records up to head \(head)")
+        }
+        if problem == nil { problem = try checkHeads() }
+        progress?(checked, head)
+        return VerificationReport(eventsChecked: checked, head: LogPosition(head), problem: problem)
+    }
+
+    private mutating func inspect(_ view: RecordView) -> VerificationProblem? {
+        let position = view.position.rawValue
+        func problem(_ message: String) -> VerificationProblem { VerificationProblem(position: view.position, message: message) }
+        guard position == checked + 1 else { return problem("expected position \(checked + 1): the log has a gap") }
+        let matches = previousHash.withUnsafeBytes { view.chainHashMatches(previous: $0) }
+        guard matches else { return problem("the chain hash does not match the record and its predecessor") }
+        previousHash = Array(view.chainHashBytes)
+
+        let streamName = String(decoding: view.streamIDBytes, as: UTF8.self)
+        var streamHead = streams[streamName] ?? Head()
+        let links = streamHead.append(position: position)
+        streams[streamName] = streamHead
+        guard view.streamVersion == streamHead.count else {
+            return problem("stream \(streamName) should be at version \(streamHead.count), the record says \(view.streamVersion)")
+        }
+        guard view.previousInStream.rawValue == links.previous, view.skipInStream.rawValue == links.skip else {
+            return problem("the links of stream \(streamName) are wrong")
+        }
+        var tagProblem: VerificationProblem?
+        view.forEachTag { name, link in
+            let tagName = String(decoding: name, as: UTF8.self)
+            var tagHead = tags[tagName] ?? Head()
+            let expected = tagHead.append(position: position)
+            tags[tagName] = tagHead
+            if link.previous != expected.previous || link.skip != expected.skip, tagProblem == nil {
+                tagProblem = problem("the links of tag \(tagName) are wrong")
+            }
+        }
+        if let tagProblem { return tagProblem }
+        let id = EventID(bytes: UnsafeRawBufferPointer(rebasing: view.bytes[RecordFormat.Offset.eventID..<(RecordFormat.Offset.eventID + 16)]))
+        do {
+            guard let indexed = try reader.position(of: id) else { return problem("event id \(id) is missing from the id index") }
+            guard indexed == position else { return problem("the id index puts event \(id) at position \(indexed)") }
+        } catch {
+            return problem("the id index cannot be read: \(error)")
+        }
+        return nil
+    }
+
+    /// Compares the stored heads and the id index's size with the recomputed ones.
+    private func checkHeads() throws(EventStoreError) -> VerificationProblem? {
+        for (table, expected, kind) in [(reader.tables.streamHeads, streams, "stream"), (reader.tables.tagHeads, tags, "tag")] {
+            var stored = 0
+            var problem: VerificationProblem?
+            try forEachEntry(in: table) { key, value in
+                stored += 1
+                let name = String(decoding: key, as: UTF8.self)
+                let head = Head(decoding: value)
+                if expected[name] != head {
+                    problem = VerificationProblem(position: nil, message: "the head of \(kind) \(name) does not match the log")
+                }
+                return problem == nil
+            }
+            if let problem { return problem }
+            if stored != expected.count {
+                return VerificationProblem(position: nil, message: "\(stored) \(kind) heads are stored, the log has \(expected.count) \(kind)s")
+            }
+        }
+        let ids = try entryCount(in: reader.tables.eventIDs)
+        if ids != head { return VerificationProblem(position: nil, message: "the id index holds \(ids) entries for \(head) events") }
+        return nil
+    }
+
+    private func forEachEntry(in dbi: MDB_dbi, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool) throws(EventStoreError) {
+        var cursor: OpaquePointer?
+        do throws(LMDBError) { try check(mdb_cursor_open(reader.txn, dbi, &cursor), "opening a cursor") } catch { throw error.storeError }
+        defer { mdb_cursor_close(cursor) }
+        var k = MDB_val(), v = MDB_val()
+        var op = MDB_FIRST
+        while true {
+            let code = mdb_cursor_get(cursor, &k, &v, op)
+            op = MDB_NEXT
+            if code == MDB_NOTFOUND { return }
+            do throws(LMDBError) { try check(code, "reading an index") } catch { throw error.storeError }
+            if !body(UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size), UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)) { return }
+        }
+    }
+
+    private func entryCount(in dbi: MDB_dbi) throws(EventStoreError) -> UInt64 {
+        var stat = MDB_stat()
+        do throws(LMDBError) { try check(mdb_stat(reader.txn, dbi, &stat), "reading index statistics") } catch { throw error.storeError }
+        return UInt64(stat.ms_entries)
+    }
+}

@@ -1,0 +1,433 @@
+import Foundation
+import RapportEventLog
+
+let tester = Principal(id: "user:conformance", role: .admin)
+
+func makeEvent(
+    _ type: String = "TestEvent", tags: [Tag] = [], payload: String = "{}", id: EventID = EventID(),
+    channel: Channel = .api
+) -> NewEvent {
+    NewEvent(id: id, type: type, metadata: EventMetadata(actor: tester, channel: channel), tags: tags, payload: Data(payload.utf8))
+}
+
+func stream(_ name: String) -> StreamID { try! StreamID(name) }
+func tag(_ name: String) -> Tag { try! Tag(name) }
+
+extension ConformanceSuite {
+    static let checks: [Check] = [
+        Check(name: "empty store reads as empty") { c in
+            try c.expectEqual(try await c.store.headPosition(), LogPosition.start, "head of an empty store")
+            try c.expectEqual(try await c.store.readLog(from: 1, filter: .all, limit: 10).count, 0, "events in an empty log")
+            try c.expectEqual(try await c.store.readStream(stream("a-1"), from: 1, direction: .forward, limit: 10).count, 0, "events of a missing stream")
+            try c.expectEqual(try await c.store.streamVersion(of: stream("a-1")), 0, "version of a missing stream")
+            try c.expect(try await c.store.event(id: EventID()) == nil, "an unknown id must read as nil")
+        },
+
+        Check(name: "positions are gapless and in commit order") { c in
+            var expected: [(StreamID, UInt64)] = []
+            var versions: [StreamID: UInt64] = [:]
+            for round in 0..<20 {
+                let target = stream("order-\(round % 3)")
+                let count = round % 4 + 1
+                let result = try await c.store.append((0..<count).map { _ in makeEvent() }, to: target)
+                try c.expectEqual(result.positions.lowerBound.rawValue, UInt64(expected.count + 1), "first position of append \(round)")
+                try c.expectEqual(result.positions.upperBound.rawValue, UInt64(expected.count + count), "last position of append \(round)")
+                for _ in 0..<count {
+                    versions[target, default: 0] += 1
+                    expected.append((target, versions[target]!))
+                }
+                try c.expectEqual(result.streamVersions[target], versions[target], "stream version after append \(round)")
+            }
+            let all = try await c.store.readLog(from: 1, filter: .all, limit: 1_000)
+            try c.expectEqual(all.map(\.position.rawValue), Array(1...UInt64(expected.count)), "positions of the whole log")
+            try c.expectEqual(all.map(\.streamID), expected.map(\.0), "streams in log order")
+            try c.expectEqual(all.map(\.streamVersion), expected.map(\.1), "stream versions in log order")
+            try c.expectEqual(try await c.store.headPosition().rawValue, UInt64(expected.count), "head position")
+        },
+
+        Check(name: "expected version: no stream") { c in
+            let s = stream("ev-nostream")
+            try await c.store.append([makeEvent()], to: s, expecting: .noStream)
+            let before = try await c.snapshot([s])
+            try await c.expectError("creating an existing stream", {
+                if case .wrongExpectedVersion(s, .noStream, 1) = $0 { true } else { false }
+            }) { () async throws(EventStoreError) in try await c.store.append([makeEvent()], to: s, expecting: .noStream) }
+            try c.expectEqual(try await c.snapshot([s]), before, "head and version after a refused append")
+            try await c.store.append([makeEvent()], to: stream("ev-other"), expecting: .exactly(0))
+        },
+
+        Check(name: "expected version: stream exists") { c in
+            let s = stream("ev-exists")
+            try await c.expectError("appending to a missing stream with .streamExists", {
+                if case .wrongExpectedVersion(s, .streamExists, 0) = $0 { true } else { false }
+            }) { () async throws(EventStoreError) in try await c.store.append([makeEvent()], to: s, expecting: .streamExists) }
+            try c.expectEqual(try await c.snapshot([s]), [0, 0], "nothing written")
+            try await c.store.append([makeEvent()], to: s, expecting: .any)
+            let result = try await c.store.append([makeEvent()], to: s, expecting: .streamExists)
+            try c.expectEqual(result.streamVersions[s], 2, "version after .streamExists append")
+        },
+
+        Check(name: "expected version: exact") { c in
+            let s = stream("ev-exact")
+            try await c.store.append([makeEvent(), makeEvent(), makeEvent()], to: s, expecting: .exactly(0))
+            for stale: UInt64 in [0, 1, 2, 4, 100] {
+                try await c.expectError("appending with stale version \(stale)", {
+                    if case .wrongExpectedVersion(s, .exactly(stale), 3) = $0 { true } else { false }
+                }) { () async throws(EventStoreError) in try await c.store.append([makeEvent()], to: s, expecting: .exactly(stale)) }
+            }
+            try c.expectEqual(try await c.snapshot([s]), [3, 3], "nothing written by refused appends")
+            let result = try await c.store.append([makeEvent()], to: s, expecting: .exactly(3))
+            try c.expectEqual(result.streamVersions[s], 4, "version after the exact append")
+        },
+
+        Check(name: "expected version: any") { c in
+            let s = stream("ev-any")
+            try await c.store.append([makeEvent()], to: s, expecting: .any)
+            try await c.store.append([makeEvent()], to: s, expecting: .any)
+            try c.expectEqual(try await c.store.streamVersion(of: s), 2, "version after two .any appends")
+        },
+
+        Check(name: "a retried append is idempotent") { c in
+            let s = stream("idem-1")
+            let events = [makeEvent(), makeEvent(), makeEvent()]
+            try await c.store.append([makeEvent()], to: stream("idem-other"))
+            let first = try await c.store.append(events, to: s, expecting: .noStream)
+            try c.expect(!first.wasAlreadyStored, "a first append is not 'already stored'")
+            let again = try await c.store.append(events, to: s, expecting: .noStream)
+            try c.expect(again.wasAlreadyStored, "a retried append reports 'already stored'")
+            try c.expectEqual(again.positions, first.positions, "positions of the retry")
+            try c.expectEqual(again.streamVersions[s], 3, "stream version reported by the retry")
+            try c.expectEqual(try await c.snapshot([s]), [4, 3], "nothing written by the retry")
+            let ids = try await c.store.readStream(s, from: 1, direction: .forward, limit: 10).map(\.id)
+            try c.expectEqual(ids, events.map(\.id), "ids stored once")
+        },
+
+        Check(name: "a reused event id in another append is refused") { c in
+            let s = stream("dup-1")
+            let stored = makeEvent()
+            try await c.store.append([stored, makeEvent()], to: s)
+            let before = try await c.snapshot([s, stream("dup-2")])
+            try await c.expectError("a stored id mixed with new ones", {
+                if case .duplicateEventID(stored.id, 1) = $0 { true } else { false }
+            }) { () async throws(EventStoreError) in try await c.store.append([makeEvent(), stored], to: s) }
+            try await c.expectError("a stored id appended to another stream", {
+                if case .duplicateEventID(stored.id, 1) = $0 { true } else { false }
+            }) { () async throws(EventStoreError) in try await c.store.append([stored], to: stream("dup-2")) }
+            try await c.expectError("an id twice in one request", {
+                if case .invalidEvent = $0 { true } else { false }
+            }) { () async throws(EventStoreError) in
+                let twice = makeEvent()
+                return try await c.store.append([twice, twice], to: stream("dup-2"))
+            }
+            try c.expectEqual(try await c.snapshot([s, stream("dup-2")]), before, "nothing written")
+        },
+
+        Check(name: "append condition on tags") { c in
+            let deal = tag("deal:7")
+            try await c.store.append([makeEvent(tags: [deal])], to: stream("deal-7"))
+            let seen = try await c.store.headPosition()
+            try await c.store.append([makeEvent(tags: [tag("contact:1")])], to: stream("contact-1"))
+            // Unrelated tag stored after `seen`: the condition holds.
+            try await c.store.append([makeEvent(tags: [deal])], to: stream("deal-7"), condition: AppendCondition(tags: [deal], after: seen))
+            // Now a deal:7 event exists after `seen`: the same condition fails.
+            let before = try await c.snapshot([stream("deal-7")])
+            try await c.expectError("a condition with a newer tagged event", {
+                if case .appendConditionFailed(_, seen, 3) = $0 { true } else { false }
+            }) { () async throws(EventStoreError) in
+                try await c.store.append([makeEvent()], to: stream("other-1"),
+                                         condition: AppendCondition(tags: [deal, tag("x:1")], after: seen))
+            }
+            try c.expectEqual(try await c.snapshot([stream("deal-7")]), before, "nothing written")
+            try await c.store.append([makeEvent()], to: stream("other-1"), condition: AppendCondition(tags: [deal], after: 3))
+            try await c.store.append([makeEvent()], to: stream("other-1"), condition: AppendCondition(tags: [tag("never:1")], after: 0))
+        },
+
+        Check(name: "a multi-stream append is atomic") { c in
+            let lead = stream("lead-1"), contact = stream("contact-1"), deal = stream("deal-1")
+            try await c.store.append([makeEvent()], to: lead)
+            try await c.store.append([makeEvent()], to: deal)
+            let before = try await c.snapshot([lead, contact, deal])
+            try await c.expectError("one part with a wrong version", {
+                if case .wrongExpectedVersion(deal, .noStream, 1) = $0 { true } else { false }
+            }) { () async throws(EventStoreError) in
+                try await c.store.append(AppendRequest([
+                    StreamAppend(streamID: lead, expectedVersion: .exactly(1), events: [makeEvent()]),
+                    StreamAppend(streamID: contact, expectedVersion: .noStream, events: [makeEvent(), makeEvent()]),
+                    StreamAppend(streamID: deal, expectedVersion: .noStream, events: [makeEvent()]),
+                ]))
+            }
+            try c.expectEqual(try await c.snapshot([lead, contact, deal]), before, "no stream written")
+            let result = try await c.store.append(AppendRequest([
+                StreamAppend(streamID: lead, expectedVersion: .exactly(1), events: [makeEvent("LeadConverted")]),
+                StreamAppend(streamID: contact, expectedVersion: .noStream, events: [makeEvent("ContactCreated"), makeEvent("ContactTagged")]),
+                StreamAppend(streamID: deal, expectedVersion: .exactly(1), events: [makeEvent("DealOpened")]),
+            ]))
+            try c.expectEqual(result.positions, LogPosition(3)...LogPosition(6), "contiguous positions")
+            try c.expectEqual(result.streamVersions, [lead: 2, contact: 2, deal: 2], "versions after the append")
+            let types = try await c.store.readLog(from: 3, filter: .all, limit: 10).map(\.type)
+            try c.expectEqual(types, ["LeadConverted", "ContactCreated", "ContactTagged", "DealOpened"], "request order kept")
+            try await c.expectError("a stream twice in one request", {
+                if case .invalidEvent = $0 { true } else { false }
+            }) { () async throws(EventStoreError) in
+                try await c.store.append(AppendRequest([
+                    StreamAppend(streamID: lead, events: [makeEvent()]), StreamAppend(streamID: lead, events: [makeEvent()]),
+                ]))
+            }
+        },
+
+        Check(name: "stream reads forward, backward and in pages") { c in
+            let s = stream("paged-1")
+            var ids: [EventID] = []
+            for round in 0..<30 {
+                let batch = (0..<10).map { _ in makeEvent() }
+                ids += batch.map(\.id)
+                try await c.store.append(batch, to: s)
+                try await c.store.append([makeEvent()], to: stream("noise-\(round % 4)"))
+            }
+            func read(_ from: UInt64, _ direction: ReadDirection, _ limit: Int) async throws -> [EventID] {
+                try await c.store.readStream(s, from: from, direction: direction, limit: limit).map(\.id)
+            }
+            for (from, limit) in [(1, 300), (1, 1), (2, 7), (100, 50), (257, 100), (300, 5), (301, 5), (0, 3)] {
+                let start = max(from, 1)
+                let expected = start > 300 ? [] : Array(ids[(start - 1)..<min(300, start - 1 + limit)])
+                try c.expectEqual(try await read(UInt64(from), .forward, limit), expected, "forward from \(from) limit \(limit)")
+            }
+            for (from, limit) in [(300, 300), (300, 1), (128, 10), (5, 10), (1, 3), (1_000, 4)] {
+                let start = min(from, 300)
+                let expected = Array(ids[max(0, start - limit)..<start].reversed())
+                try c.expectEqual(try await read(UInt64(from), .backward, limit), expected, "backward from \(from) limit \(limit)")
+            }
+            try c.expectEqual(try await read(UInt64.max, .backward, 2), [ids[299], ids[298]], "backward from the newest")
+            try c.expectEqual(try await read(1, .backward, 0), [], "limit 0")
+            var paged: [EventID] = []
+            for try await event in c.store.events(in: s, pageSize: 7) { paged.append(event.id) }
+            try c.expectEqual(paged, ids, "all events through pages of 7")
+            var backwards: [EventID] = []
+            for try await event in c.store.events(in: s, direction: .backward, pageSize: 11) { backwards.append(event.id) }
+            try c.expectEqual(backwards, ids.reversed(), "all events backwards through pages of 11")
+        },
+
+        Check(name: "log reads filter by type and tag, in pages") { c in
+            var all: [(type: String, tags: [Tag])] = []
+            var random = SplitMix64(seed: 42)
+            for index in 0..<600 {
+                let type = ["Created", "Updated", "Noted"][Int(random.next() % 3)]
+                var tags: [Tag] = []
+                if random.next() % 2 == 0 { tags.append(tag("contact:\(random.next() % 5)")) }
+                if random.next() % 3 == 0 { tags.append(tag("owner:\(random.next() % 2)")) }
+                all.append((type, tags))
+                try await c.store.append([makeEvent(type, tags: tags)], to: stream("mixed-\(index % 7)"))
+            }
+            let filters: [LogFilter] = [
+                LogFilter(types: ["Noted"]),
+                LogFilter(tags: [tag("contact:3")]),
+                LogFilter(tags: [tag("contact:1"), tag("owner:1")]),
+                LogFilter(types: ["Created", "Updated"], tags: [tag("owner:0")]),
+                LogFilter(tags: [tag("nobody:1")]),
+                LogFilter(tags: []),
+            ]
+            for filter in filters {
+                for from: UInt64 in [1, 2, 150, 599, 600, 601] {
+                    let expected = all.indices.filter { index in
+                        UInt64(index + 1) >= from
+                            && (filter.types?.contains(all[index].type) ?? true)
+                            && (filter.tags.map { wanted in all[index].tags.contains(where: wanted.contains) } ?? true)
+                    }.map { UInt64($0 + 1) }
+                    let read = try await c.store.readLog(from: LogPosition(from), filter: filter, limit: 10_000).map(\.position.rawValue)
+                    try c.expectEqual(read, expected, "filter \(filter) from \(from)")
+                    let limited = try await c.store.readLog(from: LogPosition(from), filter: filter, limit: 3).map(\.position.rawValue)
+                    try c.expectEqual(limited, Array(expected.prefix(3)), "filter \(filter) from \(from) limit 3")
+                    var paged: [UInt64] = []
+                    for try await event in c.store.events(from: LogPosition(from), filter: filter, pageSize: 4) { paged.append(event.position.rawValue) }
+                    try c.expectEqual(paged, expected, "filter \(filter) from \(from) in pages of 4")
+                }
+            }
+        },
+
+        Check(name: "recorded fields round-trip") { c in
+            let correlation = UUID(), causation = UUID()
+            let occurred = Date(timeIntervalSince1970: 1_700_000_000.123456)
+            let payload = Data((0..<1_000).map { UInt8($0 % 251) })
+            let event = NewEvent(
+                type: "DealWon", schemaVersion: 3, occurredAt: occurred,
+                metadata: EventMetadata(actor: Principal(id: "user:anna", role: .salesManager), channel: .webForm,
+                                        correlationID: correlation, causationID: causation),
+                tags: [tag("deal:42"), tag("owner:anna")], payload: payload)
+            let before = Date()
+            let result = try await c.store.append([event], to: stream("deal-42"))
+            let after = Date()
+            guard let stored = try await c.store.event(id: event.id) else { throw c.fail("the event is not found by id") }
+            try c.expectEqual(stored.position, result.lastPosition, "position")
+            try c.expectEqual(stored.streamID, stream("deal-42"), "stream")
+            try c.expectEqual(stored.streamVersion, 1, "stream version")
+            try c.expectEqual(stored.type, "DealWon", "type")
+            try c.expectEqual(stored.schemaVersion, 3, "schema version")
+            try c.expectEqual(stored.metadata, event.metadata, "metadata")
+            try c.expectEqual(stored.tags, event.tags, "tags")
+            try c.expectEqual(stored.payload, payload, "payload")
+            try c.expect(abs(stored.occurredAt!.timeIntervalSince(occurred)) < 0.000_002, "occurred-at kept to the microsecond")
+            try c.expect(stored.recordedAt >= before.addingTimeInterval(-1) && stored.recordedAt <= after.addingTimeInterval(1),
+                         "recorded-at by the store's clock")
+            try c.expectEqual(stored.chainHash.count, 32, "chain hash size")
+            let noDate = makeEvent()
+            try await c.store.append([noDate], to: stream("deal-42"))
+            try c.expect(try await c.store.event(id: noDate.id)?.occurredAt == nil, "no occurred-at stays nil")
+        },
+
+        Check(name: "chain hashes link every record") { c in
+            for round in 0..<10 { try await c.store.append([makeEvent(), makeEvent()], to: stream("chain-\(round % 2)")) }
+            let all = try await c.store.readLog(from: 1, filter: .all, limit: 100)
+            try c.expectEqual(Set(all.map(\.chainHash)).count, all.count, "distinct chain hashes")
+            let again = try await c.store.readLog(from: 1, filter: .all, limit: 100)
+            try c.expectEqual(again.map(\.chainHash), all.map(\.chainHash), "stable chain hashes")
+        },
+
+        Check(name: "unknown event types stay readable") { c in
+            try await c.store.append([makeEvent("FromTheFuture", payload: "\u{1}binary\u{0}")], to: stream("future-1"))
+            let read = try await c.store.readStream(stream("future-1"), from: 1, direction: .forward, limit: 1)
+            try c.expectEqual(read.first?.type, "FromTheFuture", "type of an unknown event")
+            struct Known: Event { static let typeName = "Known"; var value: Int }
+            try c.expectThrows("decoding as another type", {
+                if case .typeMismatch(expected: "Known", found: "FromTheFuture", position: 1) = $0 { true } else { false }
+            }) { () throws(EventStoreError) in try read[0].decode(Known.self) }
+        },
+
+        Check(name: "bad inputs are refused with their own error and write nothing") { c in
+            for (bad, reason) in [("", "empty"), (String(repeating: "x", count: 256), "long"), ("a\u{0}b", "control"), ("line\nbreak", "control"), ("c1\u{85}", "control")] {
+                try c.expectThrows("stream id (\(reason))", {
+                    if case .invalidStreamID(bad, _) = $0 { true } else { false }
+                }) { () throws(EventStoreError) in try StreamID(bad) }
+                try c.expectThrows("tag (\(reason))", {
+                    if case .invalidTag(bad, _) = $0 { true } else { false }
+                }) { () throws(EventStoreError) in try Tag(bad) }
+            }
+            _ = try StreamID(String(repeating: "é", count: 127))  // 254 bytes of UTF-8
+            let s = stream("bad-1")
+            try await c.expectError("an empty type name", { if case .invalidEvent = $0 { true } else { false } }) { () async throws(EventStoreError) in
+                try await c.store.append([makeEvent("")], to: s)
+            }
+            try await c.expectError("an empty actor", { if case .invalidEvent = $0 { true } else { false } }) { () async throws(EventStoreError) in
+                try await c.store.append([NewEvent(type: "T", metadata: EventMetadata(actor: Principal(id: "", role: .admin), channel: .ui), payload: Data())], to: s)
+            }
+            try await c.expectError("a request without events", { if case .invalidEvent = $0 { true } else { false } }) { () async throws(EventStoreError) in
+                try await c.store.append([], to: s)
+            }
+            try await c.expectError("a request without streams", { if case .invalidEvent = $0 { true } else { false } }) { () async throws(EventStoreError) in
+                try await c.store.append(AppendRequest([]))
+            }
+            try await c.expectError("the same tag twice", { if case .invalidEvent = $0 { true } else { false } }) { () async throws(EventStoreError) in
+                try await c.store.append([makeEvent(tags: [tag("a:1"), tag("a:1")])], to: s)
+            }
+            try await c.expectError("too many tags", { if case .invalidEvent = $0 { true } else { false } }) { () async throws(EventStoreError) in
+                try await c.store.append([makeEvent(tags: (0..<65).map { tag("t:\($0)") })], to: s)
+            }
+            let huge = makeEvent(payload: String(repeating: "x", count: 4 * 1024 * 1024))
+            try await c.expectError("an event over the size limit", {
+                if case .eventTooLarge(huge.id, let size, 4_194_304) = $0 { size > 4_194_304 } else { false }
+            }) { () async throws(EventStoreError) in
+                try await c.store.append([makeEvent(), huge], to: s)
+            }
+            try c.expectEqual(try await c.snapshot([s]), [0, 0], "nothing written by refused appends")
+            try await c.store.append([makeEvent()], to: s)
+            try c.expectEqual(try await c.snapshot([s]), [1, 1], "the store still works")
+        },
+
+        Check(name: "a reopened store reads back everything and continues") { c in
+            guard c.canReopen else { return }
+            var written: [RecordedEvent] = []
+            for round in 0..<12 {
+                try await c.store.append([makeEvent(tags: [tag("k:\(round % 3)")]), makeEvent()], to: stream("reopen-\(round % 4)"))
+            }
+            written = try await c.store.readLog(from: 1, filter: .all, limit: 100)
+            try await c.reopen()
+            let read = try await c.store.readLog(from: 1, filter: .all, limit: 100)
+            try c.expectEqual(read, written, "every record after reopening")
+            let result = try await c.store.append([makeEvent(tags: [tag("k:0")])], to: stream("reopen-0"), expecting: .exactly(6))
+            try c.expectEqual(result.positions.lowerBound, 25, "position after reopening")
+            let tagged = try await c.store.readLog(from: 1, filter: LogFilter(tags: [tag("k:0")]), limit: 100)
+            try c.expectEqual(tagged.count, 5, "tag k:0 events after reopening")
+            try c.expectEqual(try await c.store.streamVersion(of: stream("reopen-0")), 7, "stream version after reopening")
+        },
+
+        Check(name: "racing writers: one winner per version, nothing lost") { c in
+            let s = stream("race-1")
+            let store = c.store
+            let perTask = 25
+            let acknowledged = try await withThrowingTaskGroup(of: [(EventID, LogPosition)].self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        var mine: [(EventID, LogPosition)] = []
+                        while mine.count < perTask {
+                            let version = try await store.streamVersion(of: s)
+                            let event = makeEvent()
+                            do {
+                                let result = try await store.append([event], to: s, expecting: .exactly(version))
+                                mine.append((event.id, result.lastPosition))
+                            } catch let error as EventStoreError {
+                                guard case .wrongExpectedVersion = error else { throw error }
+                            }
+                        }
+                        return mine
+                    }
+                }
+                var all: [(EventID, LogPosition)] = []
+                for try await part in group { all += part }
+                return all
+            }
+            let stored = try await c.store.readStream(s, from: 1, direction: .forward, limit: 1_000)
+            try c.expectEqual(stored.count, 8 * perTask, "events in the stream")
+            try c.expectEqual(stored.map(\.streamVersion), Array(1...UInt64(8 * perTask)), "one event per version")
+            let byID = Dictionary(uniqueKeysWithValues: stored.map { ($0.id, $0.position) })
+            for (id, position) in acknowledged {
+                try c.expectEqual(byID[id], position, "acknowledged event \(id)")
+            }
+        },
+
+        Check(name: "a closed store refuses work") { c in
+            try await c.store.append([makeEvent()], to: stream("closed-1"))
+            await c.store.close()
+            try await c.expectError("append after close", { $0 == .storeClosed }) { () async throws(EventStoreError) in
+                try await c.store.append([makeEvent()], to: stream("closed-1"))
+            }
+            try await c.expectError("read after close", { $0 == .storeClosed }) { () async throws(EventStoreError) in
+                try await c.store.readLog(from: 1, filter: .all, limit: 1)
+            }
+            await c.store.close()
+        },
+
+        Check(name: "tag reads reach deep into long histories") { c in
+            var expected: [UInt64] = []
+            var batch: [NewEvent] = []
+            for index in 0..<2_000 {
+                let tagged = index % 3 == 0 || index % 7 == 0
+                batch.append(makeEvent(tags: tagged ? [tag("hot:1")] : [tag("cold:\(index % 5)")]))
+                if tagged { expected.append(UInt64(index + 1)) }
+                if batch.count == 100 {
+                    try await c.store.append(batch, to: stream("deep-\(index % 13)"))
+                    batch = []
+                }
+            }
+            var random = SplitMix64(seed: 42)
+            for _ in 0..<40 {
+                let from = random.next() % 2_100 + 1
+                let limit = Int(random.next() % 50) + 1
+                let read = try await c.store.readLog(from: LogPosition(from), filter: LogFilter(tags: [tag("hot:1")]), limit: limit)
+                try c.expectEqual(read.map(\.position.rawValue), Array(expected.filter { $0 >= from }.prefix(limit)), "hot:1 from \(from) limit \(limit)")
+            }
+        },
+    ]
+}
+
+/// A small deterministic generator (SplitMix64), so checks are reproducible.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    /// Creates a generator from `seed`.
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

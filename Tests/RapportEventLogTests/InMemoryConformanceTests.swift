@@ -1,0 +1,13 @@
+import RapportEventLog
+import RapportTesting
+import Testing
+
+@Suite("In-memory store conformance")
+struct InMemoryConformanceTests {
+    static let suite = ConformanceSuite { StoreUnderTest(store: InMemoryEventStore()) }
+
+    @Test(arguments: ConformanceSuite.checkNames)
+    func conformance(_ check: String) async throws {
+        try await Self.suite.run(check)
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+@testable import RapportEventLog
+import Testing
+
+@Suite("Record format")
+struct RecordFormatTests {
+    let event = NewEvent(
+        type: "ContactCreated", schemaVersion: 2, occurredAt: Date(timeIntervalSince1970: 1_000),
+        metadata: EventMetadata(actor: Principal(id: "user:anna", role: .salesRep), channel: .phone, correlationID: UUID()),
+        tags: [try! Tag("contact:1"), try! Tag("owner:anna")], payload: Data("{\"name\":\"Ada\"}".utf8))
+
+    func encode(position: UInt64 = 7, previous: [UInt8] = RecordFormat.genesisChainHash) -> [UInt8] {
+        let stream = try! StreamID("contact-1")
+        let size = RecordFormat.encodedSize(of: event, in: stream)
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            previous.withUnsafeBytes { prev in
+                RecordFormat.write(
+                    event, in: stream,
+                    assigned: .init(position: position, streamVersion: 3, streamPrevious: 5, streamSkip: 2, recordedAt: 42),
+                    tagLinks: [.init(previous: 1, skip: 0), .init(previous: 6, skip: 4)],
+                    previousChainHash: prev, into: UnsafeMutableRawBufferPointer(buffer))
+            }
+            count = size
+        }
+    }
+
+    @Test func headerFieldsReadWithoutDecodingThePayload() throws {
+        let bytes = encode()
+        try bytes.withUnsafeBytes { raw in
+            let view = try RecordView(validating: raw, at: 7)
+            #expect(view.position == 7)
+            #expect(view.streamVersion == 3)
+            #expect(view.previousInStream == 5)
+            #expect(view.skipInStream == 2)
+            #expect(view.hasType("ContactCreated"))
+            #expect(!view.hasType("ContactCreatedX"))
+            #expect(view.isInStream(try StreamID("contact-1")))
+            #expect(view.tagLink(for: try Tag("owner:anna")) == .init(previous: 6, skip: 4))
+            #expect(view.tagLink(for: try Tag("owner:bob")) == nil)
+            #expect(String(decoding: view.payload, as: UTF8.self) == "{\"name\":\"Ada\"}")
+            let record = view.materialize()
+            #expect(record.metadata == event.metadata)
+            #expect(record.tags == event.tags)
+            #expect(record.schemaVersion == 2)
+            #expect(record.occurredAt == event.occurredAt)
+            #expect(record.recordedAt == Date(timeIntervalSince1970: 0.000042))
+        }
+    }
+
+    @Test func everyFlippedByteIsDetected() throws {
+        let bytes = encode()
+        for index in bytes.indices {
+            var damaged = bytes
+            damaged[index] ^= 0x01
+            _ = damaged.withUnsafeBytes { raw in
+                #expect(throws: EventStoreError.self, "byte \(index)") { _ = try RecordView(validating: raw, at: 7) }
+            }
+        }
+    }
+
+    @Test func aRecordAtTheWrongPositionIsCorrupt() {
+        let bytes = encode(position: 8)
+        _ = bytes.withUnsafeBytes { raw in
+            #expect(throws: EventStoreError.corruptedRecord(position: 7, reason: "the record says it is at position 8")) {
+                _ = try RecordView(validating: raw, at: 7)
+            }
+        }
+    }
+
+    @Test func theChainHashCoversThePreviousHash() throws {
+        let first = encode()
+        let other = encode(previous: [UInt8](repeating: 9, count: 32))
+        try first.withUnsafeBytes { a in
+            try other.withUnsafeBytes { b in
+                let viewA = try RecordView(validating: a, at: 7)
+                let viewB = try RecordView(validating: b, at: 7)
+                #expect(!viewA.chainHashBytes.elementsEqual(viewB.chainHashBytes))
+                RecordFormat.genesisChainHash.withUnsafeBytes { genesis in
+                    #expect(viewA.chainHashMatches(previous: genesis))
+                    #expect(!viewB.chainHashMatches(previous: genesis))
+                }
+            }
+        }
+    }
+
+    @Test func crc32cMatchesTheStandardCheckValue() {
+        // The CRC-32C check value for "123456789" (RFC 3720, appendix B.4).
+        let value = Array("123456789".utf8).withUnsafeBytes { rapportCRC32C($0) }
+        #expect(value == 0xE306_9283)
+    }
+
+    @Test func generatedIDsIncrease() {
+        let ids = (0..<10_000).map { _ in EventID() }
+        #expect(zip(ids, ids.dropFirst()).allSatisfy { $0 < $1 })
+        #expect(ids.allSatisfy { $0.bytes[6] >> 4 == 7 })
+    }
+
+    @Test func errorsSayWhatWentWrong() throws {
+        let stream = try StreamID("deal-42")
+        #expect(EventStoreError.wrongExpectedVersion(stream: stream, expected: .exactly(3), actual: 5).description
+            == "Wrong expected version for stream deal-42: expected version 3, but it is at version 5.")
+        #expect(EventStoreError.invalidStreamID("a\u{0}", reason: "x").description == "Invalid stream id \"a\\0\": x.")
+    }
+}

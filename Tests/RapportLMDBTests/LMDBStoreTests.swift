@@ -1,0 +1,293 @@
+import CLMDB
+import Foundation
+import RapportEventLog
+@testable import RapportLMDB
+import Testing
+
+@Suite("LMDB store")
+struct LMDBStoreTests {
+    @Test func aFlippedByteIsReportedAsACorruptedRecordAtItsPosition() async throws {
+        let path = temporaryStorePath("corrupt")
+        defer { removeStore(path) }
+        var store = try LMDBEventStore(path: path)
+        for index in 1...50 {
+            try await store.append([testEvent(payload: "{\"marker\":\"MARKER-\(String(format: "%04d", index))\"}")], to: try StreamID("c-\(index % 3)"))
+        }
+        await store.close()
+
+        let file = URL(fileURLWithPath: path).appendingPathComponent("data.mdb")
+        var bytes = try Data(contentsOf: file)
+        let marker = Data("MARKER-0026".utf8)
+        // LMDB copies pages on write, so stale copies of the record may lie in
+        // free pages too: damage every copy, the live one among them.
+        var searchFrom = bytes.startIndex
+        var copies = 0
+        while let range = bytes.range(of: marker, in: searchFrom..<bytes.endIndex) {
+            bytes[range.lowerBound + 7] ^= 0x04  // '0' becomes '4': still valid UTF-8, only the checksum tells
+            searchFrom = range.upperBound
+            copies += 1
+        }
+        #expect(copies >= 1)
+        try bytes.write(to: file)
+
+        store = try LMDBEventStore(path: path)
+        await #expect(throws: EventStoreError.corruptedRecord(position: 26, reason: "checksum mismatch")) {
+            _ = try await store.readLog(from: 20, filter: .all, limit: 10)
+        }
+        await #expect(throws: EventStoreError.corruptedRecord(position: 26, reason: "checksum mismatch")) {
+            _ = try await store.readStream(try StreamID("c-2"), from: 1, direction: .forward, limit: 100)
+        }
+        // Records before the damage are still served.
+        #expect(try await store.readLog(from: 1, filter: .all, limit: 25).count == 25)
+        let report = try store.verify()
+        #expect(report.problem?.position == 26)
+        #expect(!report.isSound)
+        await store.close()
+    }
+
+    @Test func aSoundStoreVerifiesAndADamagedHeadIsFound() async throws {
+        let path = temporaryStorePath("verify")
+        defer { removeStore(path) }
+        let store = try LMDBEventStore(path: path)
+        for round in 0..<40 {
+            try await store.append((0..<5).map { _ in testEvent(tags: [try! Tag("t:\(round % 4)")]) }, to: try StreamID("v-\(round % 6)"))
+        }
+        let report = try store.verify()
+        #expect(report.isSound, "\(report)")
+        #expect(report.eventsChecked == 200)
+
+        // Damage the head of one stream behind the store's back.
+        let environment = store.environment
+        var txn: OpaquePointer?
+        #expect(mdb_txn_begin(environment.env, nil, 0, &txn) == MDB_SUCCESS)
+        var head = Head()
+        _ = head.append(position: 1)
+        var encoded = [UInt8](repeating: 0, count: head.encodedCount)
+        encoded.withUnsafeMutableBytes { head.encode(into: $0) }
+        try Bytes.put(txn: txn!, dbi: environment.tables.streamHeads, key: Array("v-3".utf8), value: encoded)
+        #expect(mdb_txn_commit(txn) == MDB_SUCCESS)
+
+        let damaged = try store.verify()
+        #expect(damaged.problem?.message == "the head of stream v-3 does not match the log")
+        await store.close()
+    }
+
+    @Test func theMapGrowsWhenFullAndKeepsEveryEvent() async throws {
+        let path = temporaryStorePath("grow")
+        defer { removeStore(path) }
+        var configuration = LMDBEventStore.Configuration()
+        configuration.initialMapSize = 128 * 1024
+        let store = try LMDBEventStore(path: path, configuration: configuration)
+        let payload = String(repeating: "x", count: 1_000)
+        for round in 0..<40 {
+            try await store.append((0..<100).map { _ in testEvent(payload: payload) }, to: try StreamID("g-\(round % 5)"))
+        }
+        #expect(try await store.headPosition() == 4_000)
+        #expect(store.environment.mapSize > 4_000_000)
+        let report = try store.verify()
+        #expect(report.isSound, "\(report)")
+        await store.close()
+    }
+
+    @Test func aStoreAtItsMaximumSizeRefusesAppendsAndStaysReadable() async throws {
+        let path = temporaryStorePath("full")
+        defer { removeStore(path) }
+        var configuration = LMDBEventStore.Configuration()
+        configuration.initialMapSize = 256 * 1024
+        configuration.maximumMapSize = 512 * 1024
+        let store = try LMDBEventStore(path: path, configuration: configuration)
+        let payload = String(repeating: "y", count: 2_000)
+        var stored: UInt64 = 0
+        var refusal: EventStoreError?
+        for _ in 0..<100 {
+            do {
+                let result = try await store.append((0..<20).map { _ in testEvent(payload: payload) }, to: try StreamID("f-1"))
+                stored = result.lastPosition.rawValue
+            } catch {
+                refusal = error
+                break
+            }
+        }
+        guard case .storeFull = try #require(refusal) else {
+            Issue.record("expected storeFull, got \(String(describing: refusal))")
+            return
+        }
+        #expect(stored > 0)
+        #expect(try await store.headPosition().rawValue == stored, "the refused append wrote nothing")
+        #expect(try await store.streamVersion(of: try StreamID("f-1")) == stored)
+        #expect(try store.verify().isSound)
+        await store.close()
+    }
+
+    @Test func aFullDiskRefusesTheAppendAndLosesNothing() async throws {
+        let path = temporaryStorePath("disk")
+        defer { removeStore(path) }
+        // The probe caps its own file size (RLIMIT_FSIZE): writes past it fail as on a full disk.
+        let probe = try ProbeProcess(["fill-disk", path, "\(3 << 20)"])
+        let lines = probe.waitForOutput()
+        let acknowledged = lines.compactMap(Acknowledgement.init(line:))
+        let refusal = try #require(lines.first { $0.hasPrefix("refused ") })
+        #expect(refusal.contains("The store is full"), "\(refusal)")
+        #expect(lines.contains("done"))
+        #expect(acknowledged.count > 100)
+        let store = try LMDBEventStore(path: path)
+        #expect(try await store.headPosition().rawValue == UInt64(acknowledged.count))
+        #expect(try store.verify().isSound)
+        // With room again, appends continue.
+        try await store.append([testEvent()], to: try StreamID("after-1"))
+        await store.close()
+    }
+
+    @Test func twoProcessesAppendToOneStore() async throws {
+        let path = temporaryStorePath("two-processes")
+        defer { removeStore(path) }
+        let first = try ProbeProcess(["append-count", path, "a", "300"])
+        let second = try ProbeProcess(["append-count", path, "b", "300"])
+        let acknowledged = (first.waitForOutput() + second.waitForOutput()).compactMap(Acknowledgement.init(line:))
+        #expect(acknowledged.count == 600)
+        #expect(Set(acknowledged.map(\.position)).count == 600, "every position acknowledged once")
+        let store = try LMDBEventStore(path: path)
+        let all = try await store.readLog(from: 1, filter: .all, limit: 1_000)
+        #expect(all.map(\.position.rawValue) == Array(1...600))
+        let byPosition = Dictionary(uniqueKeysWithValues: all.map { ($0.position.rawValue, $0) })
+        for ack in acknowledged {
+            #expect(byPosition[ack.position]?.id.description == ack.id)
+        }
+        #expect(try store.verify().isSound)
+        await store.close()
+    }
+
+    @Test func killedWritersLoseNothingTheyAcknowledged() async throws {
+        let path = temporaryStorePath("crash")
+        defer { removeStore(path) }
+        var random = SystemRandomNumberGenerator()
+        var acknowledged: [Acknowledgement] = []
+        let started = Date()
+        var rounds = 0
+        while rounds < 20 || (rounds < 40 && Date().timeIntervalSince(started) < 20) {
+            rounds += 1
+            let probe = try ProbeProcess(["append-loop", path, "r\(rounds)"])
+            try await Task.sleep(for: .milliseconds(Int.random(in: 30...250, using: &random)))
+            probe.kill()
+            acknowledged += probe.waitForOutput().compactMap(Acknowledgement.init(line:))
+
+            let store = try LMDBEventStore(path: path)
+            let report = try store.verify()
+            #expect(report.isSound, "round \(rounds): \(report)")
+            let head = try await store.headPosition().rawValue
+            #expect(head >= UInt64(acknowledged.count), "round \(rounds): acknowledged events beyond the head")
+            for ack in acknowledged.suffix(200) {
+                let event = try await store.readLog(from: LogPosition(ack.position), filter: .all, limit: 1).first
+                #expect(event?.id.description == ack.id, "round \(rounds): event at \(ack.position)")
+                #expect(event?.streamID.rawValue == ack.stream)
+                let writer = String(ack.stream.split(separator: "-")[1])
+                #expect(event?.payload == probePayload(writer: writer, sequence: ack.sequence))
+            }
+            await store.close()
+            if Date().timeIntervalSince(started) > 60 { break }
+        }
+        #expect(rounds >= 20)
+        #expect(acknowledged.count > 0)
+        #expect(Set(acknowledged.map(\.position)).count == acknowledged.count)
+    }
+
+    @Test func groupCommitAnswersEachCallerAlone() async throws {
+        let path = temporaryStorePath("group")
+        defer { removeStore(path) }
+        let store = try LMDBEventStore(path: path)
+        let shared = try StreamID("shared-1")
+        try await store.append([testEvent()], to: shared)
+        let outcomes = await withTaskGroup(of: (Int, Result<AppendResult, EventStoreError>).self) { group in
+            for index in 0..<64 {
+                group.addTask {
+                    do throws(EventStoreError) {
+                        // Every odd caller expects a version the shared stream never has.
+                        let target = index % 2 == 0 ? try StreamID("own-\(index)") : shared
+                        let expected: ExpectedVersion = index % 2 == 0 ? .noStream : .exactly(1_000)
+                        return (index, .success(try await store.append([testEvent()], to: target, expecting: expected)))
+                    } catch {
+                        return (index, .failure(error))
+                    }
+                }
+            }
+            var all: [(Int, Result<AppendResult, EventStoreError>)] = []
+            for await outcome in group { all.append(outcome) }
+            return all
+        }
+        for (index, outcome) in outcomes {
+            switch (index % 2, outcome) {
+            case (0, .success(let result)): #expect(result.streamVersions.values.first == 1)
+            case (1, .failure(.wrongExpectedVersion(shared, .exactly(1_000), 1))): break
+            default: Issue.record("caller \(index): unexpected \(outcome)")
+            }
+        }
+        #expect(try await store.headPosition() == 33)
+        #expect(try store.verify().isSound)
+        await store.close()
+    }
+
+    @Test func relaxedDurabilityKeepsEverythingAfterSync() async throws {
+        let path = temporaryStorePath("relaxed")
+        defer { removeStore(path) }
+        var configuration = LMDBEventStore.Configuration()
+        configuration.durability = .relaxed
+        var store = try LMDBEventStore(path: path, configuration: configuration)
+        try await store.append((0..<10).map { _ in testEvent() }, to: try StreamID("r-1"))
+        try store.sync()
+        await store.close()
+        store = try LMDBEventStore(path: path)
+        #expect(try await store.headPosition() == 10)
+        await store.close()
+    }
+
+    @Test func zeroCopyScanSeesEveryRecordInOrder() async throws {
+        let path = temporaryStorePath("scan")
+        defer { removeStore(path) }
+        let store = try LMDBEventStore(path: path)
+        for round in 0..<30 {
+            try await store.append((0..<10).map { _ in testEvent(round % 2 == 0 ? "Even" : "Odd", payload: "{\"r\":\(round)}") }, to: try StreamID("s-\(round % 4)"))
+        }
+        var positions: [UInt64] = []
+        var evenBytes = 0
+        let last = try store.scan(from: 5, recordsPerTransaction: 7) { view in
+            positions.append(view.position.rawValue)
+            if view.hasType("Even") { evenBytes += view.payload.count }
+            return .continue
+        }
+        #expect(positions == Array(5...300))
+        #expect(last == 300)
+        // Positions 1-4 (round 0, "Even", 7-byte payloads) are before the scan's start.
+        #expect(evenBytes == (0..<30).filter { $0 % 2 == 0 }.reduce(0) { $0 + 10 * "{\"r\":\($1)}".utf8.count } - 4 * 7)
+        var seen = 0
+        let stoppedAt = try store.scan { _ in
+            seen += 1
+            return seen == 42 ? .stop : .continue
+        }
+        #expect(stoppedAt == 42)
+        await store.close()
+    }
+
+    @Test func openingTwiceInOneProcessOrAForeignDirectoryIsRefused() async throws {
+        let path = temporaryStorePath("twice")
+        defer { removeStore(path) }
+        let store = try LMDBEventStore(path: path)
+        #expect {
+            _ = try LMDBEventStore(path: path)
+        } throws: { error in
+            guard case .storage(let message) = error as? EventStoreError else { return false }
+            return message.contains("already open in this process")
+        }
+        await store.close()
+
+        let foreign = temporaryStorePath("foreign")
+        defer { removeStore(foreign) }
+        try FileManager.default.createDirectory(atPath: foreign, withIntermediateDirectories: true)
+        try Data(repeating: 0xAB, count: 64 * 1024).write(to: URL(fileURLWithPath: foreign).appendingPathComponent("data.mdb"))
+        #expect {
+            _ = try LMDBEventStore(path: foreign)
+        } throws: { error in
+            if case .incompatibleStore = error as? EventStoreError { return true }
+            return false
+        }
+    }
+}

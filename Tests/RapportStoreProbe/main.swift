@@ -1,0 +1,89 @@
+// A child process for the LMDB store's crash-safety, multi-process and
+// disk-full tests. It prints one line per acknowledged event so the parent
+// can check, after killing it, that everything acknowledged is stored.
+//
+//   RapportStoreProbe append-loop PATH WRITER       append until killed
+//   RapportStoreProbe append-count PATH WRITER N    append N events, one per call, then exit
+//   RapportStoreProbe fill-disk PATH BYTES          cap the file size at BYTES, append until refused
+//
+// Output: "ack POSITION EVENT-ID STREAM SEQUENCE" per stored event;
+// "refused ERROR" when an append fails; "done" at a normal end.
+import Foundation
+import RapportEventLog
+import RapportLMDB
+
+/// The payload of the `sequence`-th event of `writer`: the parent recomputes it.
+func payload(writer: String, sequence: Int) -> Data {
+    Data("{\"writer\":\"\(writer)\",\"sequence\":\(sequence),\"pad\":\"\(String(repeating: "p", count: sequence % 200))\"}".utf8)
+}
+
+func emit(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 4 else {
+    FileHandle.standardError.write(Data("usage: RapportStoreProbe append-loop|append-count|fill-disk PATH ARG [N]\n".utf8))
+    exit(2)
+}
+let command = arguments[1], path = arguments[2]
+let actor = Principal(id: "probe", role: .system)
+
+func appendBatch(_ store: LMDBEventStore, writer: String, sequence: inout Int, size: Int) async throws {
+    let stream = try StreamID("probe-\(writer)-\(sequence % 7)")
+    var events: [NewEvent] = []
+    var sequences: [Int] = []
+    for _ in 0..<size {
+        events.append(NewEvent(
+            type: "ProbeEvent", metadata: EventMetadata(actor: actor, channel: .automation),
+            tags: [try Tag("writer:\(writer)"), try Tag("bucket:\(sequence % 3)")],
+            payload: payload(writer: writer, sequence: sequence)))
+        sequences.append(sequence)
+        sequence += 1
+    }
+    let result = try await store.append(events, to: stream)
+    for (offset, event) in events.enumerated() {
+        emit("ack \(result.positions.lowerBound.rawValue + UInt64(offset)) \(event.id) \(stream) \(sequences[offset])")
+    }
+}
+
+do {
+    switch command {
+    case "append-loop":
+        let store = try LMDBEventStore(path: path)
+        var sequence = 0
+        while true { try await appendBatch(store, writer: arguments[3], sequence: &sequence, size: sequence % 5 + 1) }
+    case "append-count":
+        let store = try LMDBEventStore(path: path)
+        var sequence = 0
+        let total = Int(arguments[4]) ?? 100
+        while sequence < total { try await appendBatch(store, writer: arguments[3], sequence: &sequence, size: 1) }
+        await store.close()
+        emit("done")
+    case "fill-disk":
+        // Exceeding RLIMIT_FSIZE makes write(2) fail with EFBIG, as a full disk
+        // fails it with ENOSPC; ignore the signal that would kill us instead.
+        signal(SIGXFSZ, SIG_IGN)
+        var configuration = LMDBEventStore.Configuration()
+        configuration.initialMapSize = 64 << 20
+        let store = try LMDBEventStore(path: path, configuration: configuration)
+        var limit = rlimit(rlim_cur: rlim_t(arguments[3])!, rlim_max: rlim_t.max)
+        setrlimit(Int32(RLIMIT_FSIZE.rawValue), &limit)
+        var sequence = 0
+        do {
+            while true { try await appendBatch(store, writer: "disk", sequence: &sequence, size: 50) }
+        } catch {
+            emit("refused \(error)")
+        }
+        // Reading still works after the refusal.
+        emit("head \(try await store.headPosition())")
+        await store.close()
+        emit("done")
+    default:
+        FileHandle.standardError.write(Data("unknown command \(command)\n".utf8))
+        exit(2)
+    }
+} catch {
+    emit("refused \(error)")
+    exit(1)
+}
