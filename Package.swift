@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "RapportEventLog", targets: ["RapportEventLog"]),
         .library(name: "RapportLMDB", targets: ["RapportLMDB"]),
         .library(name: "RapportTesting", targets: ["RapportTesting"]),
+        .library(name: "RapportCore", targets: ["RapportCore"]),
         .executable(name: "rapport-quickstart", targets: ["QuickStart"]),
     ],
     dependencies: [
@@ -49,6 +50,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "RapportCore",
+            dependencies: ["RapportEventLog"],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "RapportTesting",
             dependencies: ["RapportEventLog"],
             swiftSettings: strictSettings
@@ -69,6 +75,11 @@ let package = Package(
         .testTarget(
             name: "RapportEventLogTests",
             dependencies: ["RapportEventLog", "RapportTesting"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "RapportCoreTests",
+            dependencies: ["RapportCore", "RapportEventLog"],
             swiftSettings: strictSettings
         ),
         .testTarget(

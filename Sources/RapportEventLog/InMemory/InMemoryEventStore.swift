@@ -143,21 +143,19 @@ extension InMemoryEventStore.State: AppendStateReader {
             for event in part.events {
                 version += 1
                 let position = UInt64(records.count) + 1
-                var streamPositions = streams[part.streamID, default: []]
                 let assigned = RecordFormat.Assigned(
                     position: position, streamVersion: version,
-                    streamPrevious: streamPositions.last ?? 0,
-                    streamSkip: Self.linkTarget(RecordFormat.skipVersion(version), in: streamPositions),
+                    streamPrevious: streams[part.streamID]?.last ?? 0,
+                    streamSkip: linkTarget(RecordFormat.skipVersion(version), in: streams[part.streamID]),
                     recordedAt: recordedAt)
-                streamPositions.append(position)
-                streams[part.streamID] = streamPositions
+                streams[part.streamID, default: []].append(position)
                 let links = event.tags.map { tag -> RecordFormat.TagLink in
-                    let list = tags[tag, default: []]
-                    let sequence = UInt64(list.count) + 1
-                    defer { tags[tag, default: []].append(position) }
-                    return RecordFormat.TagLink(
-                        previous: list.last ?? 0,
-                        skip: Self.linkTarget(RecordFormat.skipVersion(sequence), in: list))
+                    let sequence = UInt64(tags[tag]?.count ?? 0) + 1
+                    let link = RecordFormat.TagLink(
+                        previous: tags[tag]?.last ?? 0,
+                        skip: linkTarget(RecordFormat.skipVersion(sequence), in: tags[tag]))
+                    tags[tag, default: []].append(position)
+                    return link
                 }
                 let previousHash = records.last.map { bytes in Array(bytes[RecordFormat.Offset.chainHash..<RecordFormat.headerSize]) }
                     ?? RecordFormat.genesisChainHash
@@ -180,8 +178,8 @@ extension InMemoryEventStore.State: AppendStateReader {
             wasAlreadyStored: false)
     }
 
-    /// The position of version (or sequence number) `version` in `positions`; 0 for version 0.
-    private static func linkTarget(_ version: UInt64, in positions: [UInt64]) -> UInt64 {
-        version == 0 ? 0 : positions[Int(version - 1)]
+    /// The position of event number `number` in `positions`; 0 for number 0.
+    private func linkTarget(_ number: UInt64, in positions: [UInt64]?) -> UInt64 {
+        number == 0 ? 0 : positions![Int(number - 1)]
     }
 }

@@ -1,0 +1,255 @@
+import Foundation
+public import RapportEventLog
+
+/// The identity of a company.
+public typealias CompanyID = Identifier<Company>
+
+/// A legal entity the company deals with: customer, supplier, partner.
+///
+/// ```swift
+/// let acme = CompanyID()
+/// try await repository.execute(.create(name: "Acme GmbH", domain: "acme.example"), on: acme, context: context)
+/// try await repository.linkContact(ada, to: acme, role: "CTO", context: context)
+/// ```
+public struct Company: Aggregate {
+    public static let kind = "company"
+
+    public let id: CompanyID
+    public internal(set) var exists = false
+    public internal(set) var name = ""
+    /// Details by field: domain, industry, size, address, tax id.
+    public internal(set) var details: [CompanyField: String] = [:]
+    public internal(set) var parentID: CompanyID?
+    public internal(set) var owner: String?
+    /// Linked contacts and their role at the company.
+    public internal(set) var contacts: [ContactID: String] = [:]
+    public internal(set) var isArchived = false
+
+    public init(id: CompanyID) { self.id = id }
+
+    public var ownerID: String? { owner }
+
+    func ensureActive() throws(CRMError) {
+        if isArchived { throw .archived(kind: Self.kind, id: id.description) }
+    }
+
+    public mutating func apply(_ event: any Event) {
+        switch event {
+        case let e as CompanyCreated:
+            exists = true
+            name = e.name
+            details = e.details
+            owner = e.ownerID
+        case let e as CompanyRenamed: name = e.to
+        case let e as CompanyFieldChanged: details[e.field] = e.to
+        case let e as CompanyParentSet: parentID = e.to
+        case let e as CompanyOwnerAssigned: owner = e.to
+        case let e as CompanyContactLinked: contacts[e.contactID] = e.role ?? ""
+        case let e as CompanyContactUnlinked: contacts[e.contactID] = nil
+        case is CompanyArchived: isArchived = true
+        case is CompanyRestored: isArchived = false
+        default: break
+        }
+    }
+
+    public func extraTags(for event: any Event) -> [Tag] {
+        switch event {
+        case let e as CompanyContactLinked: return [e.contactID.tag]
+        case let e as CompanyContactUnlinked: return [e.contactID.tag]
+        case let e as CompanyParentSet: return [e.to, e.from].compactMap { $0?.tag }
+        default: return []
+        }
+    }
+}
+
+/// The descriptive fields of a company.
+public enum CompanyField: String, Hashable, Sendable, Codable, CaseIterable, CodingKeyRepresentable {
+    case domain, industry, size, address, taxID
+}
+
+public struct CompanyCreated: Event {
+    public static let typeName = "CompanyCreated"
+    public var name: String
+    public var details: [CompanyField: String]
+    public var ownerID: String?
+}
+
+public struct CompanyRenamed: Event {
+    public static let typeName = "CompanyRenamed"
+    public var from: String
+    public var to: String
+}
+
+/// One descriptive field changed, with its old and new value (nil: not set).
+public struct CompanyFieldChanged: Event {
+    public static let typeName = "CompanyFieldChanged"
+    public var field: CompanyField
+    public var from: String?
+    public var to: String?
+}
+
+public struct CompanyParentSet: Event {
+    public static let typeName = "CompanyParentSet"
+    public var from: CompanyID?
+    public var to: CompanyID?
+}
+
+public struct CompanyOwnerAssigned: Event {
+    public static let typeName = "CompanyOwnerAssigned"
+    public var from: String?
+    public var to: String
+}
+
+public struct CompanyContactLinked: Event {
+    public static let typeName = "CompanyContactLinked"
+    public var contactID: ContactID
+    public var role: String?
+}
+
+public struct CompanyContactUnlinked: Event {
+    public static let typeName = "CompanyContactUnlinked"
+    public var contactID: ContactID
+}
+
+public struct CompanyArchived: Event {
+    public static let typeName = "CompanyArchived"
+    public var reason: String?
+}
+
+public struct CompanyRestored: Event {
+    public static let typeName = "CompanyRestored"
+}
+
+extension Company {
+    public static let eventTypes: [any Event.Type] = [
+        CompanyCreated.self, CompanyRenamed.self, CompanyFieldChanged.self, CompanyParentSet.self,
+        CompanyOwnerAssigned.self, CompanyContactLinked.self, CompanyContactUnlinked.self,
+        CompanyArchived.self, CompanyRestored.self,
+    ]
+}
+
+func validatedCompanyName(_ name: String) throws(CRMError) -> String {
+    let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard !trimmed.isEmpty else { throw .invalidValue(field: "company name", reason: "it is empty") }
+    guard trimmed.count <= 300 else { throw .invalidValue(field: "company name", reason: "it is longer than 300 characters") }
+    return trimmed
+}
+
+func validatedDetail(_ field: CompanyField, _ value: String) throws(CRMError) -> String {
+    let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard trimmed.count <= 500 else { throw .invalidValue(field: field.rawValue, reason: "it is longer than 500 characters") }
+    if field == .domain {
+        let lower = trimmed.lowercased()
+        let labels = lower.split(separator: ".", omittingEmptySubsequences: false)
+        guard labels.count >= 2, labels.allSatisfy({ !$0.isEmpty }),
+              lower.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" })
+        else { throw .invalidValue(field: "domain", reason: "\"\(value)\" is not a domain name") }
+        return lower
+    }
+    return trimmed
+}
+
+extension Command where A == Company {
+    /// Creates the company.
+    public static func create(name: String, details: [CompanyField: String] = [:], owner: String? = nil) -> Self {
+        Command(name: "company.create", target: .new) { _, _ throws(CRMError) in
+            var checked: [CompanyField: String] = [:]
+            for (field, value) in details where !value.isEmpty { checked[field] = try validatedDetail(field, value) }
+            return [CompanyCreated(name: try validatedCompanyName(name), details: checked, ownerID: owner)]
+        }
+    }
+
+    /// Convenience for ``create(name:details:owner:)`` with a domain.
+    public static func create(name: String, domain: String, owner: String? = nil) -> Self {
+        create(name: name, details: [.domain: domain], owner: owner)
+    }
+
+    public static func rename(to name: String) -> Self {
+        Command(name: "company.rename") { company, _ throws(CRMError) in
+            try company.ensureActive()
+            let name = try validatedCompanyName(name)
+            return name == company.name ? [] : [CompanyRenamed(from: company.name, to: name)]
+        }
+    }
+
+    /// Sets (or, with nil or an empty string, clears) a descriptive field.
+    public static func change(_ field: CompanyField, to value: String?) -> Self {
+        Command(name: "company.change") { company, _ throws(CRMError) in
+            try company.ensureActive()
+            let new = try value.flatMap { (text) throws(CRMError) -> String? in text.isEmpty ? nil : try validatedDetail(field, text) }
+            return company.details[field] == new ? [] : [CompanyFieldChanged(field: field, from: company.details[field], to: new)]
+        }
+    }
+
+    /// Sets or clears the parent company. A company cannot be its own parent.
+    public static func setParent(_ parent: CompanyID?) -> Self {
+        Command(name: "company.setParent") { company, _ throws(CRMError) in
+            try company.ensureActive()
+            guard parent != company.id else {
+                throw .invalidTransition(kind: Company.kind, id: company.id.description, reason: "a company cannot be its own parent")
+            }
+            return parent == company.parentID ? [] : [CompanyParentSet(from: company.parentID, to: parent)]
+        }
+    }
+
+    public static func assignOwner(_ owner: String) -> Self {
+        Command(name: "company.assignOwner") { company, _ throws(CRMError) in
+            try company.ensureActive()
+            guard !owner.isEmpty else { throw .invalidValue(field: "owner", reason: "it is empty") }
+            return company.owner == owner ? [] : [CompanyOwnerAssigned(from: company.owner, to: owner)]
+        }
+    }
+
+    /// The company's side of a contact link; see ``Repository/linkContact(_:to:role:context:)``.
+    public static func linkContact(_ contact: ContactID, role: String? = nil) -> Self {
+        Command(name: "company.linkContact") { company, _ throws(CRMError) in
+            try company.ensureActive()
+            return company.contacts[contact] == (role ?? "") ? [] : [CompanyContactLinked(contactID: contact, role: role)]
+        }
+    }
+
+    public static func unlinkContact(_ contact: ContactID) -> Self {
+        Command(name: "company.unlinkContact") { company, _ throws(CRMError) in
+            try company.ensureActive()
+            guard company.contacts[contact] != nil else {
+                throw .invalidTransition(kind: Company.kind, id: company.id.description, reason: "contact \(contact) is not linked")
+            }
+            return [CompanyContactUnlinked(contactID: contact)]
+        }
+    }
+
+    public static func archive(reason: String? = nil) -> Self {
+        Command(name: "company.archive", isSensitive: true) { company, _ throws(CRMError) in
+            try company.ensureActive()
+            return [CompanyArchived(reason: reason)]
+        }
+    }
+
+    public static func restore() -> Self {
+        Command(name: "company.restore", isSensitive: true) { company, _ throws(CRMError) in
+            guard company.isArchived else {
+                throw .invalidTransition(kind: Company.kind, id: company.id.description, reason: "it is not archived")
+            }
+            return [CompanyRestored()]
+        }
+    }
+}
+
+extension Repository {
+    /// Links a contact to a company with a role, on both sides, in one atomic append.
+    ///
+    /// ```swift
+    /// try await repository.linkContact(ada, to: acme, role: "decision maker", context: context)
+    /// ```
+    @discardableResult
+    public func linkContact(_ contact: ContactID, to company: CompanyID, role: String? = nil, context: CommandContext) async throws(CRMError) -> AppendResult {
+        try await transaction(context: context) { (unit) throws(CRMError) in
+            let current = try await unit.load(contact)
+            if let previous = current.companyID, previous != company {
+                try await unit.execute(.unlinkContact(contact), on: previous)
+            }
+            try await unit.execute(.linkToCompany(company, role: role), on: contact)
+            try await unit.execute(.linkContact(contact, role: role), on: company)
+        }
+    }
+}

@@ -1,0 +1,124 @@
+public import Foundation
+public import RapportEventLog
+
+/// The identity of a contact.
+public typealias ContactID = Identifier<Contact>
+
+/// A person the company deals with: one card with their whole history.
+///
+/// ```swift
+/// let id = ContactID()
+/// try await repository.execute(.create(name: try PersonName(given: "Ada", family: "Lovelace"),
+///                                      email: "ada@example.com"), on: id, context: context)
+/// try await repository.execute(.moveLifecycleStage(to: .customer), on: id, context: context)
+/// let ada = try await repository.load(id).state
+/// ```
+public struct Contact: Aggregate {
+    public static let kind = "contact"
+
+    public let id: ContactID
+    /// False until `ContactCreated`.
+    public internal(set) var exists = false
+    public internal(set) var name: PersonName?
+    public internal(set) var emails: [EmailAddress] = []
+    public internal(set) var phones: [PhoneNumber] = []
+    public internal(set) var jobTitle: String?
+    public internal(set) var companyID: CompanyID?
+    public internal(set) var companyRole: String?
+    public internal(set) var owner: String?
+    public internal(set) var lifecycleStage: LifecycleStage = .subscriber
+    public internal(set) var consents: [ConsentChannel: Consent] = [:]
+    public internal(set) var customFields: [String: CustomFieldValue] = [:]
+    public internal(set) var segments: Set<String> = []
+    public internal(set) var isArchived = false
+    /// The survivor this contact was merged into, if it was.
+    public internal(set) var mergedInto: ContactID?
+    /// Duplicates merged into this contact.
+    public internal(set) var absorbed: [ContactID] = []
+
+    public init(id: ContactID) { self.id = id }
+
+    public var ownerID: String? { owner }
+
+    /// Refuses commands to a merged or archived contact.
+    func ensureActive() throws(CRMError) {
+        if let survivor = mergedInto { throw .contactMerged(id: id.description, into: survivor.description) }
+        if isArchived { throw .archived(kind: Self.kind, id: id.description) }
+    }
+
+    public mutating func apply(_ event: any Event) {
+        switch event {
+        case let e as ContactCreated:
+            exists = true
+            name = e.name
+            emails = e.email.map { [$0] } ?? []
+            phones = e.phone.map { [$0] } ?? []
+            owner = e.ownerID
+            lifecycleStage = e.lifecycleStage
+        case let e as ContactRenamed: name = e.to
+        case let e as ContactEmailAdded: emails.append(e.email)
+        case let e as ContactEmailRemoved: emails.removeAll { $0 == e.email }
+        case let e as ContactPhoneAdded: phones.append(e.phone)
+        case let e as ContactPhoneRemoved: phones.removeAll { $0 == e.phone }
+        case let e as ContactJobTitleChanged: jobTitle = e.to
+        case let e as ContactLinkedToCompany:
+            companyID = e.companyID
+            companyRole = e.role
+        case is ContactUnlinkedFromCompany:
+            companyID = nil
+            companyRole = nil
+        case let e as ContactOwnerAssigned: owner = e.to
+        case let e as ContactLifecycleStageChanged: lifecycleStage = e.to
+        case let e as ContactConsentRecorded:
+            consents[e.channel] = Consent(granted: e.granted, source: e.source, lawfulBasis: e.lawfulBasis, at: e.at)
+        case let e as ContactCustomFieldSet: customFields[e.field] = e.to
+        case let e as ContactCustomFieldCleared: customFields[e.field] = nil
+        case let e as ContactAddedToSegment: segments.insert(e.segment)
+        case let e as ContactRemovedFromSegment: segments.remove(e.segment)
+        case is ContactArchived: isArchived = true
+        case is ContactRestored: isArchived = false
+        case let e as ContactMergedInto: mergedInto = e.survivor
+        case let e as ContactAbsorbed: absorbed.append(e.duplicate)
+        default: break
+        }
+    }
+
+    public func extraTags(for event: any Event) -> [Tag] {
+        switch event {
+        case let e as ContactLinkedToCompany: return [e.companyID.tag]
+        case let e as ContactUnlinkedFromCompany: return [e.companyID.tag]
+        case let e as ContactMergedInto: return [e.survivor.tag]
+        case let e as ContactAbsorbed: return [e.duplicate.tag]
+        default: return companyID.map { [$0.tag] } ?? []
+        }
+    }
+}
+
+/// Where a contact stands in the customer lifecycle. Applications may add stages.
+public struct LifecycleStage: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    public static let subscriber = LifecycleStage(rawValue: "subscriber")
+    public static let lead = LifecycleStage(rawValue: "lead")
+    public static let opportunity = LifecycleStage(rawValue: "opportunity")
+    public static let customer = LifecycleStage(rawValue: "customer")
+    public static let churned = LifecycleStage(rawValue: "churned")
+
+    public var description: String { rawValue }
+}
+
+/// A channel a contact can consent to be contacted on.
+public enum ConsentChannel: String, Hashable, Sendable, Codable, CaseIterable {
+    case email, sms, phone
+}
+
+/// A consent decision: granted or withdrawn, where it came from, on which legal basis, when.
+public struct Consent: Hashable, Sendable, Codable {
+    public var granted: Bool
+    /// Where it was given, such as `web-form:newsletter` or `call:2024-03-01`.
+    public var source: String
+    /// The legal basis, such as `consent` or `legitimate-interest`.
+    public var lawfulBasis: String
+    public var at: Date
+}

@@ -1,0 +1,36 @@
+public import Foundation
+public import RapportEventLog
+
+/// Who runs a command, through which channel, and why: every event the
+/// command produces records it.
+///
+/// ```swift
+/// let context = CommandContext(actor: Principal(id: "user:anna", role: .salesRep), channel: .phone)
+/// try await repository.execute(.logCall(...), on: activityID, context: context)
+/// ```
+public struct CommandContext: Sendable {
+    /// Who is acting.
+    public var actor: Principal
+    /// How the command came in.
+    public var channel: Channel
+    /// Shared by everything done for one request; a new id by default.
+    public var correlationID: UUID
+    /// The command or event that caused this one, if any.
+    public var causationID: UUID?
+    /// The time the command is taken to happen at (the events' occurred-at).
+    public var now: Date
+
+    /// Creates a context.
+    public init(actor: Principal, channel: Channel, correlationID: UUID = UUID(), causationID: UUID? = nil, now: Date = Date()) {
+        self.actor = actor
+        self.channel = channel
+        self.correlationID = correlationID
+        self.causationID = causationID
+        self.now = now
+    }
+
+    /// The metadata for events of this command.
+    public var metadata: EventMetadata {
+        EventMetadata(actor: actor, channel: channel, correlationID: correlationID, causationID: causationID)
+    }
+}

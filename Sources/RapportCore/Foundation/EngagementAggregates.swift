@@ -1,0 +1,6 @@
+extension EventTypeRegistry {
+    /// Activities, tasks and campaigns (listed here by their module section).
+    static let engagementAggregates: [any Aggregate.Type] = []
+}
+
+import RapportEventLog

@@ -1,0 +1,38 @@
+public import Foundation
+public import RapportEventLog
+
+/// A reference to any aggregate by kind and id, for links that may point to
+/// several kinds (an activity linked to a contact, a company and a deal).
+///
+/// ```swift
+/// let links = [EntityRef(contactID), EntityRef(dealID)]
+/// links[0].tag      // "contact:<uuid>"
+/// ```
+public struct EntityRef: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The aggregate's kind, such as `deal`.
+    public var kind: String
+    /// The aggregate's id.
+    public var id: UUID
+
+    /// A reference to the aggregate `id`.
+    public init<A: Aggregate>(_ id: Identifier<A>) {
+        kind = A.kind
+        self.id = id.uuid
+    }
+
+    /// A reference from its parts.
+    public init(kind: String, id: UUID) {
+        self.kind = kind
+        self.id = id
+    }
+
+    /// The tag events about the aggregate carry: `<kind>:<uuid>`.
+    public var tag: Tag { try! Tag("\(kind):\(id.uuidString.lowercased())") }
+
+    /// The identifier, when the reference is to an `A`.
+    public func identifier<A: Aggregate>(as type: A.Type) -> Identifier<A>? {
+        kind == A.kind ? Identifier<A>(id) : nil
+    }
+
+    public var description: String { "\(kind):\(id.uuidString.lowercased())" }
+}

@@ -1,0 +1,41 @@
+public import Foundation
+public import RapportEventLog
+
+/// The identity of one aggregate of type `A`: a UUID that cannot be mixed up
+/// with another aggregate type's.
+///
+/// ```swift
+/// let contact = ContactID()          // Identifier<Contact>, a new UUID
+/// let deal: DealID = DealID(uuid)    // from a stored UUID
+/// contact.streamID                   // "contact-<uuid>"
+/// contact.tag                        // "contact:<uuid>"
+/// ```
+public struct Identifier<A: Aggregate>: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    /// The UUID.
+    public let uuid: UUID
+
+    /// A new identifier (UUIDv7, time-ordered).
+    public init() { uuid = EventID().uuid }
+    /// Wraps an existing UUID.
+    public init(_ uuid: UUID) { self.uuid = uuid }
+    /// Parses a UUID string; nil when it is not one.
+    public init?(_ text: String) {
+        guard let uuid = UUID(uuidString: text) else { return nil }
+        self.uuid = uuid
+    }
+
+    public var description: String { uuid.uuidString.lowercased() }
+
+    /// The aggregate's stream: `<kind>-<uuid>`.
+    public var streamID: StreamID { try! StreamID("\(A.kind)-\(description)") }
+    /// The tag every event about this aggregate carries: `<kind>:<uuid>`.
+    public var tag: Tag { try! Tag("\(A.kind):\(description)") }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.description < rhs.description }
+
+    public init(from decoder: any Decoder) throws { uuid = try decoder.singleValueContainer().decode(UUID.self) }
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(uuid)
+    }
+}

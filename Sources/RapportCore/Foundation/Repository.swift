@@ -1,0 +1,198 @@
+import Foundation
+public import RapportEventLog
+
+/// Loads aggregates from an event store and runs commands on them.
+///
+/// Running a command loads the aggregate's stream, asks the access policy,
+/// lets the command decide its events, and appends them with the version it
+/// loaded, so a concurrent change surfaces as ``CRMError/concurrencyConflict(stream:expected:actual:)``
+/// instead of a lost update. Every event carries the context's actor,
+/// channel, correlation and causation ids, and the aggregate's tags.
+///
+/// ```swift
+/// let repository = Repository(store: store, policy: RoleBasedAccessPolicy())
+/// let id = ContactID()
+/// try await repository.execute(.create(name: PersonName(given: "Ada", family: "Lovelace")), on: id, context: context)
+/// let contact = try await repository.load(id).state
+/// ```
+public struct Repository: Sendable {
+    /// The store events are read from and appended to.
+    public let store: any EventStore
+    /// Who may run what.
+    public let policy: any AccessPolicy
+    /// How payloads are encoded.
+    public let codec: any EventCodec
+    /// The event types the repository can read (every aggregate's, with upcasters).
+    public let registry: EventTypeRegistry
+
+    /// Creates a repository over `store`. The registry defaults to every CRM event type.
+    public init(
+        store: any EventStore, policy: any AccessPolicy = AllowAllPolicy(), codec: any EventCodec = JSONEventCodec(),
+        registry: EventTypeRegistry = .crm
+    ) {
+        self.store = store
+        self.policy = policy
+        self.codec = codec
+        self.registry = registry
+    }
+
+    /// Loads an aggregate by replaying its stream.
+    ///
+    /// - Throws: ``CRMError/store(_:)`` when the store fails or a stored event cannot be decoded.
+    public func load<A: Aggregate>(_ id: Identifier<A>) async throws(CRMError) -> Loaded<A> {
+        var state = A(id: id)
+        var version: UInt64 = 0
+        do throws(EventStoreError) {
+            for try await record in store.events(in: id.streamID) {
+                state.apply(try registry.decode(record, codec: codec))
+                version = record.streamVersion
+            }
+        } catch {
+            throw .store(error)
+        }
+        return Loaded(state: state, version: version)
+    }
+
+    /// Runs `command` on the aggregate `id` and appends its events.
+    ///
+    /// - Returns: what the append did (positions, to wait for projections).
+    /// - Throws: the command's ``CRMError``; ``CRMError/notFound(kind:id:)`` or
+    ///   ``CRMError/alreadyExists(kind:id:)``; ``CRMError/accessDenied(actor:command:entity:reason:)``;
+    ///   ``CRMError/concurrencyConflict(stream:expected:actual:)``.
+    @discardableResult
+    public func execute<A: Aggregate>(_ command: Command<A>, on id: Identifier<A>, context: CommandContext) async throws(CRMError) -> AppendResult {
+        var unit = UnitOfWork(repository: self, context: context)
+        try await unit.execute(command, on: id)
+        return try await unit.commit()
+    }
+
+    /// Runs `command`, and when another writer changed the aggregate meanwhile,
+    /// reloads it and runs the command again on the fresh state, up to `attempts` times.
+    @discardableResult
+    public func executeRetrying<A: Aggregate>(
+        _ command: Command<A>, on id: Identifier<A>, context: CommandContext, attempts: Int = 3
+    ) async throws(CRMError) -> AppendResult {
+        var attempt = 1
+        while true {
+            do throws(CRMError) {
+                return try await execute(command, on: id, context: context)
+            } catch {
+                guard case .concurrencyConflict = error, attempt < attempts else { throw error }
+                attempt += 1
+            }
+        }
+    }
+
+    /// Runs several commands, on several aggregates, as one atomic append:
+    /// all their events are stored, or none.
+    ///
+    /// ```swift
+    /// try await repository.transaction(context: context) { unit in
+    ///     try await unit.execute(.convert(...), on: leadID)
+    ///     try await unit.execute(.create(...), on: contactID)
+    ///     try await unit.execute(.open(...), on: dealID)
+    /// }
+    /// ```
+    @discardableResult
+    public func transaction(
+        context: CommandContext, _ body: (inout UnitOfWork) async throws(CRMError) -> Void
+    ) async throws(CRMError) -> AppendResult {
+        var unit = UnitOfWork(repository: self, context: context)
+        try await body(&unit)
+        return try await unit.commit()
+    }
+
+    /// Records that `context.actor` was refused `command` on `entity`.
+    func recordDenial(command: String, entity: Tag, reason: String, context: CommandContext) async throws(CRMError) {
+        let denied = AccessDenied(command: command, entity: entity.rawValue, reason: reason, at: context.now)
+        do throws(EventStoreError) {
+            let event = try NewEvent(denied, metadata: context.metadata, tags: [entity, try Tag("actor:\(context.actor.id)")],
+                                     occurredAt: context.now, codec: codec)
+            try await store.append([event], to: try StreamID("access-denied"))
+        } catch {
+            throw .store(error)
+        }
+    }
+}
+
+/// The commands of one atomic append, across any number of aggregates.
+/// Obtained from ``Repository/transaction(context:_:)``.
+public struct UnitOfWork: Sendable {
+    let repository: Repository
+    let context: CommandContext
+    private var parts: [StreamAppend] = []
+    private var states: [StreamID: any Sendable] = [:]
+    private var versions: [StreamID: UInt64] = [:]
+
+    init(repository: Repository, context: CommandContext) {
+        self.repository = repository
+        self.context = context
+    }
+
+    /// The aggregate as this unit sees it: its stored state plus the events
+    /// decided so far in this unit.
+    public mutating func load<A: Aggregate>(_ id: Identifier<A>) async throws(CRMError) -> A {
+        if let state = states[id.streamID] as? A { return state }
+        let loaded = try await repository.load(id)
+        states[id.streamID] = loaded.state
+        versions[id.streamID] = loaded.version
+        return loaded.state
+    }
+
+    /// Decides `command` on `id` and keeps its events for the commit.
+    public mutating func execute<A: Aggregate>(_ command: Command<A>, on id: Identifier<A>) async throws(CRMError) {
+        var state = try await load(id)
+        let version = versions[id.streamID] ?? 0
+        let pending = parts.firstIndex { $0.streamID == id.streamID }
+        let exists = version > 0 || pending != nil
+        switch command.target {
+        case .new where exists: throw .alreadyExists(kind: A.kind, id: id.description)
+        case .existing where !exists: throw .notFound(kind: A.kind, id: id.description)
+        default: break
+        }
+        let request = AccessRequest(
+            actor: context.actor, command: command.name, entityKind: A.kind, entityID: id.description,
+            ownerID: state.ownerID, isCreation: command.target == .new, isSensitive: command.isSensitive)
+        if case .deny(let reason) = repository.policy.decide(request) {
+            try await repository.recordDenial(command: command.name, entity: id.tag, reason: reason, context: context)
+            throw .accessDenied(actor: context.actor.id, command: command.name, entity: id.tag.rawValue, reason: reason)
+        }
+        let events = try command.decide(state, context)
+        var encoded: [NewEvent] = []
+        for event in events {
+            state.apply(event)
+            var tags = [id.tag]
+            if let owner = state.ownerID, let tag = try? Tag("owner:\(owner)") { tags.append(tag) }
+            for tag in state.extraTags(for: event) where !tags.contains(tag) { tags.append(tag) }
+            do throws(EventStoreError) {
+                encoded.append(try NewEvent(event, metadata: context.metadata, tags: tags, occurredAt: context.now, codec: repository.codec))
+            } catch {
+                throw .store(error)
+            }
+        }
+        states[id.streamID] = state
+        if let pending {
+            parts[pending].events += encoded
+        } else {
+            parts.append(StreamAppend(streamID: id.streamID, expectedVersion: .exactly(version), events: encoded))
+        }
+    }
+
+    /// Appends every decided event atomically.
+    mutating func commit() async throws(CRMError) -> AppendResult {
+        parts.removeAll { $0.events.isEmpty }
+        guard !parts.isEmpty else {
+            let head: LogPosition
+            do { head = try await repository.store.headPosition() } catch { throw .store(error) }
+            return AppendResult(positions: head...head, streamVersions: [:], wasAlreadyStored: true)
+        }
+        do throws(EventStoreError) {
+            return try await repository.store.append(AppendRequest(parts))
+        } catch {
+            if case .wrongExpectedVersion(let stream, let expected, let actual) = error, case .exactly(let version) = expected {
+                throw .concurrencyConflict(stream: stream.rawValue, expected: version, actual: actual)
+            }
+            throw .store(error)
+        }
+    }
+}

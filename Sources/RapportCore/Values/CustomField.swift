@@ -1,0 +1,33 @@
+public import Foundation
+
+/// The value of a custom field: typed, so reports can sum numbers and sort dates.
+///
+/// ```swift
+/// try await repository.execute(.setCustomField("budget", .number(50_000)), on: contact, context: context)
+/// try await repository.execute(.setCustomField("segment", .choice("enterprise")), on: contact, context: context)
+/// ```
+public enum CustomFieldValue: Hashable, Sendable, Codable, CustomStringConvertible {
+    case text(String)
+    case number(Decimal)
+    case date(Date)
+    case flag(Bool)
+    /// One of a set of options the application defines.
+    case choice(String)
+
+    public var description: String {
+        switch self {
+        case .text(let text): return text
+        case .number(let number): return "\(number)"
+        case .date(let date): return ISO8601DateFormatter().string(from: date)
+        case .flag(let flag): return flag ? "yes" : "no"
+        case .choice(let choice): return choice
+        }
+    }
+}
+
+/// Checks a custom field's name: 1 to 64 letters, digits, `_` or `-`.
+func validateFieldName(_ name: String) throws(CRMError) {
+    guard (1...64).contains(name.count), name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+        throw .invalidValue(field: "custom field name", reason: "\"\(name)\" must be 1 to 64 letters, digits, _ or -")
+    }
+}

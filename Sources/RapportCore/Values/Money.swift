@@ -1,0 +1,28 @@
+public import Foundation
+
+/// An amount of money in one currency, as a `Decimal` (never a `Double`).
+///
+/// ```swift
+/// let amount = try Money(amount: Decimal(string: "12500.50")!, currency: "EUR")
+/// ```
+public struct Money: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The amount; never negative.
+    public var amount: Decimal
+    /// The ISO 4217 code, three upper-case letters.
+    public var currency: String
+
+    /// Creates an amount.
+    ///
+    /// - Throws: ``CRMError/invalidAmount(_:)`` for a negative amount or a malformed currency code.
+    public init(amount: Decimal, currency: String) throws(CRMError) {
+        guard amount >= 0, !amount.isNaN else { throw .invalidAmount("\(amount) is negative") }
+        let code = currency.uppercased()
+        guard code.count == 3, code.allSatisfy({ $0.isASCII && $0.isLetter }) else {
+            throw .invalidAmount("\"\(currency)\" is not a currency code")
+        }
+        self.amount = amount
+        self.currency = code
+    }
+
+    public var description: String { "\(amount) \(currency)" }
+}

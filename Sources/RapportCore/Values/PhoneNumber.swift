@@ -1,0 +1,61 @@
+import Foundation
+
+/// A phone number normalised to E.164 form: `+` and 8 to 15 digits.
+///
+/// Spaces, dots, dashes and parentheses are dropped; a leading `00` becomes
+/// `+`. A number without a country code needs `defaultCountryCode`.
+///
+/// ```swift
+/// try PhoneNumber("+44 (20) 7946-0958")                      // "+442079460958"
+/// try PhoneNumber("030 1234567", defaultCountryCode: "49")   // "+49301234567"
+/// ```
+public struct PhoneNumber: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The number in E.164 form.
+    public let value: String
+
+    /// Normalises `text`.
+    ///
+    /// - Throws: ``CRMError/invalidValue(field:reason:)`` for letters, a missing
+    ///   country code, or a length outside 8 to 15 digits.
+    public init(_ text: String, defaultCountryCode: String? = nil) throws(CRMError) {
+        var digits = ""
+        var international = false
+        for (index, character) in text.trimmingCharacters(in: .whitespaces).enumerated() {
+            if character == "+" && index == 0 { international = true; continue }
+            if " .-()/".contains(character) { continue }
+            guard character.isASCII, character.isNumber else {
+                throw .invalidValue(field: "phone", reason: "\"\(text)\" contains \"\(character)\"")
+            }
+            digits.append(character)
+        }
+        if !international && digits.hasPrefix("00") {
+            international = true
+            digits.removeFirst(2)
+        }
+        if !international {
+            guard let code = defaultCountryCode else {
+                throw .invalidValue(field: "phone", reason: "\"\(text)\" has no country code")
+            }
+            if digits.hasPrefix("0") { digits.removeFirst() }
+            digits = code + digits
+        }
+        guard (8...15).contains(digits.count), !digits.hasPrefix("0") else {
+            throw .invalidValue(field: "phone", reason: "\"\(text)\" is not a valid international number")
+        }
+        value = "+" + digits
+    }
+
+    public var description: String { value }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        do { try self.init(text) } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(value)
+    }
+}

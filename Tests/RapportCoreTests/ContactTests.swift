@@ -1,0 +1,92 @@
+import Foundation
+@testable import RapportCore
+import RapportEventLog
+import Testing
+
+@Suite("Contact")
+struct ContactTests {
+    let ada = try! PersonName(given: "Ada", family: "Lovelace")
+    var created: ContactCreated {
+        ContactCreated(name: ada, email: try! EmailAddress("ada@example.com"), phone: nil, ownerID: "user:anna", lifecycleStage: .subscriber)
+    }
+
+    @Test func createNormalisesEmailAndPhone() throws {
+        Given<Contact>([]).when(.create(name: ada, email: " Ada@Example.COM ", phone: "030 1234567", defaultCountryCode: "49", owner: "user:anna"))
+            .then([ContactCreated(name: ada, email: try EmailAddress("Ada@example.com"), phone: try PhoneNumber("+49301234567"),
+                                  ownerID: "user:anna", lifecycleStage: .subscriber)])
+    }
+
+    @Test func createRefusesABadEmailOrPhone() {
+        Given<Contact>([]).when(.create(name: ada, email: "ada@")).thenFails(.invalidEmail("ada@"))
+        Given<Contact>([]).when(.create(name: ada, email: "two@@example.com")).thenFails(.invalidEmail("two@@example.com"))
+        Given<Contact>([]).when(.create(name: ada, phone: "12345")).thenFails(.invalidValue(field: "phone", reason: "\"12345\" has no country code"))
+        Given<Contact>([]).when(.create(name: ada, phone: "+49 30 CALL ME")).thenFails(where: { if case .invalidValue(field: "phone", _) = $0 { true } else { false } })
+    }
+
+    @Test func namesMustNotBeBlank() {
+        #expect(throws: CRMError.invalidValue(field: "name", reason: "it is empty")) { try PersonName(given: " ", family: "") }
+    }
+
+    @Test func emailsAreAddedOnceAndRemovedOnlyWhenPresent() throws {
+        let given = Given<Contact>([created])
+        given.when(.addEmail("ada@work.example")).then([ContactEmailAdded(email: try EmailAddress("ada@work.example"))])
+        given.when(.addEmail("ADA@EXAMPLE.com")).then([ContactEmailAdded(email: try EmailAddress("ADA@example.com"))])
+        given.when(.addEmail("ada@example.com")).thenNothing()
+        given.when(.removeEmail("ada@example.com")).then([ContactEmailRemoved(email: try EmailAddress("ada@example.com"))])
+        given.when(.removeEmail("nobody@example.com")).thenFails(where: { if case .invalidValue(field: "email", _) = $0 { true } else { false } })
+    }
+
+    @Test func lifecycleMovesRecordWhereTheyCameFrom() {
+        Given<Contact>([created]).when(.moveLifecycleStage(to: .customer)).then([ContactLifecycleStageChanged(from: .subscriber, to: .customer)])
+        Given<Contact>([created, ContactLifecycleStageChanged(from: .subscriber, to: .customer)])
+            .when(.moveLifecycleStage(to: .churned)).then([ContactLifecycleStageChanged(from: .customer, to: .churned)])
+        Given<Contact>([created]).when(.moveLifecycleStage(to: .subscriber)).thenNothing()
+    }
+
+    @Test func consentIsRecordedWithSourceBasisAndTime() {
+        let given = Given<Contact>([created])
+        given.when(.recordConsent(.email, granted: true, source: "web-form:newsletter", lawfulBasis: "consent"))
+            .then([ContactConsentRecorded(channel: .email, granted: true, source: "web-form:newsletter", lawfulBasis: "consent", at: given.context.now)])
+        given.when(.recordConsent(.sms, granted: true, source: "", lawfulBasis: "consent"))
+            .thenFails(.invalidValue(field: "consent source", reason: "it is empty"))
+        var contact = given.state
+        contact.apply(ContactConsentRecorded(channel: .sms, granted: false, source: "call", lawfulBasis: "consent", at: given.context.now))
+        #expect(contact.consents[.sms]?.granted == false)
+    }
+
+    @Test func customFieldsAreTypedAndRecordTheirOldValue() {
+        let given = Given<Contact>([created, ContactCustomFieldSet(field: "budget", from: nil, to: .number(100))])
+        given.when(.setCustomField("budget", .number(250))).then([ContactCustomFieldSet(field: "budget", from: .number(100), to: .number(250))])
+        given.when(.setCustomField("renewal", .date(Date(timeIntervalSince1970: 0))))
+            .then([ContactCustomFieldSet(field: "renewal", from: nil, to: .date(Date(timeIntervalSince1970: 0)))])
+        given.when(.setCustomField("bad name!", .flag(true)))
+            .thenFails(.invalidValue(field: "custom field name", reason: "\"bad name!\" must be 1 to 64 letters, digits, _ or -"))
+        given.when(.clearCustomField("budget")).then([ContactCustomFieldCleared(field: "budget", from: .number(100))])
+        given.when(.clearCustomField("missing")).thenFails(.invalidValue(field: "missing", reason: "the field is not set on contact \(given.id)"))
+    }
+
+    @Test func archivedContactsRefuseChangesUntilRestored() {
+        let archived = Given<Contact>([created, ContactArchived(reason: "left the company")])
+        archived.when(.addEmail("x@example.com")).thenFails(.archived(kind: "contact", id: archived.id.description))
+        archived.when(.restore()).then([ContactRestored()])
+        let active = Given<Contact>([created])
+        active.when(.restore()).thenFails(.invalidTransition(kind: "contact", id: active.id.description, reason: "it is not archived"))
+    }
+
+    @Test func mergedContactsPointToTheSurvivor() {
+        let survivor = ContactID()
+        let merged = Given<Contact>([created, ContactMergedInto(survivor: survivor)])
+        merged.when(.rename(to: ada)).thenFails(.contactMerged(id: merged.id.description, into: survivor.description))
+        merged.when(.restore()).thenFails(.contactMerged(id: merged.id.description, into: survivor.description))
+        #expect(merged.state.mergedInto == survivor)
+    }
+
+    @Test func segmentsAndOwners() {
+        let given = Given<Contact>([created])
+        given.when(.addToSegment("enterprise")).then([ContactAddedToSegment(segment: "enterprise")])
+        given.when(.removeFromSegment("enterprise")).thenNothing()
+        given.when(.assignOwner("user:boris")).then([ContactOwnerAssigned(from: "user:anna", to: "user:boris")])
+        given.when(.assignOwner("")).thenFails(.invalidValue(field: "owner", reason: "it is empty"))
+        given.when(.changeJobTitle(to: "  CTO ")).then([ContactJobTitleChanged(from: nil, to: "CTO")])
+    }
+}
