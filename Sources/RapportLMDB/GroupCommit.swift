@@ -174,7 +174,9 @@ struct AppendBatch: AppendStateReader {
     var tagHeads: [Tag: Head] = [:]
     var dirtyStreams: Set<StreamID> = []
     var dirtyTags: Set<Tag> = []
-    let recordedAt = RecordFormat.nowMicros()
+    /// The store clock for this transaction, never earlier than the last
+    /// record's: recorded-at times increase with positions.
+    let recordedAt: Int64
 
     init(txn: OpaquePointer, tables: Tables) throws {
         self.txn = txn
@@ -185,8 +187,10 @@ struct AppendBatch: AppendStateReader {
         if let record = last.record {
             let view = try RecordView(validating: record, at: LogPosition(last.position))
             lastChainHash = Array(view.chainHashBytes)
+            recordedAt = Swift.max(RecordFormat.nowMicros(), view.recordedAtMicroseconds)
         } else {
             lastChainHash = RecordFormat.genesisChainHash
+            recordedAt = RecordFormat.nowMicros()
         }
     }
 

@@ -274,6 +274,27 @@ extension ConformanceSuite {
             try c.expect(try await c.store.event(id: noDate.id)?.occurredAt == nil, "no occurred-at stays nil")
         },
 
+        Check(name: "recorded-at never decreases and dates map to positions") { c in
+            var boundaries: [(Date, UInt64)] = []
+            for round in 0..<12 {
+                try await c.store.append([makeEvent(), makeEvent()], to: stream("time-\(round % 3)"))
+                boundaries.append((Date(), UInt64(2 * (round + 1))))
+                if round % 4 == 0 { try await Task.sleep(for: .milliseconds(3)) }
+            }
+            let all = try await c.store.readLog(from: 1, filter: .all, limit: 100)
+            try c.expect(zip(all, all.dropFirst()).allSatisfy { $0.recordedAt <= $1.recordedAt }, "recorded-at in log order")
+            try c.expectEqual(try await c.store.position(asOf: Date.distantPast), LogPosition.start, "as of the distant past")
+            try c.expectEqual(try await c.store.position(asOf: Date.distantFuture), LogPosition(24), "as of the distant future")
+            for event in all {
+                let known = try await c.store.position(asOf: event.recordedAt)
+                try c.expect(known >= event.position, "as of the recorded-at of \(event.position) includes it")
+                try c.expect(all.filter { $0.recordedAt <= event.recordedAt }.count == Int(known.rawValue), "as of \(event.position) counts every earlier record")
+            }
+            for (date, written) in boundaries {
+                try c.expect(try await c.store.position(asOf: date).rawValue >= written, "as of a time after \(written) events")
+            }
+        },
+
         Check(name: "chain hashes link every record") { c in
             for round in 0..<10 { try await c.store.append([makeEvent(), makeEvent()], to: stream("chain-\(round % 2)")) }
             let all = try await c.store.readLog(from: 1, filter: .all, limit: 100)

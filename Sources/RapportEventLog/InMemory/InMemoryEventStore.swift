@@ -34,9 +34,15 @@ public final class InMemoryEventStore: EventStore {
 
     public func append(_ request: AppendRequest) async throws(EventStoreError) -> AppendResult {
         try request.validate(limits: limits)
-        let now = RecordFormat.nowMicros()
+        let clock = RecordFormat.nowMicros()
         return try state.withLock { (state) throws(EventStoreError) -> AppendResult in
             guard !state.closed else { throw .storeClosed }
+            // Recorded-at times never go backwards along the log.
+            let now = try state.records.last.map { (bytes) throws(EventStoreError) in
+                try withTypedBytes(of: bytes) { (raw) throws(EventStoreError) in
+                    max(clock, try RecordView(validating: raw, at: LogPosition(UInt64(state.records.count))).recordedAtMicroseconds)
+                }
+            } ?? clock
             switch try AppendChecks.decide(request, state: &state) {
             case .alreadyStored(let result):
                 return result
