@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "RapportLMDB", targets: ["RapportLMDB"]),
         .library(name: "RapportTesting", targets: ["RapportTesting"]),
         .library(name: "RapportCore", targets: ["RapportCore"]),
+        .library(name: "RapportReplay", targets: ["RapportReplay"]),
         .executable(name: "rapport-quickstart", targets: ["QuickStart"]),
     ],
     dependencies: [
@@ -55,6 +56,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "RapportReplay",
+            dependencies: ["RapportEventLog"],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "RapportTesting",
             dependencies: ["RapportEventLog"],
             swiftSettings: strictSettings
@@ -80,6 +86,11 @@ let package = Package(
         .testTarget(
             name: "RapportCoreTests",
             dependencies: ["RapportCore", "RapportEventLog"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "RapportReplayTests",
+            dependencies: ["RapportReplay", "RapportEventLog", "RapportLMDB"],
             swiftSettings: strictSettings
         ),
         .testTarget(

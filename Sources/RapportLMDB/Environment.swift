@@ -16,6 +16,10 @@ struct Tables: Sendable {
     let tagHeads: MDB_dbi
     /// name (UTF-8) → value: format version, creation time
     let meta: MDB_dbi
+    /// projection name, 0x00, key (UTF-8) → value
+    let readModels: MDB_dbi
+    /// projection name (UTF-8) → version (i64 LE), position (u64 LE)
+    let checkpoints: MDB_dbi
 }
 
 /// One LMDB environment: its handle, its tables, a pool of read transactions,
@@ -84,7 +88,8 @@ final class Environment: @unchecked Sendable {
             }
             let tables = Tables(
                 events: try open("events"), eventIDs: try open("event-ids"), streamHeads: try open("stream-heads"),
-                tagHeads: try open("tag-heads"), meta: try open("meta"))
+                tagHeads: try open("tag-heads"), meta: try open("meta"),
+                readModels: try open("read-models"), checkpoints: try open("checkpoints"))
             try StoreMeta.checkOrInitialize(txn: txn!, meta: tables.meta, events: tables.events)
             try check(mdb_txn_commit(txn), "committing the setup transaction")
             return tables

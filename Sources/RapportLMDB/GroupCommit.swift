@@ -17,6 +17,14 @@ final class GroupCommitWriter: @unchecked Sendable {
         let continuation: CheckedContinuation<Result<AppendResult, EventStoreError>, Never>
     }
 
+    /// Work other than appends (read-model commits), run alone in its own transaction.
+    typealias Job = @Sendable (OpaquePointer) throws -> Void
+
+    private struct PendingJob {
+        let job: Job
+        let continuation: CheckedContinuation<Result<Void, EventStoreError>, Never>
+    }
+
     private let environment: Environment
     private let maximumEventsPerCommit: Int
     private let logger: Logger
@@ -24,6 +32,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     // Guarded by `condition`.
     private var queue: [Pending] = []
     private var queueStart = 0
+    private var jobs: [PendingJob] = []
     private var stopping = false
     private var stopped: CheckedContinuation<Void, Never>?
     private var running = true
@@ -53,6 +62,21 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
     }
 
+    /// Queues `job` to run in a write transaction of its own on the writer thread.
+    func submit(job: @escaping Job) async -> Result<Void, EventStoreError> {
+        await withCheckedContinuation { continuation in
+            condition.lock()
+            if stopping {
+                condition.unlock()
+                continuation.resume(returning: .failure(.storeClosed))
+                return
+            }
+            jobs.append(PendingJob(job: job, continuation: continuation))
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
     /// Refuses new appends, lets queued ones commit, and waits for the thread to end.
     func stop() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -72,7 +96,13 @@ final class GroupCommitWriter: @unchecked Sendable {
     private func run() {
         while true {
             condition.lock()
-            while queueStart == queue.count && !stopping { condition.wait() }
+            while queueStart == queue.count && jobs.isEmpty && !stopping { condition.wait() }
+            if !jobs.isEmpty {
+                let pending = jobs.removeFirst()
+                condition.unlock()
+                pending.continuation.resume(returning: run(pending.job))
+                continue
+            }
             if queueStart == queue.count {
                 running = false
                 let waiter = stopped
@@ -118,6 +148,45 @@ final class GroupCommitWriter: @unchecked Sendable {
                     return requests.map { _ in .failure(failure) }
                 }
             }
+        }
+    }
+
+    /// Runs a job in its own transaction, growing the map when it is full.
+    private func run(_ job: Job) -> Result<Void, EventStoreError> {
+        while true {
+            guard !environment.isClosed else { return .failure(.storeClosed) }
+            var txn: OpaquePointer?
+            let begin = mdb_txn_begin(environment.env, nil, 0, &txn)
+            if begin == MDB_MAP_RESIZED {
+                do throws(EventStoreError) { try environment.adoptResizedMap() } catch { return .failure(error) }
+                continue
+            }
+            guard begin == MDB_SUCCESS, let txn else {
+                return .failure(LMDBError(code: begin, operation: "beginning a write transaction").storeError)
+            }
+            do {
+                try job(txn)
+            } catch let error as LMDBError {
+                mdb_txn_abort(txn)
+                if error.isMapFull {
+                    do throws(EventStoreError) { try environment.growMap(needed: 1 << 20) } catch { return .failure(error) }
+                    continue
+                }
+                return .failure(error.storeError)
+            } catch {
+                mdb_txn_abort(txn)
+                return .failure((error as? EventStoreError) ?? .storage("\(error)"))
+            }
+            let code = mdb_txn_commit(txn)
+            if code == MDB_MAP_FULL {
+                do throws(EventStoreError) { try environment.growMap(needed: 1 << 20) } catch { return .failure(error) }
+                continue
+            }
+            guard code == MDB_SUCCESS else {
+                let error = LMDBError(code: code, operation: "committing")
+                return .failure(environment.diagnoseFullDevice(needed: 1 << 20) ?? error.storeError)
+            }
+            return .success(())
         }
     }
 

@@ -73,7 +73,7 @@ public final class LMDBEventStore: EventStore {
     /// How the store was opened.
     public let configuration: Configuration
     let environment: Environment
-    private let writer: GroupCommitWriter
+    let writer: GroupCommitWriter
 
     /// Opens the store in directory `path`, creating it when missing.
     ///

@@ -1,0 +1,117 @@
+import Synchronization
+
+/// How far a projection has read: its version and the last position it applied.
+public struct ProjectionCheckpoint: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The projection's version when it wrote this checkpoint. A projection
+    /// whose version differs rebuilds from position 1.
+    public var version: Int
+    /// The last position whose effects are in the read model.
+    public var position: LogPosition
+
+    public init(version: Int, position: LogPosition) {
+        self.version = version
+        self.position = position
+    }
+
+    public var description: String { "v\(version)@\(position)" }
+}
+
+/// Reading a projection's committed read model.
+///
+/// Readers see committed state only; keys are strings, values bytes (see
+/// `ReadModelContext` in RapportReplay for typed access).
+public protocol ReadModelReader {
+    /// The value stored under `key`, or nil.
+    func value(forKey key: String) throws(EventStoreError) -> [UInt8]?
+    /// Calls `body` with every key starting with `prefix` and its value, in
+    /// key order (UTF-8 byte order), until `body` returns false.
+    func forEach(keyPrefix prefix: String, _ body: (String, [UInt8]) -> Bool) throws(EventStoreError)
+}
+
+/// The changes one batch made to one projection's read model, and the
+/// checkpoint they bring it to. Committed atomically: after a crash a read
+/// model holds a whole number of batches, never part of one.
+public struct ReadModelChanges: Sendable, Hashable {
+    /// The projection's name.
+    public var projection: String
+    /// Whether to drop everything the projection stored before applying `writes` (a rebuild).
+    public var resetFirst: Bool
+    /// New values by key; nil deletes the key.
+    public var writes: [String: [UInt8]?]
+    /// The checkpoint to store with the writes.
+    public var checkpoint: ProjectionCheckpoint
+
+    public init(projection: String, resetFirst: Bool = false, writes: [String: [UInt8]?] = [:], checkpoint: ProjectionCheckpoint) {
+        self.projection = projection
+        self.resetFirst = resetFirst
+        self.writes = writes
+        self.checkpoint = checkpoint
+    }
+}
+
+/// Where projections keep their read models: transactional key-value
+/// storage that every backend provides, so a projection is written once for
+/// all of them.
+///
+/// ```swift
+/// let storage: any ReadModelStorage = lmdbStore          // or InMemoryReadModelStorage()
+/// try await storage.commit([ReadModelChanges(projection: "deal-states",
+///                                            writes: ["deal/42": bytes],
+///                                            checkpoint: ProjectionCheckpoint(version: 1, position: 1_000))])
+/// let bytes = try storage.read("deal-states") { try $0.value(forKey: "deal/42") }
+/// ```
+public protocol ReadModelStorage: Sendable {
+    /// The projection's checkpoint, or nil when it never committed.
+    func checkpoint(of projection: String) throws(EventStoreError) -> ProjectionCheckpoint?
+    /// Runs `body` with a reader of the projection's committed read model.
+    /// Synchronous and short: no `await` inside.
+    func read<R>(_ projection: String, _ body: (any ReadModelReader) throws(EventStoreError) -> R) throws(EventStoreError) -> R
+    /// Commits the changes of several projections, with their checkpoints, in one transaction.
+    func commit(_ changes: [ReadModelChanges]) async throws(EventStoreError)
+}
+
+/// Read models in memory, for tests and the in-memory store.
+///
+/// ```swift
+/// let storage = InMemoryReadModelStorage()
+/// ```
+public final class InMemoryReadModelStorage: ReadModelStorage {
+    private struct State {
+        var models: [String: [String: [UInt8]]] = [:]
+        var checkpoints: [String: ProjectionCheckpoint] = [:]
+    }
+    private let state = Mutex(State())
+
+    /// Empty storage.
+    public init() {}
+
+    public func checkpoint(of projection: String) throws(EventStoreError) -> ProjectionCheckpoint? {
+        state.withLock { $0.checkpoints[projection] }
+    }
+
+    public func read<R>(_ projection: String, _ body: (any ReadModelReader) throws(EventStoreError) -> R) throws(EventStoreError) -> R {
+        let model = state.withLock { $0.models[projection] ?? [:] }
+        return try body(DictionaryReader(model: model))
+    }
+
+    public func commit(_ changes: [ReadModelChanges]) async throws(EventStoreError) {
+        state.withLock { state in
+            for change in changes {
+                if change.resetFirst { state.models[change.projection] = [:] }
+                for (key, value) in change.writes { state.models[change.projection, default: [:]][key] = value }
+                state.checkpoints[change.projection] = change.checkpoint
+            }
+        }
+    }
+
+    private struct DictionaryReader: ReadModelReader {
+        let model: [String: [UInt8]]
+
+        func value(forKey key: String) throws(EventStoreError) -> [UInt8]? { model[key] }
+
+        func forEach(keyPrefix prefix: String, _ body: (String, [UInt8]) -> Bool) throws(EventStoreError) {
+            let keys = model.keys.filter { $0.hasPrefix(prefix) }.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            for key in keys where !body(key, model[key]!) { return }
+        }
+    }
+}

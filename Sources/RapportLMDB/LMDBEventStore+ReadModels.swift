@@ -1,0 +1,136 @@
+import CLMDB
+import Foundation
+public import RapportEventLog
+
+/// Read models live in the same environment as the log: table `read-models`
+/// (key: projection name, a 0 byte, the key) and table `checkpoints`. Commits
+/// run on the writer thread, in a transaction of their own, so a read model
+/// and its checkpoint change together or not at all.
+extension LMDBEventStore: ReadModelStorage {
+    public func checkpoint(of projection: String) throws(EventStoreError) -> ProjectionCheckpoint? {
+        try environment.read { (txn) throws(EventStoreError) -> ProjectionCheckpoint? in
+            do throws(LMDBError) {
+                guard let bytes = try txn.reader.get(txn.reader.tables.checkpoints, text: projection) else { return nil }
+                guard bytes.count == 16 else {
+                    throw LMDBError(code: MDB_CORRUPTED, operation: "the checkpoint of \(projection) is \(bytes.count) bytes")
+                }
+                return ProjectionCheckpoint(
+                    version: Int(Int64(littleEndian: bytes.loadUnaligned(as: Int64.self))),
+                    position: LogPosition(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))))
+            } catch {
+                throw error.storeError
+            }
+        }
+    }
+
+    public func read<R>(_ projection: String, _ body: (any ReadModelReader) throws(EventStoreError) -> R) throws(EventStoreError) -> R {
+        try environment.read { (txn) throws(EventStoreError) -> R in
+            try body(LMDBReadModelReader(reader: txn.reader, projection: projection))
+        }
+    }
+
+    public func commit(_ changes: [ReadModelChanges]) async throws(EventStoreError) {
+        try await writerSubmit { txn in
+            let tables = self.environment.tables
+            for change in changes {
+                let prefix = Array(change.projection.utf8) + [0]
+                if change.resetFirst { try Self.deleteAll(prefix: prefix, txn: txn, dbi: tables.readModels) }
+                for (key, value) in change.writes {
+                    let fullKey = prefix + Array(key.utf8)
+                    if let value {
+                        try Bytes.put(txn: txn, dbi: tables.readModels, key: fullKey, value: value)
+                    } else {
+                        try Self.delete(fullKey, txn: txn, dbi: tables.readModels)
+                    }
+                }
+                var checkpoint = [UInt8](repeating: 0, count: 16)
+                checkpoint.withUnsafeMutableBytes {
+                    $0.storeBytes(of: Int64(change.checkpoint.version).littleEndian, as: Int64.self)
+                    $0.storeBytes(of: change.checkpoint.position.rawValue.littleEndian, toByteOffset: 8, as: UInt64.self)
+                }
+                try Bytes.put(txn: txn, dbi: tables.checkpoints, key: Array(change.projection.utf8), value: checkpoint)
+            }
+        }
+    }
+
+    private static func delete(_ key: [UInt8], txn: OpaquePointer, dbi: MDB_dbi) throws(LMDBError) {
+        var key = key
+        try key.withTypedMutableBytes { (k) throws(LMDBError) in
+            var kv = MDB_val(mv_size: k.count, mv_data: k.baseAddress)
+            let code = mdb_del(txn, dbi, &kv, nil)
+            if code != MDB_NOTFOUND { try check(code, "deleting a read-model key") }
+        }
+    }
+
+    private static func deleteAll(prefix: [UInt8], txn: OpaquePointer, dbi: MDB_dbi) throws(LMDBError) {
+        var cursor: OpaquePointer?
+        try check(mdb_cursor_open(txn, dbi, &cursor), "opening a cursor")
+        defer { mdb_cursor_close(cursor) }
+        var start = prefix
+        try start.withTypedMutableBytes { (p) throws(LMDBError) in
+            var k = MDB_val(mv_size: p.count, mv_data: p.baseAddress)
+            var v = MDB_val()
+            var code = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE)
+            while code == MDB_SUCCESS {
+                let key = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
+                guard key.starts(with: prefix) else { break }
+                try check(mdb_cursor_del(cursor, 0), "deleting a read-model key")
+                code = mdb_cursor_get(cursor, &k, &v, MDB_GET_CURRENT)
+                if code == MDB_NOTFOUND || code == EINVAL { code = mdb_cursor_get(cursor, &k, &v, MDB_NEXT) }
+            }
+            if code != MDB_NOTFOUND && code != MDB_SUCCESS { try check(code, "walking a read model") }
+        }
+    }
+}
+
+/// A projection's slice of the `read-models` table, inside a read transaction.
+struct LMDBReadModelReader: ReadModelReader {
+    let reader: TxnReader
+    let projection: String
+
+    private var prefix: [UInt8] { Array(projection.utf8) + [0] }
+
+    func value(forKey key: String) throws(EventStoreError) -> [UInt8]? {
+        var full = prefix + Array(key.utf8)
+        do throws(LMDBError) {
+            return try full.withTypedMutableBytes { (k) throws(LMDBError) in
+                try reader.get(reader.tables.readModels, key: UnsafeRawBufferPointer(k)).map { Array($0) }
+            }
+        } catch {
+            throw error.storeError
+        }
+    }
+
+    func forEach(keyPrefix: String, _ body: (String, [UInt8]) -> Bool) throws(EventStoreError) {
+        let base = prefix
+        var start = base + Array(keyPrefix.utf8)
+        let wanted = start
+        var cursor: OpaquePointer?
+        do throws(LMDBError) {
+            try check(mdb_cursor_open(reader.txn, reader.tables.readModels, &cursor), "opening a cursor")
+            defer { mdb_cursor_close(cursor) }
+            try start.withTypedMutableBytes { (p) throws(LMDBError) in
+                var k = MDB_val(mv_size: p.count, mv_data: p.baseAddress)
+                var v = MDB_val()
+                var code = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE)
+                while code == MDB_SUCCESS {
+                    let key = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
+                    guard key.starts(with: wanted) else { return }
+                    let name = String(decoding: key.dropFirst(base.count), as: UTF8.self)
+                    if !body(name, Array(UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))) { return }
+                    code = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
+                }
+                if code != MDB_NOTFOUND { try check(code, "reading a read model") }
+            }
+        } catch {
+            throw error.storeError
+        }
+    }
+}
+
+extension LMDBEventStore {
+    /// Runs `job` in its own write transaction on the writer thread.
+    func writerSubmit(_ job: @escaping @Sendable (OpaquePointer) throws -> Void) async throws(EventStoreError) {
+        try await writer.submit(job: job).get()
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+public import RapportEventLog
+
+/// Which events a projection wants. The runner skips every other event
+/// without decoding its payload.
+///
+/// ```swift
+/// ProjectionInterest(types: ["DealOpened", "DealMovedToStage", "DealWon", "DealLost"])
+/// ProjectionInterest(tagPrefixes: ["contact:"])        // every event touching a contact
+/// ```
+public struct ProjectionInterest: Sendable, Hashable {
+    /// Event types wanted; nil for all.
+    public var types: Set<String>?
+    /// Tag prefixes, one of which an event's tags must start with; nil for all.
+    public var tagPrefixes: [String]?
+
+    public init(types: Set<String>? = nil, tagPrefixes: [String]? = nil) {
+        self.types = types
+        self.tagPrefixes = tagPrefixes
+    }
+
+    /// Every event.
+    public static let everything = ProjectionInterest()
+
+    /// Whether `event` is wanted.
+    public func wants(_ event: RecordedEvent) -> Bool {
+        if let types, !types.contains(event.type) { return false }
+        if let tagPrefixes {
+            return event.tags.contains { tag in tagPrefixes.contains { tag.rawValue.hasPrefix($0) } }
+        }
+        return true
+    }
+}
+
+/// Turns events into a read model.
+///
+/// A projection has a name and a version; bumping the version rebuilds its
+/// read model from position 1. Its read model changes and its checkpoint are
+/// committed together, so after a crash it resumes exactly where its last
+/// committed batch ended.
+///
+/// ```swift
+/// struct DealCount: Projection {
+///     let name = "deal-count"
+///     let version = 1
+///     let interest = ProjectionInterest(types: ["DealOpened"])
+///     func apply(_ event: RecordedEvent, decoded: (any Event)?, to model: inout ReadModelContext) throws {
+///         let count = try model.get(Int.self, "count") ?? 0
+///         try model.set(count + 1, "count")
+///     }
+/// }
+/// ```
+public protocol Projection: Sendable {
+    /// A stable name; its read model and checkpoint are stored under it.
+    var name: String { get }
+    /// The version of the projection's logic; a different stored version rebuilds it.
+    var version: Int { get }
+    /// Which events it applies.
+    var interest: ProjectionInterest { get }
+    /// Applies one event. `decoded` is the payload decoded by the runner's
+    /// registry (nil when the type is not registered).
+    func apply(_ event: RecordedEvent, decoded: (any Event)?, to model: inout ReadModelContext) throws
+}
+
+/// A projection's read model during a batch: reads see the batch's own
+/// writes first, then what is committed.
+public struct ReadModelContext {
+    let projection: String
+    let storage: any ReadModelStorage
+    var writes: [String: [UInt8]?] = [:]
+    var reset: Bool
+
+    init(projection: String, storage: any ReadModelStorage, reset: Bool) {
+        self.projection = projection
+        self.storage = storage
+        self.reset = reset
+    }
+
+    /// The raw value under `key`, or nil.
+    public func value(forKey key: String) throws -> [UInt8]? {
+        if let pending = writes[key] { return pending }
+        if reset { return nil }
+        return try storage.read(projection) { (reader) throws(EventStoreError) in try reader.value(forKey: key) }
+    }
+
+    /// Stores `value` under `key` (nil removes it).
+    public mutating func setValue(_ value: [UInt8]?, forKey key: String) {
+        writes[key] = .some(value)
+    }
+
+    /// The value under `key` decoded from JSON, or nil.
+    public func get<T: Decodable>(_ type: T.Type, _ key: String) throws -> T? {
+        guard let bytes = try value(forKey: key) else { return nil }
+        return try Self.decoder.decode(T.self, from: Data(bytes))
+    }
+
+    /// Stores `value` as JSON under `key`.
+    public mutating func set<T: Encodable>(_ value: T, _ key: String) throws {
+        setValue(Array(try Self.encoder.encode(value)), forKey: key)
+    }
+
+    /// Removes `key`.
+    public mutating func remove(_ key: String) {
+        setValue(nil, forKey: key)
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }()
+
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+}
