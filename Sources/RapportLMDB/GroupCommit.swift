@@ -50,31 +50,32 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// Queues `request` and waits for the commit that holds it.
     func submit(_ request: AppendRequest) async -> Result<AppendResult, EventStoreError> {
         await withCheckedContinuation { continuation in
-            condition.lock()
-            if stopping {
-                condition.unlock()
-                continuation.resume(returning: .failure(.storeClosed))
-                return
+            enqueue(or: { continuation.resume(returning: .failure(.storeClosed)) }) {
+                queue.append(Pending(request: request, continuation: continuation))
             }
-            queue.append(Pending(request: request, continuation: continuation))
-            condition.signal()
-            condition.unlock()
         }
     }
 
     /// Queues `job` to run in a write transaction of its own on the writer thread.
     func submit(job: @escaping Job) async -> Result<Void, EventStoreError> {
         await withCheckedContinuation { continuation in
-            condition.lock()
-            if stopping {
-                condition.unlock()
-                continuation.resume(returning: .failure(.storeClosed))
-                return
+            enqueue(or: { continuation.resume(returning: .failure(.storeClosed)) }) {
+                jobs.append(PendingJob(job: job, continuation: continuation))
             }
-            jobs.append(PendingJob(job: job, continuation: continuation))
-            condition.signal()
-            condition.unlock()
         }
+    }
+
+    /// Adds work under the lock and wakes the writer, or refuses it once stopping.
+    private func enqueue(or refuse: () -> Void, _ add: () -> Void) {
+        condition.lock()
+        if stopping {
+            condition.unlock()
+            refuse()
+            return
+        }
+        add()
+        condition.signal()
+        condition.unlock()
     }
 
     /// Refuses new appends, lets queued ones commit, and waits for the thread to end.

@@ -101,4 +101,12 @@ struct RecordFormatTests {
             == "Wrong expected version for stream deal-42: expected version 3, but it is at version 5.")
         #expect(EventStoreError.invalidStreamID("a\u{0}", reason: "x").description == "Invalid stream id \"a\\0\": x.")
     }
+
+    @Test func validatedTextIsCheckedAgainWhenDecoded() throws {
+        let decoder = JSONDecoder()
+        #expect(try decoder.decode(StreamID.self, from: Data("\"deal-42\"".utf8)) == (try StreamID("deal-42")))
+        #expect(throws: DecodingError.self) { try decoder.decode(StreamID.self, from: Data("\"\"".utf8)) }
+        #expect(throws: DecodingError.self) { try decoder.decode(RapportEventLog.Tag.self, from: Data("\"a\\u0000b\"".utf8)) }
+        #expect(String(decoding: try JSONEncoder().encode(try RapportEventLog.Tag("deal:42")), as: UTF8.self) == "\"deal:42\"")
+    }
 }

@@ -1,10 +1,13 @@
+import Foundation
+public import RapportEventLog
+
 /// A validated, normalised email address: trimmed, the domain in lower case.
 ///
 /// ```swift
 /// let email = try EmailAddress(" Ada@Example.COM ")   // "Ada@example.com"
 /// try EmailAddress("not-an-email")                    // throws CRMError.invalidEmail
 /// ```
-public struct EmailAddress: Hashable, Sendable, Codable, CustomStringConvertible {
+public struct EmailAddress: Hashable, Sendable, ValidatedText, CustomStringConvertible {
     /// The normalised address.
     public let value: String
 
@@ -30,17 +33,8 @@ public struct EmailAddress: Hashable, Sendable, Codable, CustomStringConvertible
 
     public var description: String { value }
 
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        do { try self.init(text) } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
-        }
-    }
+    public var text: String { value }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(value)
-    }
+    public init(validating text: String) throws(CRMError) { try self.init(text) }
 }
 
-import Foundation

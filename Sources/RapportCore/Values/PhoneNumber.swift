@@ -1,4 +1,5 @@
 import Foundation
+public import RapportEventLog
 
 /// A phone number normalised to E.164 form: `+` and 8 to 15 digits.
 ///
@@ -9,7 +10,7 @@ import Foundation
 /// try PhoneNumber("+44 (20) 7946-0958")                      // "+442079460958"
 /// try PhoneNumber("030 1234567", defaultCountryCode: "49")   // "+49301234567"
 /// ```
-public struct PhoneNumber: Hashable, Sendable, Codable, CustomStringConvertible {
+public struct PhoneNumber: Hashable, Sendable, ValidatedText, CustomStringConvertible {
     /// The number in E.164 form.
     public let value: String
 
@@ -47,15 +48,7 @@ public struct PhoneNumber: Hashable, Sendable, Codable, CustomStringConvertible 
 
     public var description: String { value }
 
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        do { try self.init(text) } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
-        }
-    }
+    public var text: String { value }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(value)
-    }
+    public init(validating text: String) throws(CRMError) { try self.init(text) }
 }

@@ -8,7 +8,7 @@
 /// let stream = try StreamID("contact-\(id)")
 /// try StreamID("")            // throws EventStoreError.invalidStreamID
 /// ```
-public struct StreamID: Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
+public struct StreamID: Hashable, Comparable, Sendable, CustomStringConvertible, ValidatedText {
     /// The longest stream id, in UTF-8 bytes.
     public static let maximumLength = 255
 
@@ -48,17 +48,9 @@ public struct StreamID: Hashable, Comparable, Sendable, CustomStringConvertible,
 
     public static func < (lhs: StreamID, rhs: StreamID) -> Bool { lhs.rawValue < rhs.rawValue }
 
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        do { try self.init(text) } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
-        }
-    }
+    public var text: String { rawValue }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
+    public init(validating text: String) throws(EventStoreError) { try self.init(text) }
 }
 
 /// The rules shared by stream ids, tags, type names and metadata strings.

@@ -7,7 +7,7 @@
 /// let tag = try Tag("deal:42")
 /// let same = try Tag(kind: "deal", id: "42")
 /// ```
-public struct Tag: Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
+public struct Tag: Hashable, Comparable, Sendable, CustomStringConvertible, ValidatedText {
     /// The longest tag, in UTF-8 bytes.
     public static let maximumLength = 255
 
@@ -35,15 +35,7 @@ public struct Tag: Hashable, Comparable, Sendable, CustomStringConvertible, Coda
 
     public static func < (lhs: Tag, rhs: Tag) -> Bool { lhs.rawValue < rhs.rawValue }
 
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        do { try self.init(text) } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
-        }
-    }
+    public var text: String { rawValue }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
+    public init(validating text: String) throws(EventStoreError) { try self.init(text) }
 }
