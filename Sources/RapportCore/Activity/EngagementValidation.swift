@@ -1,0 +1,67 @@
+import Foundation
+
+// Input checks shared by activities, tasks and campaigns. Each throws a
+// ``CRMError`` that names the field and says what is wrong with it.
+
+/// `text` trimmed; refused when blank or longer than `maximum` characters.
+func requiredText(_ text: String, field: String, maximum: Int) throws(CRMError) -> String {
+    let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard !trimmed.isEmpty else { throw .invalidValue(field: field, reason: "it is empty") }
+    guard trimmed.count <= maximum else { throw .invalidValue(field: field, reason: "it is longer than \(maximum) characters") }
+    return trimmed
+}
+
+/// `text` trimmed, nil when nil or blank; refused when longer than `maximum` characters.
+func optionalText(_ text: String?, field: String, maximum: Int) throws(CRMError) -> String? {
+    guard let trimmed = text?.trimmingCharacters(in: .whitespacesAndNewlines), !trimmed.isEmpty else { return nil }
+    guard trimmed.count <= maximum else { throw .invalidValue(field: field, reason: "it is longer than \(maximum) characters") }
+    return trimmed
+}
+
+/// A principal id (an assignee, an owner): trimmed, 1 to 200 characters, no spaces or control characters.
+func validatedPrincipalID(_ id: String, field: String) throws(CRMError) -> String {
+    let trimmed = id.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard !trimmed.isEmpty else { throw .invalidValue(field: field, reason: "it is empty") }
+    guard trimmed.count <= 200, !trimmed.unicodeScalars.contains(where: { CharacterSet.whitespacesAndNewlines.contains($0) || CharacterSet.controlCharacters.contains($0) })
+    else { throw .invalidValue(field: field, reason: "\"\(id)\" is not a principal id") }
+    return trimmed
+}
+
+/// Whether `kind` is an aggregate kind: 1 to 40 ASCII lower-case letters, digits or
+/// `-`, starting with a letter (so that `<kind>:<uuid>` is always a valid tag).
+func isValidKind(_ kind: String) -> Bool {
+    guard let first = kind.unicodeScalars.first, kind.unicodeScalars.count <= 40, ("a"..."z").contains(first) else { return false }
+    return kind.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
+}
+
+/// Checks a link's kind, so that its tag can be built.
+func validatedLink(_ link: EntityRef, field: String = "link") throws(CRMError) -> EntityRef {
+    guard isValidKind(link.kind) else {
+        throw .invalidValue(field: field, reason: "\"\(link.kind)\" is not an entity kind (lower-case letters, digits and -)")
+    }
+    return link
+}
+
+/// Checks every link and drops repeats, keeping the first occurrence's order.
+func validatedLinks(_ links: [EntityRef], maximum: Int, field: String = "links") throws(CRMError) -> [EntityRef] {
+    var unique: [EntityRef] = []
+    for link in links where !unique.contains(link) { unique.append(try validatedLink(link)) }
+    guard unique.count <= maximum else { throw .invalidValue(field: field, reason: "there are more than \(maximum) of them") }
+    return unique
+}
+
+/// The dates activities, tasks and campaigns accept: from 1900 to the end of
+/// 9999, the years that ISO 8601 (as the JSON codec writes it) stores exactly.
+let acceptedDates = Date(timeIntervalSince1970: -2_208_988_800)...Date(timeIntervalSince1970: 253_402_300_799)
+
+/// `date` to the second; refused outside ``acceptedDates``.
+func validatedDate(_ date: Date, field: String) throws(CRMError) -> Date {
+    guard acceptedDates.contains(date) else { throw .invalidValue(field: field, reason: "it is not between the years 1900 and 9999") }
+    return wholeSeconds(date)
+}
+
+/// `date` without its fraction of a second: the JSON codec stores dates to the
+/// second, so rules decide on exactly what is stored and replayed.
+func wholeSeconds(_ date: Date) -> Date {
+    Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
+}
