@@ -307,6 +307,8 @@ struct AppendBatch: AppendStateReader {
             var versions: [StreamID: UInt64] = [:]
             for part in request.streams {
                 var head = try streamHead(part.streamID)
+                versions[part.streamID] = head.count
+                guard !part.events.isEmpty else { continue }  // a version check only
                 for event in part.events {
                     try write(event, in: part.streamID, head: &head)
                 }

@@ -175,6 +175,35 @@ extension ConformanceSuite {
             }
         },
 
+        Check(name: "a part without events only checks its stream's version") { c in
+            let deal = stream("check-deal-1"), pipeline = stream("check-pipeline-1")
+            try await c.store.append([makeEvent(), makeEvent()], to: pipeline)
+            let result = try await c.store.append(AppendRequest([
+                StreamAppend(streamID: deal, expectedVersion: .noStream, events: [makeEvent()]),
+                StreamAppend(streamID: pipeline, expectedVersion: .exactly(2), events: []),
+            ]))
+            try c.expectEqual(result.positions, LogPosition(3)...LogPosition(3), "positions of the checked append")
+            try c.expectEqual(result.streamVersions, [deal: 1, pipeline: 2], "versions reported")
+            try c.expectEqual(try await c.snapshot([deal, pipeline]), [3, 1, 2], "the checked stream is unchanged")
+            try await c.store.append([makeEvent()], to: pipeline)
+            try await c.expectError("a check of a stream that changed", {
+                if case .wrongExpectedVersion(pipeline, .exactly(2), 3) = $0 { true } else { false }
+            }) { () async throws(EventStoreError) in
+                try await c.store.append(AppendRequest([
+                    StreamAppend(streamID: deal, expectedVersion: .exactly(1), events: [makeEvent()]),
+                    StreamAppend(streamID: pipeline, expectedVersion: .exactly(2), events: []),
+                ]))
+            }
+            _ = try await c.store.append(AppendRequest([
+                StreamAppend(streamID: deal, expectedVersion: .exactly(1), events: [makeEvent()]),
+                StreamAppend(streamID: stream("check-missing-1"), expectedVersion: .noStream, events: []),
+            ]))
+            try c.expectEqual(try await c.snapshot([deal, stream("check-missing-1")]), [5, 2, 0], "a checked missing stream stays missing")
+            try await c.expectError("a request with no event at all", { if case .invalidEvent = $0 { true } else { false } }) { () async throws(EventStoreError) in
+                try await c.store.append(AppendRequest([StreamAppend(streamID: deal, expectedVersion: .exactly(2), events: [])]))
+            }
+        },
+
         Check(name: "stream reads forward, backward and in pages") { c in
             let s = stream("paged-1")
             var ids: [EventID] = []

@@ -155,3 +155,59 @@ struct RepositoryTests {
 
     func repository(_ store: InMemoryEventStore) -> Repository { Repository(store: store) }
 }
+
+@Suite("Unit of work read set")
+struct UnitOfWorkReadSetTests {
+    let stages = [
+        PipelineStage(key: "new", name: "New", probability: 0.1, kind: .open),
+        PipelineStage(key: "proposal", name: "Proposal", probability: 0.5, kind: .open),
+        PipelineStage(key: "won", name: "Won", probability: 1, kind: .won),
+        PipelineStage(key: "lost", name: "Lost", probability: 0, kind: .lost),
+    ]
+
+    @Test func aDecisionOnAPipelineThatChangedMeanwhileConflicts() async throws {
+        let store = InMemoryEventStore()
+        let repository = Repository(store: store)
+        let pipeline = PipelineID(), deal = DealID(), other = DealID()
+        try await repository.execute(.define(name: "Sales", stages: stages), on: pipeline, context: context(admin))
+        try await repository.openDeal(deal, title: "Big one", pipeline: pipeline, context: context())
+        try await repository.openDeal(other, title: "Small one", pipeline: pipeline, context: context())
+
+        // Another deal of the same pipeline moving does not disturb this decision…
+        var unit = UnitOfWork(repository: repository, context: context())
+        let loaded = try await unit.load(pipeline)
+        try await unit.execute(.moveToStage("proposal", in: loaded), on: deal)
+        try await repository.moveDeal(other, toStage: "proposal", context: context())
+        _ = try await unit.commit()
+
+        // …but the pipeline itself changing does: the decision used its old definition.
+        var stale = UnitOfWork(repository: repository, context: context())
+        let before = try await stale.load(pipeline)
+        try await stale.execute(.moveToStage("new", in: before), on: deal)
+        try await repository.execute(.renameStage("new", to: "Fresh"), on: pipeline, context: context(admin))
+        let head = try await store.headPosition()
+        await #expect(throws: CRMError.concurrencyConflict(stream: pipeline.streamID.rawValue, expected: 1, actual: 2)) {
+            _ = try await stale.commit()
+        }
+        #expect(try await store.headPosition() == head, "nothing of the stale decision was stored")
+        #expect(try await repository.load(deal).state.stage == "proposal")
+    }
+}
+
+@Suite("Replaying decided events")
+struct ReplayEqualityTests {
+    @Test func aDecidedStateEqualsTheStateReadBack() async throws {
+        let store = InMemoryEventStore()
+        let repository = Repository(store: store)
+        let contact = ContactID()
+        let ctx = CommandContext(actor: anna, channel: .webForm, now: Date(timeIntervalSince1970: 1_700_000_000.987_654))
+        #expect(ctx.now == Date(timeIntervalSince1970: 1_700_000_000))
+        try await repository.execute(.create(name: try PersonName(given: "Ada", family: "L")), on: contact, context: ctx)
+        try await repository.execute(.recordConsent(.email, granted: true, source: "form", lawfulBasis: "consent"), on: contact, context: ctx)
+        var decided = Contact(id: contact)
+        decided.apply(ContactCreated(name: try PersonName(given: "Ada", family: "L"), email: nil, phone: nil, ownerID: nil, lifecycleStage: .subscriber))
+        decided.apply(ContactConsentRecorded(channel: .email, granted: true, source: "form", lawfulBasis: "consent", at: ctx.now))
+        let replayed = try await repository.load(contact).state
+        #expect(replayed.consents == decided.consents)
+    }
+}

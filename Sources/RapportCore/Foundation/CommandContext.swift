@@ -17,16 +17,18 @@ public struct CommandContext: Sendable {
     public var correlationID: UUID
     /// The command or event that caused this one, if any.
     public var causationID: UUID?
-    /// The time the command is taken to happen at (the events' occurred-at).
+    /// The time the command is taken to happen at (the events' occurred-at),
+    /// in whole seconds: payload dates are stored to the second (ISO 8601),
+    /// so a decided event and the same event read back are equal.
     public var now: Date
 
-    /// Creates a context.
+    /// Creates a context. `now` is truncated to the whole second.
     public init(actor: Principal, channel: Channel, correlationID: UUID = UUID(), causationID: UUID? = nil, now: Date = Date()) {
         self.actor = actor
         self.channel = channel
         self.correlationID = correlationID
         self.causationID = causationID
-        self.now = now
+        self.now = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
     }
 
     /// The metadata for events of this command.

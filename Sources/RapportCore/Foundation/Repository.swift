@@ -178,9 +178,17 @@ public struct UnitOfWork: Sendable {
         }
     }
 
-    /// Appends every decided event atomically.
+    /// Appends every decided event atomically. Every aggregate the unit read
+    /// but did not change (a deal's pipeline, a converted lead's existing
+    /// contact) must still be at the version it was read at: the append
+    /// checks it, so a decision never rests on state that changed meanwhile.
     mutating func commit() async throws(CRMError) -> AppendResult {
         parts.removeAll { $0.events.isEmpty }
+        if !parts.isEmpty {
+            for (stream, version) in versions.sorted(by: { $0.key < $1.key }) where !parts.contains(where: { $0.streamID == stream }) {
+                parts.append(StreamAppend(streamID: stream, expectedVersion: .exactly(version), events: []))
+            }
+        }
         guard !parts.isEmpty else {
             let head: LogPosition
             do { head = try await repository.store.headPosition() } catch { throw .store(error) }

@@ -1,5 +1,16 @@
 /// Events for one stream within an ``AppendRequest``, with the version the
 /// caller expects that stream to have.
+///
+/// A part with no events appends nothing to its stream but still has its
+/// expected version checked: use it for a stream your decision read but does
+/// not change (the request as a whole needs at least one event).
+///
+/// ```swift
+/// AppendRequest([
+///     StreamAppend(streamID: deal, expectedVersion: .exactly(4), events: [moved]),
+///     StreamAppend(streamID: pipeline, expectedVersion: .exactly(2), events: []),   // must be unchanged
+/// ])
+/// ```
 public struct StreamAppend: Sendable, Hashable {
     /// The stream to append to.
     public var streamID: StreamID

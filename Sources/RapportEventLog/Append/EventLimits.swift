@@ -31,7 +31,6 @@ extension AppendRequest {
             if !seenStreams.insert(part.streamID).inserted {
                 throw .invalidEvent("stream \(part.streamID) appears twice in one append request")
             }
-            if part.events.isEmpty { throw .invalidEvent("the append to stream \(part.streamID) has no events") }
             if case .exactly(let version) = part.expectedVersion, version == UInt64.max {
                 throw .invalidEvent("expected version \(version) for stream \(part.streamID) is out of range")
             }
@@ -46,6 +45,7 @@ extension AppendRequest {
                 try event.validate(in: part.streamID, limits: limits)
             }
         }
+        if total == 0 { throw .invalidEvent("the append request has no events") }
     }
 }
 

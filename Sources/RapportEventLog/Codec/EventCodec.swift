@@ -43,6 +43,9 @@ public protocol EventCodec: Sendable {
 /// The default codec: JSON with sorted keys, ISO 8601 dates and base64 data,
 /// so payloads are readable in any tool and byte-for-byte stable.
 ///
+/// Dates in payloads are kept to the whole second (ISO 8601 without a
+/// fraction); a record's own recorded-at and occurred-at keep microseconds.
+///
 /// ```swift
 /// let event = try NewEvent(created, metadata: metadata, codec: JSONEventCodec())
 /// ```
