@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "RapportCore", targets: ["RapportCore"]),
         .library(name: "RapportReplay", targets: ["RapportReplay"]),
         .executable(name: "rapport-quickstart", targets: ["QuickStart"]),
+        .executable(name: "rapport-crm-tour", targets: ["CRMTour"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -69,6 +70,12 @@ let package = Package(
             name: "QuickStart",
             dependencies: ["RapportEventLog", "RapportLMDB"],
             path: "Examples/QuickStart",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "CRMTour",
+            dependencies: ["RapportCore", "RapportEventLog", "RapportLMDB"],
+            path: "Examples/CRMTour",
             swiftSettings: strictSettings
         ),
         // A child process the crash-safety and multi-process tests drive.
