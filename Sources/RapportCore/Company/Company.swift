@@ -67,6 +67,7 @@ public enum CompanyField: String, Hashable, Sendable, Codable, CaseIterable, Cod
     case domain, industry, size, address, taxID
 }
 
+/// A company was recorded, with its name, details and owner.
 public struct CompanyCreated: Event {
     public static let typeName = "CompanyCreated"
     public var name: String
@@ -74,6 +75,7 @@ public struct CompanyCreated: Event {
     public var ownerID: String?
 }
 
+/// The company got another name (old and new).
 public struct CompanyRenamed: Event {
     public static let typeName = "CompanyRenamed"
     public var from: String
@@ -88,34 +90,40 @@ public struct CompanyFieldChanged: Event {
     public var to: String?
 }
 
+/// The company's parent company was set or cleared (old and new).
 public struct CompanyParentSet: Event {
     public static let typeName = "CompanyParentSet"
     public var from: CompanyID?
     public var to: CompanyID?
 }
 
+/// The company was given to another owner (old and new).
 public struct CompanyOwnerAssigned: Event {
     public static let typeName = "CompanyOwnerAssigned"
     public var from: String?
     public var to: String
 }
 
+/// A contact was linked to the company, with their role there.
 public struct CompanyContactLinked: Event {
     public static let typeName = "CompanyContactLinked"
     public var contactID: ContactID
     public var role: String?
 }
 
+/// A contact was unlinked from the company.
 public struct CompanyContactUnlinked: Event {
     public static let typeName = "CompanyContactUnlinked"
     public var contactID: ContactID
 }
 
+/// The company was archived; it refuses changes until restored.
 public struct CompanyArchived: Event {
     public static let typeName = "CompanyArchived"
     public var reason: String?
 }
 
+/// An archived company was restored.
 public struct CompanyRestored: Event {
     public static let typeName = "CompanyRestored"
 }

@@ -28,38 +28,45 @@ public struct ContactCreatedV1: Event {
     }
 }
 
+/// The contact got another name (old and new).
 public struct ContactRenamed: Event {
     public static let typeName = "ContactRenamed"
     public var from: PersonName?
     public var to: PersonName
 }
 
+/// An email address was added to the contact.
 public struct ContactEmailAdded: Event {
     public static let typeName = "ContactEmailAdded"
     public var email: EmailAddress
 }
 
+/// An email address was removed from the contact.
 public struct ContactEmailRemoved: Event {
     public static let typeName = "ContactEmailRemoved"
     public var email: EmailAddress
 }
 
+/// A phone number was added to the contact.
 public struct ContactPhoneAdded: Event {
     public static let typeName = "ContactPhoneAdded"
     public var phone: PhoneNumber
 }
 
+/// A phone number was removed from the contact.
 public struct ContactPhoneRemoved: Event {
     public static let typeName = "ContactPhoneRemoved"
     public var phone: PhoneNumber
 }
 
+/// The contact's job title changed (old and new; nil: none).
 public struct ContactJobTitleChanged: Event {
     public static let typeName = "ContactJobTitleChanged"
     public var from: String?
     public var to: String?
 }
 
+/// The contact was linked to a company, with a role; the previous company, if any, is recorded.
 public struct ContactLinkedToCompany: Event {
     public static let typeName = "ContactLinkedToCompany"
     public var companyID: CompanyID
@@ -67,23 +74,27 @@ public struct ContactLinkedToCompany: Event {
     public var previousCompanyID: CompanyID?
 }
 
+/// The contact's link to its company was removed.
 public struct ContactUnlinkedFromCompany: Event {
     public static let typeName = "ContactUnlinkedFromCompany"
     public var companyID: CompanyID
 }
 
+/// The contact was given to another owner (old and new).
 public struct ContactOwnerAssigned: Event {
     public static let typeName = "ContactOwnerAssigned"
     public var from: String?
     public var to: String
 }
 
+/// The contact moved to another lifecycle stage (from and to).
 public struct ContactLifecycleStageChanged: Event {
     public static let typeName = "ContactLifecycleStageChanged"
     public var from: LifecycleStage
     public var to: LifecycleStage
 }
 
+/// Consent for a channel was given or withdrawn, with its source, lawful basis and time.
 public struct ContactConsentRecorded: Event {
     public static let typeName = "ContactConsentRecorded"
     public var channel: ConsentChannel
@@ -93,6 +104,7 @@ public struct ContactConsentRecorded: Event {
     public var at: Date
 }
 
+/// A custom field was set (old value, if any, and new value).
 public struct ContactCustomFieldSet: Event {
     public static let typeName = "ContactCustomFieldSet"
     public var field: String
@@ -100,27 +112,32 @@ public struct ContactCustomFieldSet: Event {
     public var to: CustomFieldValue
 }
 
+/// A custom field was cleared (its last value is recorded).
 public struct ContactCustomFieldCleared: Event {
     public static let typeName = "ContactCustomFieldCleared"
     public var field: String
     public var from: CustomFieldValue
 }
 
+/// The contact was put in a segment.
 public struct ContactAddedToSegment: Event {
     public static let typeName = "ContactAddedToSegment"
     public var segment: String
 }
 
+/// The contact was taken out of a segment.
 public struct ContactRemovedFromSegment: Event {
     public static let typeName = "ContactRemovedFromSegment"
     public var segment: String
 }
 
+/// The contact was archived, with an optional reason; it refuses changes until restored.
 public struct ContactArchived: Event {
     public static let typeName = "ContactArchived"
     public var reason: String?
 }
 
+/// An archived contact was restored.
 public struct ContactRestored: Event {
     public static let typeName = "ContactRestored"
 }

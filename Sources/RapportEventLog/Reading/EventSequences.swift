@@ -10,7 +10,9 @@
 /// }
 /// ```
 public struct LogEventSequence: AsyncSequence, Sendable {
+    /// The events, in order.
     public typealias Element = RecordedEvent
+    /// Reading fails with a store error.
     public typealias Failure = EventStoreError
 
     let reader: any EventLogReader
@@ -22,6 +24,7 @@ public struct LogEventSequence: AsyncSequence, Sendable {
         AsyncIterator(reader: reader, next: Swift.max(start, 1), filter: filter, pageSize: Swift.max(pageSize, 1))
     }
 
+    /// Fetches the next page when the current one is used up.
     public struct AsyncIterator: AsyncIteratorProtocol {
         let reader: any EventLogReader
         var next: LogPosition
@@ -59,7 +62,9 @@ public struct LogEventSequence: AsyncSequence, Sendable {
 /// for try await event in store.events(in: stream) { apply(event) }
 /// ```
 public struct StreamEventSequence: AsyncSequence, Sendable {
+    /// The events, in order.
     public typealias Element = RecordedEvent
+    /// Reading fails with a store error.
     public typealias Failure = EventStoreError
 
     let reader: any EventStreamReader
@@ -72,6 +77,7 @@ public struct StreamEventSequence: AsyncSequence, Sendable {
         AsyncIterator(reader: reader, stream: stream, next: start, direction: direction, pageSize: Swift.max(pageSize, 1))
     }
 
+    /// Fetches the next page when the current one is used up.
     public struct AsyncIterator: AsyncIteratorProtocol {
         let reader: any EventStreamReader
         let stream: StreamID
