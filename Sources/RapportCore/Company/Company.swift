@@ -252,12 +252,19 @@ extension Repository {
     @discardableResult
     public func linkContact(_ contact: ContactID, to company: CompanyID, role: String? = nil, context: CommandContext) async throws(CRMError) -> AppendResult {
         try await transaction(context: context) { (unit) throws(CRMError) in
-            let current = try await unit.load(contact)
-            if let previous = current.companyID, previous != company {
-                try await unit.execute(.unlinkContact(contact), on: previous)
-            }
-            try await unit.execute(.linkToCompany(company, role: role), on: contact)
-            try await unit.execute(.linkContact(contact, role: role), on: company)
+            try await unit.linkContact(contact, to: company, role: role)
         }
+    }
+}
+
+extension UnitOfWork {
+    /// Links a contact to a company on both sides within this unit of work.
+    public mutating func linkContact(_ contact: ContactID, to company: CompanyID, role: String? = nil) async throws(CRMError) {
+        let current = try await load(contact)
+        if let previous = current.companyID, previous != company {
+            try await execute(.unlinkContact(contact), on: previous)
+        }
+        try await execute(.linkToCompany(company, role: role), on: contact)
+        try await execute(.linkContact(contact, role: role), on: company)
     }
 }

@@ -303,9 +303,8 @@ extension Repository {
         context: CommandContext
     ) async throws(CRMError) -> AppendResult {
         try await transaction(context: context) { (unit) throws(CRMError) in
-            let definition = try await unit.load(pipeline)
-            try await unit.execute(.open(title: title, in: definition, stage: stage, amount: amount, expectedCloseDate: expectedCloseDate,
-                                         owner: owner, company: company, contacts: contacts), on: deal)
+            try await unit.openDeal(deal, title: title, pipeline: pipeline, stage: stage, amount: amount, expectedCloseDate: expectedCloseDate,
+                                    owner: owner, company: company, contacts: contacts)
         }
     }
 
@@ -354,10 +353,42 @@ extension Repository {
         _ deal: DealID, context: CommandContext, _ make: (Pipeline) -> Command<Deal>
     ) async throws(CRMError) -> AppendResult {
         try await transaction(context: context) { (unit) throws(CRMError) in
-            let state = try await unit.load(deal)
-            guard state.exists, let pipelineID = state.pipelineID else { throw .notFound(kind: Deal.kind, id: deal.description) }
-            let pipeline = try await unit.load(pipelineID)
-            try await unit.execute(make(pipeline), on: deal)
+            try await unit.onDealWithPipeline(deal, make)
         }
+    }
+}
+
+extension UnitOfWork {
+    /// Opens a deal within this unit of work (see ``Repository/openDeal(_:title:pipeline:stage:amount:expectedCloseDate:owner:company:contacts:context:)``).
+    public mutating func openDeal(
+        _ deal: DealID, title: String, pipeline: PipelineID, stage: String? = nil, amount: Money? = nil,
+        expectedCloseDate: Date? = nil, owner: String? = nil, company: CompanyID? = nil, contacts: [DealContact] = []
+    ) async throws(CRMError) {
+        let definition = try await load(pipeline)
+        try await execute(.open(title: title, in: definition, stage: stage, amount: amount, expectedCloseDate: expectedCloseDate,
+                                owner: owner, company: company, contacts: contacts), on: deal)
+    }
+
+    /// Moves a deal within this unit of work (see ``Repository/moveDeal(_:toStage:context:)``).
+    public mutating func moveDeal(_ deal: DealID, toStage key: String) async throws(CRMError) {
+        try await onDealWithPipeline(deal) { pipeline in .moveToStage(key, in: pipeline) }
+    }
+
+    /// Marks a deal won within this unit of work.
+    public mutating func markDealWon(_ deal: DealID, finalAmount: Money, stage: String? = nil) async throws(CRMError) {
+        try await onDealWithPipeline(deal) { pipeline in .markWon(finalAmount: finalAmount, in: pipeline, stage: stage) }
+    }
+
+    /// Marks a deal lost within this unit of work.
+    public mutating func markDealLost(_ deal: DealID, reason: String, stage: String? = nil) async throws(CRMError) {
+        try await onDealWithPipeline(deal) { pipeline in .markLost(reason: reason, in: pipeline, stage: stage) }
+    }
+
+    /// Loads the deal and its pipeline and runs the command `make` builds.
+    mutating func onDealWithPipeline(_ deal: DealID, _ make: (Pipeline) -> Command<Deal>) async throws(CRMError) {
+        let state = try await load(deal)
+        guard state.exists, let pipelineID = state.pipelineID else { throw .notFound(kind: Deal.kind, id: deal.description) }
+        let pipeline = try await load(pipelineID)
+        try await execute(make(pipeline), on: deal)
     }
 }

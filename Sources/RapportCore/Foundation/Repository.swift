@@ -119,10 +119,22 @@ public struct Repository: Sendable {
 /// Obtained from ``Repository/transaction(context:_:)``.
 public struct UnitOfWork: Sendable {
     let repository: Repository
-    let context: CommandContext
+    /// Who runs the unit's commands; every event records it.
+    public internal(set) var context: CommandContext
     private var parts: [StreamAppend] = []
+    /// Where each stream's part is in `parts`.
+    private var partIndex: [StreamID: Int] = [:]
     private var states: [StreamID: any Sendable] = [:]
     private var versions: [StreamID: UInt64] = [:]
+    /// While a savepoint is open: how to undo each change since.
+    private var journal: [Undo]?
+
+    private enum Undo: Sendable {
+        case state(StreamID, (any Sendable)?)
+        case version(StreamID, UInt64?)
+        case partEvents(index: Int, count: Int)
+        case partAdded
+    }
 
     init(repository: Repository, context: CommandContext) {
         self.repository = repository
@@ -134,6 +146,8 @@ public struct UnitOfWork: Sendable {
     public mutating func load<A: Aggregate>(_ id: Identifier<A>) async throws(CRMError) -> A {
         if let state = states[id.streamID] as? A { return state }
         let loaded = try await repository.load(id)
+        journal?.append(.state(id.streamID, states[id.streamID]))
+        journal?.append(.version(id.streamID, versions[id.streamID]))
         states[id.streamID] = loaded.state
         versions[id.streamID] = loaded.version
         return loaded.state
@@ -143,7 +157,7 @@ public struct UnitOfWork: Sendable {
     public mutating func execute<A: Aggregate>(_ command: Command<A>, on id: Identifier<A>) async throws(CRMError) {
         var state = try await load(id)
         let version = versions[id.streamID] ?? 0
-        let pending = parts.firstIndex { $0.streamID == id.streamID }
+        let pending = partIndex[id.streamID]
         let exists = version > 0 || pending != nil
         switch command.target {
         case .new where exists: throw .alreadyExists(kind: A.kind, id: id.description)
@@ -170,12 +184,72 @@ public struct UnitOfWork: Sendable {
                 throw .store(error)
             }
         }
+        journal?.append(.state(id.streamID, states[id.streamID]))
         states[id.streamID] = state
+        guard !encoded.isEmpty else { return }  // nothing to append: the stream is only read
+        pendingEventCount += encoded.count
         if let pending {
+            journal?.append(.partEvents(index: pending, count: parts[pending].events.count))
             parts[pending].events += encoded
         } else {
+            journal?.append(.partAdded)
+            partIndex[id.streamID] = parts.count
             parts.append(StreamAppend(streamID: id.streamID, expectedVersion: .exactly(version), events: encoded))
         }
+    }
+
+    /// Starts recording changes so ``rollBackToSavepoint()`` can undo them.
+    mutating func openSavepoint() { journal = [] }
+
+    /// Forgets the recorded changes, keeping them.
+    mutating func releaseSavepoint() { journal = nil }
+
+    /// Undoes every change since ``openSavepoint()``.
+    mutating func rollBackToSavepoint() {
+        guard let undo = journal else { return }
+        journal = nil
+        for change in undo.reversed() {
+            switch change {
+            case .state(let stream, let old): states[stream] = old
+            case .version(let stream, let old): versions[stream] = old
+            case .partEvents(let index, let count):
+                pendingEventCount -= parts[index].events.count - count
+                parts[index].events.removeLast(parts[index].events.count - count)
+            case .partAdded:
+                let removed = parts.removeLast()
+                partIndex[removed.streamID] = nil
+                pendingEventCount -= removed.events.count
+            }
+        }
+    }
+
+    /// The number of events decided and not yet appended.
+    public private(set) var pendingEventCount = 0
+
+    /// Appends what is pending without the read-set checks and keeps going:
+    /// the unit's states stay, their versions move on. For ``BulkWriter``, whose
+    /// unit is the only writer of its streams. Drops cached states beyond
+    /// `keepingAtMost` (they are reloaded when needed).
+    mutating func commitAndContinue(keepingAtMost limit: Int) async throws(CRMError) -> AppendResult? {
+        guard !parts.isEmpty else { return nil }
+        let result: AppendResult
+        do throws(EventStoreError) {
+            result = try await repository.store.append(AppendRequest(parts))
+        } catch {
+            if case .wrongExpectedVersion(let stream, let expected, let actual) = error, case .exactly(let version) = expected {
+                throw .concurrencyConflict(stream: stream.rawValue, expected: version, actual: actual)
+            }
+            throw .store(error)
+        }
+        for part in parts { versions[part.streamID, default: 0] += UInt64(part.events.count) }
+        parts.removeAll(keepingCapacity: true)
+        partIndex.removeAll(keepingCapacity: true)
+        pendingEventCount = 0
+        if states.count > limit {
+            states.removeAll(keepingCapacity: true)
+            versions.removeAll(keepingCapacity: true)
+        }
+        return result
     }
 
     /// Appends every decided event atomically. Every aggregate the unit read
@@ -183,9 +257,8 @@ public struct UnitOfWork: Sendable {
     /// contact) must still be at the version it was read at: the append
     /// checks it, so a decision never rests on state that changed meanwhile.
     mutating func commit() async throws(CRMError) -> AppendResult {
-        parts.removeAll { $0.events.isEmpty }
         if !parts.isEmpty {
-            for (stream, version) in versions.sorted(by: { $0.key < $1.key }) where !parts.contains(where: { $0.streamID == stream }) {
+            for (stream, version) in versions.sorted(by: { $0.key < $1.key }) where partIndex[stream] == nil {
                 parts.append(StreamAppend(streamID: stream, expectedVersion: .exactly(version), events: []))
             }
         }
@@ -202,5 +275,63 @@ public struct UnitOfWork: Sendable {
             }
             throw .store(error)
         }
+    }
+}
+
+/// Runs many operations against aggregate states kept in memory and appends
+/// their events in large atomic batches: for imports, migrations and
+/// generators that write a lot at once.
+///
+/// Each ``run(context:_:)`` is all or nothing within the writer: if its body
+/// throws, none of its commands stay pending. Events are appended when at least
+/// ``eventsPerCommit`` are pending, and by ``flush()``. The writer assumes it is
+/// the only writer of the streams it touches while it runs; a concurrent change
+/// surfaces as ``CRMError/concurrencyConflict(stream:expected:actual:)`` at the next append.
+///
+/// ```swift
+/// var writer = BulkWriter(repository: repository)
+/// for row in rows {
+///     try await writer.run(context: importContext) { unit in
+///         try await unit.execute(.create(name: row.name, email: row.email), on: ContactID())
+///     }
+/// }
+/// try await writer.flush()
+/// ```
+public struct BulkWriter: Sendable {
+    private var unit: UnitOfWork
+    /// How many pending events trigger an append.
+    public let eventsPerCommit: Int
+    /// How many aggregate states are kept in memory between appends at most.
+    public let cachedStates: Int
+
+    /// Creates a writer over `repository`.
+    public init(repository: Repository, eventsPerCommit: Int = 1_000, cachedStates: Int = 100_000) {
+        unit = UnitOfWork(repository: repository, context: CommandContext(actor: Principal(id: "bulk", role: .system), channel: .import))
+        self.eventsPerCommit = max(1, eventsPerCommit)
+        self.cachedStates = cachedStates
+    }
+
+    /// Runs `body`'s commands with `context`; appends when enough events are pending.
+    ///
+    /// - Throws: what a command throws (nothing of `body` stays pending), or an append's error.
+    public mutating func run(
+        context: CommandContext, _ body: (inout UnitOfWork) async throws(CRMError) -> Void
+    ) async throws(CRMError) {
+        unit.context = context
+        unit.openSavepoint()
+        do throws(CRMError) {
+            try await body(&unit)
+        } catch {
+            unit.rollBackToSavepoint()
+            throw error
+        }
+        unit.releaseSavepoint()
+        if unit.pendingEventCount >= eventsPerCommit { try await flush() }
+    }
+
+    /// Appends everything pending.
+    @discardableResult
+    public mutating func flush() async throws(CRMError) -> AppendResult? {
+        try await unit.commitAndContinue(keepingAtMost: cachedStates)
     }
 }

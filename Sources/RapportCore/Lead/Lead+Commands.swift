@@ -247,54 +247,68 @@ extension Repository {
         _ lead: LeadID, contact: LeadConversion.ContactTarget, company: LeadConversion.CompanyTarget?, deal: DealDraft?,
         context: CommandContext
     ) async throws(CRMError) -> LeadConversion.Outcome {
+        var ids: (contact: ContactID, company: CompanyID?, deal: DealID?) = (contact.id, company?.id, deal?.id)
+        let append = try await transaction(context: context) { (unit) throws(CRMError) in
+            ids = try await unit.convertLead(lead, contact: contact, company: company, deal: deal)
+        }
+        return LeadConversion.Outcome(leadID: lead, contactID: ids.contact, companyID: ids.company, dealID: ids.deal, append: append)
+    }
+}
+
+extension UnitOfWork {
+    /// Converts a lead within this unit of work (see ``Repository/convertLead(_:contact:company:deal:context:)``).
+    ///
+    /// - Returns: the ids of the contact, the company and the deal.
+    @discardableResult
+    public mutating func convertLead(
+        _ lead: LeadID, contact: LeadConversion.ContactTarget, company: LeadConversion.CompanyTarget?, deal: DealDraft?
+    ) async throws(CRMError) -> (contact: ContactID, company: CompanyID?, deal: DealID?) {
         let contactID = contact.id
         let companyID = company?.id
-        let append = try await transaction(context: context) { (unit) throws(CRMError) in
-            let captured = try await unit.load(lead)
-            guard captured.exists else { throw .notFound(kind: Lead.kind, id: lead.description) }
-            let owner = captured.owner ?? context.actor.id
-            try await unit.execute(.markConverted(contact: contactID, company: companyID, deal: deal?.id), on: lead)
+        let captured = try await load(lead)
+        guard captured.exists else { throw .notFound(kind: Lead.kind, id: lead.description) }
+        let owner = captured.owner ?? self.context.actor.id
+        try await execute(.markConverted(contact: contactID, company: companyID, deal: deal?.id), on: lead)
 
-            switch contact {
+        switch contact {
+        case .new(let id, let name):
+            guard let name = name ?? captured.name else {
+                throw .invalidValue(field: "name", reason: "lead \(lead) has no name; give the new contact one")
+            }
+            try await execute(.create(name: name, email: captured.email?.value, phone: captured.phone?.value, owner: owner,
+                                           lifecycleStage: deal == nil ? .lead : .opportunity), on: id)
+        case .existing(let id):
+            let existing = try await load(id)
+            guard existing.exists else { throw .notFound(kind: Contact.kind, id: id.description) }
+            try existing.ensureActive()
+        }
+
+        if let company, let companyID {
+            switch company {
             case .new(let id, let name):
-                guard let name = name ?? captured.name else {
-                    throw .invalidValue(field: "name", reason: "lead \(lead) has no name; give the new contact one")
+                guard let name = name ?? captured.companyName else {
+                    throw .invalidValue(field: "company name", reason: "lead \(lead) gave none; name the new company")
                 }
-                try await unit.execute(.create(name: name, email: captured.email?.value, phone: captured.phone?.value, owner: owner,
-                                               lifecycleStage: deal == nil ? .lead : .opportunity), on: id)
+                try await execute(.create(name: name, owner: owner), on: id)
             case .existing(let id):
-                let existing = try await unit.load(id)
-                guard existing.exists else { throw .notFound(kind: Contact.kind, id: id.description) }
+                let existing = try await load(id)
+                guard existing.exists else { throw .notFound(kind: Company.kind, id: id.description) }
                 try existing.ensureActive()
             }
-
-            if let company, let companyID {
-                switch company {
-                case .new(let id, let name):
-                    guard let name = name ?? captured.companyName else {
-                        throw .invalidValue(field: "company name", reason: "lead \(lead) gave none; name the new company")
-                    }
-                    try await unit.execute(.create(name: name, owner: owner), on: id)
-                case .existing(let id):
-                    let existing = try await unit.load(id)
-                    guard existing.exists else { throw .notFound(kind: Company.kind, id: id.description) }
-                    try existing.ensureActive()
-                }
-                let person = try await unit.load(contactID)
-                if let previous = person.companyID, previous != companyID {
-                    try await unit.execute(.unlinkContact(contactID), on: previous)
-                }
-                try await unit.execute(.linkToCompany(companyID), on: contactID)
-                try await unit.execute(.linkContact(contactID), on: companyID)
+            let person = try await load(contactID)
+            if let previous = person.companyID, previous != companyID {
+                try await execute(.unlinkContact(contactID), on: previous)
             }
-
-            if let deal {
-                let pipeline = try await unit.load(deal.pipeline)
-                try await unit.execute(.open(title: deal.title, in: pipeline, stage: deal.stage, amount: deal.amount,
-                                             expectedCloseDate: deal.expectedCloseDate, owner: deal.owner ?? owner, company: companyID,
-                                             contacts: [DealContact(contactID: contactID, role: deal.contactRole)]), on: deal.id)
-            }
+            try await execute(.linkToCompany(companyID), on: contactID)
+            try await execute(.linkContact(contactID), on: companyID)
         }
-        return LeadConversion.Outcome(leadID: lead, contactID: contactID, companyID: companyID, dealID: deal?.id, append: append)
+
+        if let deal {
+            let pipeline = try await load(deal.pipeline)
+            try await execute(.open(title: deal.title, in: pipeline, stage: deal.stage, amount: deal.amount,
+                                         expectedCloseDate: deal.expectedCloseDate, owner: deal.owner ?? owner, company: companyID,
+                                         contacts: [DealContact(contactID: contactID, role: deal.contactRole)]), on: deal.id)
+        }
+        return (contactID, companyID, deal?.id)
     }
 }
