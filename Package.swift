@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "RapportTesting", targets: ["RapportTesting"]),
         .library(name: "RapportCore", targets: ["RapportCore"]),
         .library(name: "RapportReplay", targets: ["RapportReplay"]),
+        .library(name: "RapportScenario", targets: ["RapportScenario"]),
         .executable(name: "rapport-quickstart", targets: ["QuickStart"]),
         .executable(name: "rapport-crm-tour", targets: ["CRMTour"]),
     ],
@@ -62,6 +63,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "RapportScenario",
+            dependencies: ["RapportCore", "RapportEventLog"],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "RapportTesting",
             dependencies: ["RapportEventLog"],
             swiftSettings: strictSettings
@@ -98,6 +104,11 @@ let package = Package(
         .testTarget(
             name: "RapportReplayTests",
             dependencies: ["RapportReplay", "RapportEventLog", "RapportLMDB"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "RapportScenarioTests",
+            dependencies: ["RapportScenario", "RapportCore", "RapportEventLog"],
             swiftSettings: strictSettings
         ),
         .testTarget(

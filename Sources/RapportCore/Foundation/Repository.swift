@@ -332,6 +332,13 @@ public struct BulkWriter: Sendable {
     /// Appends everything pending.
     @discardableResult
     public mutating func flush() async throws(CRMError) -> AppendResult? {
-        try await unit.commitAndContinue(keepingAtMost: cachedStates)
+        let result = try await unit.commitAndContinue(keepingAtMost: cachedStates)
+        if let result { eventsAppended += Int(result.positions.upperBound.rawValue - result.positions.lowerBound.rawValue + 1) }
+        return result
     }
+
+    /// Events appended by this writer so far.
+    public private(set) var eventsAppended = 0
+    /// Events decided by this writer: appended, plus pending.
+    public var eventsDecided: Int { eventsAppended + unit.pendingEventCount }
 }
