@@ -87,7 +87,7 @@ let package = Package(
         // A child process the crash-safety and multi-process tests drive.
         .executableTarget(
             name: "RapportStoreProbe",
-            dependencies: ["RapportEventLog", "RapportLMDB"],
+            dependencies: ["RapportEventLog", "RapportLMDB", "RapportReplay"],
             path: "Tests/RapportStoreProbe",
             swiftSettings: strictSettings
         ),

@@ -291,3 +291,60 @@ struct LMDBStoreTests {
         }
     }
 }
+
+@Suite("Projection crash safety")
+struct ProjectionCrashTests {
+    @Test func aReplayKilledMidBatchResumesToACleanRebuild() async throws {
+        let path = temporaryStorePath("replay-crash")
+        let clean = temporaryStorePath("replay-clean")
+        defer { removeStore(path); removeStore(clean) }
+        // A log of 20,000 events over 40 streams, in two stores.
+        for target in [path, clean] {
+            let store = try LMDBEventStore(path: target)
+            for round in 0..<400 {
+                try await store.append((0..<50).map { _ in testEvent(payload: "{\"r\":\(round)}") }, to: try StreamID("p-\(round % 40)"))
+            }
+            await store.close()
+        }
+        // Kill the replaying process at random moments; each restart resumes from the last committed batch.
+        var random = SystemRandomNumberGenerator()
+        var killed = 0
+        var interrupted = 0
+        var rounds = 0
+        while rounds < 40 && (rounds < 12 || interrupted < 5) {
+            rounds += 1
+            let probe = try ProbeProcess(["replay", path, "25"])
+            try await Task.sleep(for: .milliseconds(Int.random(in: 20...150, using: &random)))
+            probe.kill()
+            let lines = probe.waitForOutput()
+            if !lines.contains("done") { killed += 1 }
+            if !lines.contains("done") && lines.contains(where: { $0.hasPrefix("batch") }) { interrupted += 1 }
+            if lines.contains("done") { break }
+        }
+        #expect(interrupted >= 3, "kills that landed between committed batches: \(interrupted) of \(rounds)")
+        let finish = try ProbeProcess(["replay", path, "25"])
+        #expect(finish.waitForOutput().contains("done"))
+        let finishClean = try ProbeProcess(["replay", clean, "20000"])
+        #expect(finishClean.waitForOutput().contains("done"))
+
+        let crashed = try LMDBEventStore(path: path)
+        let reference = try LMDBEventStore(path: clean)
+        func model(_ store: LMDBEventStore) throws -> [String: [UInt8]] {
+            try store.read("chained") { (reader) throws(EventStoreError) in
+                var all: [String: [UInt8]] = [:]
+                try reader.forEach(keyPrefix: "") { key, value in
+                    all[key] = value
+                    return true
+                }
+                return all
+            }
+        }
+        let crashedModel = try model(crashed)
+        #expect(crashedModel.count == 41)
+        #expect(crashedModel == (try model(reference)), "after \(killed) kills the read model equals a clean rebuild")
+        #expect(crashedModel["count"].map { String(decoding: $0, as: UTF8.self) } == "20000")
+        #expect(try crashed.checkpoint(of: "chained")?.position == 20_000)
+        await crashed.close()
+        await reference.close()
+    }
+}

@@ -5,12 +5,14 @@
 //   RapportStoreProbe append-loop PATH WRITER       append until killed
 //   RapportStoreProbe append-count PATH WRITER N    append N events, one per call, then exit
 //   RapportStoreProbe fill-disk PATH BYTES          cap the file size at BYTES, append until refused
+//   RapportStoreProbe replay PATH                   run the chained projection to the head (killed mid-way by tests)
 //
 // Output: "ack POSITION EVENT-ID STREAM SEQUENCE" per stored event;
 // "refused ERROR" when an append fails; "done" at a normal end.
 import Foundation
 import RapportEventLog
 import RapportLMDB
+import RapportReplay
 
 /// The payload of the `sequence`-th event of `writer`: the parent recomputes it.
 func payload(writer: String, sequence: Int) -> Data {
@@ -22,7 +24,7 @@ func emit(_ line: String) {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count >= 4 else {
+guard arguments.count >= 3 else {
     FileHandle.standardError.write(Data("usage: RapportStoreProbe append-loop|append-count|fill-disk PATH ARG [N]\n".utf8))
     exit(2)
 }
@@ -52,12 +54,12 @@ do {
     case "append-loop":
         let store = try LMDBEventStore(path: path)
         var sequence = 0
-        while true { try await appendBatch(store, writer: arguments[3], sequence: &sequence, size: sequence % 5 + 1) }
+        while true { try await appendBatch(store, writer: arguments.count > 3 ? arguments[3] : "w", sequence: &sequence, size: sequence % 5 + 1) }
     case "append-count":
         let store = try LMDBEventStore(path: path)
         var sequence = 0
-        let total = Int(arguments[4]) ?? 100
-        while sequence < total { try await appendBatch(store, writer: arguments[3], sequence: &sequence, size: 1) }
+        let total = arguments.count > 4 ? Int(arguments[4]) ?? 100 : 100
+        while sequence < total { try await appendBatch(store, writer: arguments.count > 3 ? arguments[3] : "w", sequence: &sequence, size: 1) }
         await store.close()
         emit("done")
     case "fill-disk":
@@ -67,7 +69,7 @@ do {
         var configuration = LMDBEventStore.Configuration()
         configuration.initialMapSize = 64 << 20
         let store = try LMDBEventStore(path: path, configuration: configuration)
-        var limit = rlimit(rlim_cur: rlim_t(arguments[3])!, rlim_max: rlim_t.max)
+        var limit = rlimit(rlim_cur: rlim_t(arguments.count > 3 ? arguments[3] : "3145728")!, rlim_max: rlim_t.max)
         setrlimit(Int32(RLIMIT_FSIZE.rawValue), &limit)
         var sequence = 0
         do {
@@ -77,6 +79,12 @@ do {
         }
         // Reading still works after the refusal.
         emit("head \(try await store.headPosition())")
+        await store.close()
+        emit("done")
+    case "replay":
+        let store = try LMDBEventStore(path: path)
+        let runner = ProjectionRunner(log: store, storage: store, projections: [ChainedProjection()], batchSize: Int(arguments[3]) ?? 50)
+        try await runner.catchUp { progress in emit("batch \(progress.done)") }
         await store.close()
         emit("done")
     default:
