@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "RapportTesting", targets: ["RapportTesting"]),
         .library(name: "RapportCore", targets: ["RapportCore"]),
         .library(name: "RapportReplay", targets: ["RapportReplay"]),
+        .library(name: "RapportProjections", targets: ["RapportProjections"]),
         .executable(name: "rapport-quickstart", targets: ["QuickStart"]),
         .executable(name: "rapport-crm-tour", targets: ["CRMTour"]),
     ],
@@ -62,6 +63,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "RapportProjections",
+            dependencies: ["RapportCore", "RapportReplay", "RapportEventLog"],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "RapportTesting",
             dependencies: ["RapportEventLog"],
             swiftSettings: strictSettings
@@ -98,6 +104,11 @@ let package = Package(
         .testTarget(
             name: "RapportReplayTests",
             dependencies: ["RapportReplay", "RapportEventLog", "RapportLMDB"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "RapportProjectionsTests",
+            dependencies: ["RapportProjections", "RapportCore", "RapportReplay", "RapportEventLog", "RapportLMDB"],
             swiftSettings: strictSettings
         ),
         .testTarget(
