@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "RapportCore", targets: ["RapportCore"]),
         .library(name: "RapportReplay", targets: ["RapportReplay"]),
         .library(name: "RapportScenario", targets: ["RapportScenario"]),
+        .library(name: "RapportProjections", targets: ["RapportProjections"]),
         .executable(name: "rapport-quickstart", targets: ["QuickStart"]),
         .executable(name: "rapport-crm-tour", targets: ["CRMTour"]),
     ],
@@ -68,6 +69,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "RapportProjections",
+            dependencies: ["RapportCore", "RapportReplay", "RapportEventLog"],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "RapportTesting",
             dependencies: ["RapportEventLog"],
             swiftSettings: strictSettings
@@ -109,6 +115,11 @@ let package = Package(
         .testTarget(
             name: "RapportScenarioTests",
             dependencies: ["RapportScenario", "RapportCore", "RapportEventLog"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "RapportProjectionsTests",
+            dependencies: ["RapportProjections", "RapportCore", "RapportReplay", "RapportEventLog", "RapportLMDB", "RapportScenario"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -89,13 +89,21 @@ public actor ProjectionRunner {
         return (stored.position, false)
     }
 
-    /// Brings every projection up to the current head in one pass.
+    /// Brings every projection up to the current head in one pass, or only
+    /// up to `limit` when given (a read model "as of" a past position: build
+    /// it in its own storage, such as an `InMemoryReadModelStorage`).
+    ///
+    /// ```swift
+    /// let past = InMemoryReadModelStorage()
+    /// try await ProjectionRunner(log: store, storage: past, projections: [DealCount()]).catchUp(upTo: 1_000)
+    /// ```
     ///
     /// - Returns: the position all projections reached.
     @discardableResult
-    public func catchUp(progress: (@Sendable (ReplayProgress) -> Void)? = nil) async throws(ReplayError) -> LogPosition {
-        let head: LogPosition
+    public func catchUp(upTo limit: LogPosition? = nil, progress: (@Sendable (ReplayProgress) -> Void)? = nil) async throws(ReplayError) -> LogPosition {
+        var head: LogPosition
         do { head = try await log.headPosition() } catch { throw .store(error) }
+        if let limit { head = min(head, limit) }
         var states = try projections.map { (projection) throws(ReplayError) -> ProjectionState in
             let start = try startingPoint(projection)
             return ProjectionState(projection: projection, position: start.position, rebuild: start.rebuild)

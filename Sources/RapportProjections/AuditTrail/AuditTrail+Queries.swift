@@ -1,0 +1,148 @@
+public import Foundation
+public import RapportEventLog
+
+/// Which audit entries a query selects.
+///
+/// ```swift
+/// AuditSelection.actor("user:anna")                                  // everything Anna did
+/// AuditSelection.entity(kind: "deal", id: deal.description)          // every change to a deal
+/// AuditSelection.field("amount", kind: "deal", id: deal.description) // who changed its amount
+/// AuditSelection.action("AccessDenied")                              // every refused attempt
+/// ```
+public enum AuditSelection: Hashable, Sendable {
+    /// Every entry.
+    case all
+    /// The entries of one actor (principal id).
+    case actor(String)
+    /// The entries about one entity (refused attempts on it included).
+    case entity(kind: String, id: String)
+    /// The entries that changed one field of one entity.
+    case field(String, kind: String, id: String)
+    /// The entries of one event type.
+    case action(String)
+
+    /// The index key prefix.
+    var base: String {
+        switch self {
+        case .all: "entry/"
+        case .actor(let actor): "actor/\(Key.component(actor))/"
+        case .entity(let kind, let id): "entity/\(Key.component(kind))/\(Key.component(id))/"
+        case .field(let field, let kind, let id): "field/\(Key.component(kind))/\(Key.component(id))/\(Key.component(field))/"
+        case .action(let action): "action/\(Key.component(action))/"
+        }
+    }
+}
+
+/// An audit query: a selection, optionally limited to a range of log
+/// positions (a time range, through ``AuditTrail/positions(from:through:in:)``).
+///
+/// ```swift
+/// let march = try await AuditTrail.positions(from: march1, through: march31, in: store)
+/// let query = AuditQuery(.actor("user:anna"), positions: march)
+/// ```
+public struct AuditQuery: Hashable, Sendable {
+    /// What to select.
+    public var selection: AuditSelection
+    /// The positions to look at; nil for the whole log.
+    public var positions: ClosedRange<LogPosition>?
+
+    public init(_ selection: AuditSelection, positions: ClosedRange<LogPosition>? = nil) {
+        self.selection = selection
+        self.positions = positions
+    }
+}
+
+extension AuditTrail {
+    /// The log positions recorded from `start` through `end` (both
+    /// inclusive), or nil when nothing was recorded then. Recorded-at times
+    /// never decrease along the log, so this is two binary searches.
+    ///
+    /// ```swift
+    /// let march = try await AuditTrail.positions(from: march1, through: april1.addingTimeInterval(-0.000_001), in: store)
+    /// ```
+    public static func positions(from start: Date, through end: Date, in log: any EventLogReader) async throws(EventStoreError) -> ClosedRange<LogPosition>? {
+        // Times have microsecond precision: "before start" is "at or before start - 1 µs".
+        let first = try await log.position(asOf: start.addingTimeInterval(-0.000_001)).next
+        let last = try await log.position(asOf: end)
+        return first <= last ? first...last : nil
+    }
+
+    /// One page of the entries `query` selects, in log order.
+    ///
+    /// ```swift
+    /// var page = try audit.entries(AuditQuery(.entity(kind: "deal", id: deal.description)), in: store, page: PageRequest(limit: 100))
+    /// while let next = page.continuation {
+    ///     page = try audit.entries(AuditQuery(.entity(kind: "deal", id: deal.description)), in: store, page: PageRequest(limit: 100, after: next))
+    /// }
+    /// ```
+    ///
+    /// - Complexity: a range scan of one index from the continuation (or the
+    ///   range's start) on, plus one lookup per entry returned: O(page).
+    public func entries(_ query: AuditQuery, in storage: any ReadModelStorage, page: PageRequest = PageRequest()) throws(ProjectionQueryError) -> Page<AuditEntry> {
+        var low = query.positions?.lowerBound.rawValue ?? 1
+        if let after = try PageToken.position(of: page.after) {
+            guard after.rawValue < UInt64.max else { return Page(items: [], continuation: nil) }
+            low = max(low, after.rawValue + 1)
+        }
+        let high: UInt64
+        if let bound = query.positions?.upperBound.rawValue {
+            high = bound
+        } else {
+            do { high = try storage.checkpoint(of: name)?.position.rawValue ?? 0 } catch { throw .store(error) }
+        }
+        guard low <= high else { return Page(items: [], continuation: nil) }
+        let base = query.selection.base
+        return try storage.query(name) { (reader) throws(ProjectionQueryError) in
+            var positions: [String] = []
+            var more = false
+            var problem: ProjectionQueryError?
+            do throws(EventStoreError) {
+                try reader.forEach(base: base, in: low...high) { key, _ in
+                    guard positions.count < page.limit else {
+                        more = true
+                        return false
+                    }
+                    positions.append(String(key.dropFirst(base.count).prefix(Key.width)))
+                    return true
+                }
+            } catch { throw .store(error) }
+            var items: [AuditEntry] = []
+            items.reserveCapacity(positions.count)
+            for position in positions {
+                guard let entry = try reader.decoded(AuditEntry.self, "entry/\(position)") else {
+                    problem = .corruptValue(key: "entry/\(position)", reason: "an index names an entry that is not stored")
+                    break
+                }
+                items.append(entry)
+            }
+            if let problem { throw problem }
+            return Page(items: items, continuation: more ? items.last.map { PageToken(after: $0.position) } : nil)
+        }
+    }
+
+    /// One page of the entries `selection` selects, in log order.
+    ///
+    /// ```swift
+    /// let page = try audit.entries(.field("amount", kind: "deal", id: deal.description), in: store)
+    /// let who = page.items.map(\.actor.id)
+    /// ```
+    public func entries(_ selection: AuditSelection, in storage: any ReadModelStorage, page: PageRequest = PageRequest()) throws(ProjectionQueryError) -> Page<AuditEntry> {
+        try entries(AuditQuery(selection), in: storage, page: page)
+    }
+
+    /// One page of what `actor` did from `start` through `end` (recorded-at
+    /// times, inclusive): "everything Anna changed in March".
+    ///
+    /// ```swift
+    /// let page = try await audit.entries(by: "user:anna", from: march1, through: march31, log: store, in: store)
+    /// ```
+    public func entries(
+        by actor: String, from start: Date, through end: Date, log: any EventLogReader, in storage: any ReadModelStorage,
+        page: PageRequest = PageRequest()
+    ) async throws(ProjectionQueryError) -> Page<AuditEntry> {
+        let range: ClosedRange<LogPosition>?
+        do { range = try await Self.positions(from: start, through: end, in: log) } catch { throw .store(error) }
+        guard let range else { return Page(items: [], continuation: nil) }
+        return try entries(AuditQuery(.actor(actor), positions: range), in: storage, page: page)
+    }
+}

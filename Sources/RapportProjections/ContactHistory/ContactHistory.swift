@@ -1,0 +1,248 @@
+import Foundation
+public import RapportCore
+public import RapportEventLog
+public import RapportReplay
+
+/// Contact histories: one timeline per contact (every event that touches the
+/// contact, its company, its deals, and the activities, tasks and campaigns
+/// it is part of), when each contact was last contacted, and the "base
+/// rotation" list of contacts nobody has contacted for a while.
+///
+/// ```swift
+/// let history = ContactHistory()
+/// let runner = ProjectionRunner(log: store, storage: store, projections: [history], registry: .crm)
+/// try await runner.catchUp()
+/// let page = try history.timeline(of: ada, in: store, filter: TimelineFilter(kinds: ["activity"]), page: PageRequest(limit: 20))
+/// let stale = try history.contactsNotContacted(forDays: 90, asOf: Date(), owner: "user:anna", in: store)
+/// ```
+///
+/// Run it with the `.crm` registry: it reads links (contact ↔ company,
+/// deal ↔ contacts, activity ↔ contacts) from the typed events.
+///
+/// ## Read model
+///
+/// | key | value |
+/// |-----|-------|
+/// | `timeline/<contact>/<inverted position>` | ``TimelineEntry`` (newest first) |
+/// | `company/<company>` | the company's contacts (`[id]`) |
+/// | `deal/<deal>` | the deal's contacts (`[id]`) |
+/// | `activity/<activity>` | the activity's type, date, contacts |
+/// | `contact/<contact>` | owner, archived, merged, contact-channel activities and their dates |
+/// | `absorbed/<survivor>/<duplicate>` | a merge |
+/// | `rotation/<owner>/<last contacted, seconds>/<contact>` | ``LastContact`` (never contacted: all zeros) |
+///
+/// Events on a company fan out to the timelines of the contacts linked to it
+/// at the time; events on a deal to the deal's contacts; activities and
+/// tasks to their linked contacts and to the contacts of their linked
+/// companies and deals. Campaign-wide events (rename, budget) are not copied
+/// to every member's timeline; a member's own campaign events are.
+public struct ContactHistory: Projection {
+    public let name: String
+    public let version = 1
+    public let interest = ProjectionInterest(tagPrefixes: ["contact:", "company:", "deal:", "activity:", "task:", "campaign:"])
+
+    /// The activity types that count as contacting someone.
+    public static let contactActivityTypes: Set<ActivityType> = [.call, .meeting, .email, .sms, .chat]
+
+    /// A contact history stored under `name`.
+    public init(name: String = "contact-history") { self.name = name }
+
+    public func apply(_ event: RecordedEvent, decoded: (any Event)?, to model: inout ReadModelContext) throws {
+        if event.type == AccessDenied.typeName { return }
+        let stream = event.streamEntity
+        // 1. Who sees it: the contacts tagged, plus those reached through a company or a deal.
+        var targets: [String: TimelineEntry.Via] = [:]
+        for contact in event.taggedIDs(Contact.kind) { targets[contact] = .contact }
+        var companies: [String] = []
+        var deals: [String] = []
+        switch stream.kind {
+        case Contact.kind: break
+        case Company.kind: companies = [stream.id]
+        case Deal.kind: deals = [stream.id]
+        default:
+            companies = event.taggedIDs(Company.kind)
+            deals = event.taggedIDs(Deal.kind)
+        }
+        for company in companies {
+            for contact in try model.load([String].self, Self.companyKey(company)) ?? [] where targets[contact] == nil {
+                targets[contact] = .company
+            }
+        }
+        for deal in deals {
+            for contact in try model.load([String].self, Self.dealKey(deal)) ?? [] where targets[contact] == nil || targets[contact] == .company {
+                targets[contact] = .deal
+            }
+        }
+        var activity = stream.kind == Activity.kind ? try model.load(ActivityLinks.self, Self.activityKey(stream.id)) : nil
+        if let logged = decoded as? ActivityLogged {
+            activity = ActivityLinks(type: logged.details.type.rawValue, occurredAt: logged.occurredAt, contacts: [], removed: false)
+        }
+        let interaction: Channel? = activity.flatMap { ActivityType(rawValue: $0.type) }.map { ActivityDetails.channel(of: $0) }
+        for (contact, via) in targets {
+            guard let contactID = ContactID(contact) else { continue }
+            let entry = TimelineEntry(
+                contactID: contactID, position: event.position, eventID: event.id, type: event.type,
+                entityKind: stream.kind, entityID: stream.id, via: via, actor: event.metadata.actor, channel: event.metadata.channel,
+                interactionChannel: interaction, activityType: activity?.type, recordedAt: event.recordedAt,
+                occurredAt: event.occurredAt, correlationID: event.metadata.correlationID)
+            try model.store(entry, Self.timelineKey(contact, event.position))
+        }
+        // 2. Keep the links and the last-contacted dates current.
+        try update(with: event, decoded: decoded, stream: stream, activity: activity, in: &model)
+    }
+
+    private func update(
+        with event: RecordedEvent, decoded: (any Event)?, stream: (kind: String, id: String), activity: ActivityLinks?,
+        in model: inout ReadModelContext
+    ) throws {
+        switch decoded {
+        case let e as ContactCreated:
+            try changeContact(stream.id, in: &model) { $0.owner = e.ownerID }
+        case let e as ContactOwnerAssigned:
+            try changeContact(stream.id, in: &model) { $0.owner = e.to }
+        case is ContactArchived:
+            try changeContact(stream.id, in: &model) { $0.archived = true }
+        case is ContactRestored:
+            try changeContact(stream.id, in: &model) { $0.archived = false }
+        case let e as ContactLinkedToCompany:
+            if let previous = e.previousCompanyID { try unlink(stream.id, from: Self.companyKey(previous.description), in: &model) }
+            try link(stream.id, to: Self.companyKey(e.companyID.description), in: &model)
+        case let e as ContactUnlinkedFromCompany:
+            try unlink(stream.id, from: Self.companyKey(e.companyID.description), in: &model)
+        case let e as CompanyContactLinked:
+            try link(e.contactID.description, to: Self.companyKey(stream.id), in: &model)
+        case let e as CompanyContactUnlinked:
+            try unlink(e.contactID.description, from: Self.companyKey(stream.id), in: &model)
+        case let e as DealOpened:
+            for contact in e.contacts { try link(contact.contactID.description, to: Self.dealKey(stream.id), in: &model) }
+        case let e as DealContactAdded:
+            try link(e.contactID.description, to: Self.dealKey(stream.id), in: &model)
+        case let e as DealContactRemoved:
+            try unlink(e.contactID.description, from: Self.dealKey(stream.id), in: &model)
+        case let e as ContactAbsorbed:
+            let duplicate = e.duplicate.description
+            model.mark("absorbed/\(stream.id)/\(duplicate)")
+            let theirs = try model.load(ContactStatus.self, Self.contactKey(duplicate))?.contacted ?? [:]
+            try changeContact(stream.id, in: &model) { $0.contacted.merge(theirs) { mine, _ in mine } }
+        case let e as ContactMergedInto:
+            try changeContact(stream.id, in: &model) { $0.mergedInto = e.survivor.description }
+        case let e as ActivityLogged:
+            var links = activity ?? ActivityLinks(type: e.details.type.rawValue, occurredAt: e.occurredAt, contacts: [], removed: false)
+            links.contacts = e.links.filter { $0.kind == Contact.kind }.map { $0.id.uuidString.lowercased() }
+            try model.store(links, Self.activityKey(stream.id))
+            try touch(links, activity: stream.id, in: &model)
+        case let e as ActivityLinked where e.entity.kind == Contact.kind:
+            guard var links = activity else { break }
+            let contact = e.entity.id.uuidString.lowercased()
+            if !links.contacts.contains(contact) { links.contacts.append(contact) }
+            try model.store(links, Self.activityKey(stream.id))
+            try touch(links, activity: stream.id, in: &model)
+        case let e as ActivityUnlinked where e.entity.kind == Contact.kind:
+            guard var links = activity else { break }
+            let contact = e.entity.id.uuidString.lowercased()
+            links.contacts.removeAll { $0 == contact }
+            try model.store(links, Self.activityKey(stream.id))
+            try changeContact(contact, in: &model) { $0.contacted[stream.id] = nil }
+        case is ActivityRemoved:
+            guard var links = activity else { break }
+            links.removed = true
+            try model.store(links, Self.activityKey(stream.id))
+            for contact in links.contacts { try changeContact(contact, in: &model) { $0.contacted[stream.id] = nil } }
+        default: break
+        }
+    }
+
+    /// Records the activity as a contact with each of its contacts, when its type counts.
+    private func touch(_ links: ActivityLinks, activity: String, in model: inout ReadModelContext) throws {
+        guard !links.removed, let type = ActivityType(rawValue: links.type), Self.contactActivityTypes.contains(type) else { return }
+        for contact in links.contacts {
+            try changeContact(contact, in: &model) { $0.contacted[activity] = ContactStatus.Touch(at: links.occurredAt, type: links.type) }
+        }
+    }
+
+    private func link(_ contact: String, to key: String, in model: inout ReadModelContext) throws {
+        var contacts = try model.load([String].self, key) ?? []
+        guard !contacts.contains(contact) else { return }
+        contacts.append(contact)
+        try model.store(contacts, key)
+    }
+
+    private func unlink(_ contact: String, from key: String, in model: inout ReadModelContext) throws {
+        guard var contacts = try model.load([String].self, key), contacts.contains(contact) else { return }
+        contacts.removeAll { $0 == contact }
+        try model.store(contacts, key)
+    }
+
+    /// Changes a contact's status and moves its rotation key accordingly.
+    private func changeContact(_ contact: String, in model: inout ReadModelContext, _ change: (inout ContactStatus) -> Void) throws {
+        let key = Self.contactKey(contact)
+        let before = try model.load(ContactStatus.self, key) ?? ContactStatus()
+        var after = before
+        change(&after)
+        guard after != before else { return }
+        try model.store(after, key)
+        let old = before.rotationKey(contact), new = after.rotationKey(contact)
+        if let old, old != new { model.remove(old) }
+        if let new, let id = ContactID(contact) { try model.store(after.lastContact(id), new) }
+    }
+
+    static func timelineKey(_ contact: String, _ position: LogPosition) -> String { "timeline/\(contact)/\(Key.inverted(position))" }
+    static func companyKey(_ company: String) -> String { "company/\(company)" }
+    static func dealKey(_ deal: String) -> String { "deal/\(deal)" }
+    static func activityKey(_ activity: String) -> String { "activity/\(activity)" }
+    static func contactKey(_ contact: String) -> String { "contact/\(contact)" }
+}
+
+/// What the projection keeps about an activity.
+struct ActivityLinks: Codable, Hashable {
+    var type: String
+    var occurredAt: Date
+    var contacts: [String]
+    var removed: Bool
+}
+
+/// What the projection keeps about a contact.
+struct ContactStatus: Codable, Hashable {
+    struct Touch: Codable, Hashable {
+        var at: Date
+        var type: String
+    }
+
+    var owner: String?
+    var archived = false
+    var mergedInto: String?
+    /// Contact-channel activities linked to the contact, by activity id.
+    var contacted: [String: Touch] = [:]
+
+    /// The latest contact (ties: the greatest activity id).
+    var latest: (activity: String, touch: Touch)? {
+        contacted.max { ($0.value.at, $0.key) < ($1.value.at, $1.key) }.map { ($0.key, $0.value) }
+    }
+
+    /// Where the contact is in the rotation index; nil when it is not (merged or archived).
+    func rotationKey(_ contact: String) -> String? {
+        guard mergedInto == nil, !archived else { return nil }
+        let date = latest.map { Key.date($0.touch.at) } ?? Key.padded(0)
+        return "rotation/\(Key.component(owner ?? ""))/\(date)/\(contact)"
+    }
+
+    func lastContact(_ id: ContactID) -> LastContact {
+        let latest = latest
+        return LastContact(contactID: id, owner: owner, at: latest?.touch.at, activityID: latest?.activity, activityType: latest?.touch.type)
+    }
+}
+
+extension ActivityDetails {
+    /// The channel an activity of `type` takes place on.
+    static func channel(of type: ActivityType) -> Channel {
+        switch type {
+        case .call: .phone
+        case .meeting: .meeting
+        case .email: .email
+        case .sms: .sms
+        case .chat: .chat
+        case .note: .ui
+        case .webForm: .webForm
+        }
+    }
+}

@@ -1,0 +1,106 @@
+public import Foundation
+public import RapportCore
+public import RapportEventLog
+import RapportReplay
+
+extension DealStates {
+    /// The deal's current state, with its stage's probability; nil when unknown.
+    ///
+    /// ```swift
+    /// if let deal = try states.state(of: dealID, in: store) { print(deal.stage, deal.probability ?? 0) }
+    /// ```
+    public func state(of deal: DealID, in storage: any ReadModelStorage) throws(ProjectionQueryError) -> DealState? {
+        try storage.query(name) { (reader) throws(ProjectionQueryError) in
+            guard var state = try reader.decoded(DealState.self, "deal/\(deal)") else { return nil }
+            let pipeline = try reader.decoded(PipelineInfo.self, "pipeline/\(state.pipelineID)")
+            state.probability = pipeline?.stage(state.stage)?.probability
+            return state
+        }
+    }
+
+    /// The summary of one pipeline; nil when the pipeline is unknown.
+    /// `now` is the time stale deals and time in stage are measured at; a
+    /// deal is stale when it is open and entered its stage more than
+    /// `staleAfterDays` days before `now`.
+    ///
+    /// ```swift
+    /// let summary = try states.summary(of: sales, in: store, now: Date(), staleAfterDays: 30)
+    /// let anna = summary?.owners.first { $0.owner == "user:anna" }
+    /// print(anna?.results.winRate ?? 0, anna?.open.weighted["EUR"] ?? 0)
+    /// ```
+    ///
+    /// - Complexity: O(deals in the pipeline × their stage moves): one scan of the pipeline's deals.
+    public func summary(
+        of pipeline: PipelineID, in storage: any ReadModelStorage, now: Date, staleAfterDays: Int = 30
+    ) throws(ProjectionQueryError) -> PipelineSummary? {
+        try storage.query(name) { (reader) throws(ProjectionQueryError) -> PipelineSummary? in
+            guard let info = try reader.decoded(PipelineInfo.self, "pipeline/\(pipeline)") else { return nil }
+            var deals: [DealState] = []
+            for key in try reader.keys(withPrefix: "in-pipeline/\(pipeline)/") {
+                let id = key.split(separator: "/").last!
+                if let deal = try reader.decoded(DealState.self, "deal/\(id)") { deals.append(deal) }
+            }
+            return Self.summarize(pipeline, info: info, deals: deals, now: now, staleAfterDays: staleAfterDays)
+        }
+    }
+
+    static func summarize(_ id: PipelineID, info: PipelineInfo, deals: [DealState], now: Date, staleAfterDays: Int) -> PipelineSummary {
+        // Board order: current stages, then retired ones that deals have been in.
+        var board = info.stages.map { ($0, false) }
+        for stage in info.retired.reversed() where !board.contains(where: { $0.0.key == stage.key })
+            && deals.contains(where: { $0.stageHistory.contains { $0.stage == stage.key } }) {
+            board.append((stage, true))
+        }
+        let index = Dictionary(board.enumerated().map { ($1.0.key, $0) }, uniquingKeysWith: { first, _ in first })
+        let kind = { (key: String) in info.stage(key)?.kind }
+        let probability = { (key: String) in info.stage(key)?.probability ?? 0 }
+        /// Whether `to` is further along the board than `from`: won, or a later open stage.
+        func isFurther(_ to: String, than from: String) -> Bool {
+            if kind(to) == .won { return true }
+            guard kind(to) == .open, let a = index[from], let b = index[to] else { return false }
+            return b > a
+        }
+
+        var stages = board.map { stage, retired in
+            StageFigures(key: stage.key, name: stage.name, kind: stage.kind, probability: stage.probability, isRetired: retired,
+                         deals: AmountFigures(), entered: 0, advanced: 0)
+        }
+        var owners: [String?: OwnerFigures] = [:]
+        var open = AmountFigures()
+        var results = WinFigures()
+        var transitions: [String: [String: Int]] = [:]
+        var stale: [DealState] = []
+        let staleBefore = now.addingTimeInterval(-Double(staleAfterDays) * 86_400)
+
+        for var deal in deals {
+            deal.probability = info.stage(deal.stage)?.probability
+            let weight = probability(deal.stage)
+            if let at = index[deal.stage] { stages[at].deals.add(deal.effectiveAmount, probability: weight) }
+            var owner = owners[deal.owner] ?? OwnerFigures(owner: deal.owner, open: AmountFigures(), results: WinFigures())
+            if deal.status == .open {
+                open.add(deal.amount, probability: weight)
+                owner.open.add(deal.amount, probability: weight)
+                if deal.lastMovedAt < staleBefore { stale.append(deal) }
+            }
+            results.add(deal)
+            owner.results.add(deal)
+            owners[deal.owner] = owner
+            // Conversion: each stage counted once per deal.
+            let visits = deal.stageHistory.map(\.stage)
+            for stage in Set(visits) {
+                guard let at = index[stage] else { continue }
+                stages[at].entered += 1
+                let firstVisit = visits.firstIndex(of: stage)!
+                if visits[(firstVisit + 1)...].contains(where: { isFurther($0, than: stage) }) { stages[at].advanced += 1 }
+            }
+            for (from, to) in zip(visits, visits.dropFirst()) { transitions[from, default: [:]][to, default: 0] += 1 }
+        }
+        return PipelineSummary(
+            pipelineID: id, name: info.name, now: now, stages: stages,
+            owners: owners.values.sorted { ($0.owner ?? "") < ($1.owner ?? "") || ($0.owner == nil && $1.owner != nil) },
+            open: open, results: results,
+            transitions: transitions.flatMap { from, targets in targets.map { StageTransition(from: from, to: $0.key, count: $0.value) } }
+                .sorted { ($0.from, $0.to) < ($1.from, $1.to) },
+            stale: stale.sorted { ($0.lastMovedAt, $0.id) < ($1.lastMovedAt, $1.id) })
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import RapportCore
+public import RapportEventLog
+public import RapportReplay
+
+/// Deal states: the current state of every deal (stage, amount, probability,
+/// owner, expected close, status), its stage history (entered and left,
+/// time in each stage, moves back), and per pipeline a summary by stage and
+/// owner (count, total and weighted amount, win rate, sales-cycle length,
+/// stage-to-stage conversion, stale deals), now or as of a past position.
+///
+/// ```swift
+/// let states = DealStates()
+/// try await ProjectionRunner(log: store, storage: store, projections: [states], registry: .crm).catchUp()
+/// let deal = try states.state(of: dealID, in: store)
+/// let summary = try states.summary(of: sales, in: store, now: Date(), staleAfterDays: 14)
+/// let lastQuarter = try await states.summary(of: sales, asOf: position, from: store, now: quarterEnd)
+/// ```
+///
+/// Run it with the `.crm` registry. Times are the events' occurred-at
+/// times (the command context's `now`), or their recorded-at times when
+/// they have none; a deal is won or lost at its event's `at`.
+///
+/// ## Read model
+///
+/// | key | value |
+/// |-----|-------|
+/// | `deal/<deal>` | the ``DealState`` |
+/// | `pipeline/<pipeline>` | the pipeline's name and stages (with probabilities) |
+/// | `in-pipeline/<pipeline>/<deal>` | index of a pipeline's deals |
+public struct DealStates: Projection {
+    public let name: String
+    public let version = 1
+    public let interest: ProjectionInterest = {
+        ProjectionInterest(types: Set((Deal.eventTypes + Pipeline.eventTypes).map { $0.typeName }))
+    }()
+
+    /// Deal states stored under `name`.
+    public init(name: String = "deal-states") { self.name = name }
+
+    public func apply(_ event: RecordedEvent, decoded: (any Event)?, to model: inout ReadModelContext) throws {
+        let id = event.streamEntity.id
+        let date = event.effectiveDate
+        if let defined = decoded as? PipelineDefined {
+            try model.store(PipelineInfo(name: defined.name, stages: defined.stages), "pipeline/\(id)")
+            return
+        }
+        if event.streamEntity.kind == Pipeline.kind {
+            guard var pipeline = try model.load(PipelineInfo.self, "pipeline/\(id)"), let decoded else { return }
+            pipeline.apply(decoded)
+            try model.store(pipeline, "pipeline/\(id)")
+            return
+        }
+        if let opened = decoded as? DealOpened, let dealID = DealID(id) {
+            let state = DealState(
+                id: dealID, title: opened.title, pipelineID: opened.pipelineID, stage: opened.stage, status: .open,
+                amount: opened.amount, owner: opened.ownerID, companyID: opened.companyID, expectedCloseDate: opened.expectedCloseDate,
+                openedAt: date, stageHistory: [StageVisit(stage: opened.stage, enteredAt: date, movedBack: false, position: event.position)])
+            try model.store(state, "deal/\(id)")
+            model.mark("in-pipeline/\(opened.pipelineID)/\(id)")
+            return
+        }
+        guard var state = try model.load(DealState.self, "deal/\(id)") else { return }
+        func move(to stage: String, at date: Date, back: Bool) {
+            if !state.stageHistory.isEmpty { state.stageHistory[state.stageHistory.count - 1].leftAt = date }
+            state.stageHistory.append(StageVisit(stage: stage, enteredAt: date, movedBack: back, position: event.position))
+            state.stage = stage
+        }
+        switch decoded {
+        case let e as DealRenamed: state.title = e.to
+        case let e as DealStageChanged: move(to: e.to, at: date, back: e.movedBack)
+        case let e as DealAmountChanged: state.amount = e.to
+        case let e as DealCurrencyChanged: state.amount = e.to
+        case let e as DealExpectedCloseDateChanged: state.expectedCloseDate = e.to
+        case let e as DealOwnerAssigned: state.owner = e.to
+        case let e as DealCompanyChanged: state.companyID = e.to
+        case let e as DealWon:
+            move(to: e.stage, at: e.at, back: false)
+            state.status = .won
+            state.finalAmount = e.finalAmount
+            state.closedAt = e.at
+        case let e as DealLost:
+            move(to: e.stage, at: e.at, back: false)
+            state.status = .lost
+            state.lostReason = e.reason
+            state.closedAt = e.at
+        case let e as DealReopened:
+            move(to: e.toStage, at: date, back: false)
+            state.status = .open
+            state.finalAmount = nil
+            state.lostReason = nil
+            state.closedAt = nil
+        default: return
+        }
+        try model.store(state, "deal/\(id)")
+    }
+}

@@ -1,0 +1,59 @@
+public import Foundation
+public import RapportCore
+public import RapportEventLog
+public import RapportReplay
+
+extension Projection {
+    /// This projection's read model as of `position`: built from events
+    /// `1...position` only, in memory. The cost depends on the history up to
+    /// `position`, not on what came after.
+    ///
+    /// ```swift
+    /// let past = try await DealStates().readModel(asOf: 1_200, from: store)
+    /// let deal = try DealStates().state(of: dealID, in: past)
+    /// ```
+    public func readModel(
+        asOf position: LogPosition, from log: any EventLogReader, registry: EventTypeRegistry = .crm
+    ) async throws(ReplayError) -> InMemoryReadModelStorage {
+        let storage = InMemoryReadModelStorage()
+        try await ProjectionRunner(log: log, storage: storage, projections: [self], registry: registry).catchUp(upTo: position)
+        return storage
+    }
+
+    /// This projection's read model as of `date`: built from the events
+    /// recorded at or before it (see `position(asOf:)`).
+    ///
+    /// ```swift
+    /// let endOfMarch = try await DealStates().readModel(asOf: april1.addingTimeInterval(-1), from: store)
+    /// ```
+    public func readModel(
+        asOf date: Date, from log: any EventLogReader, registry: EventTypeRegistry = .crm
+    ) async throws(ReplayError) -> InMemoryReadModelStorage {
+        let position: LogPosition
+        do { position = try await log.position(asOf: date) } catch { throw .store(error) }
+        return try await readModel(asOf: position, from: log, registry: registry)
+    }
+}
+
+extension DealStates {
+    /// A deal's state as of `position` (a fresh build from events `1...position`).
+    ///
+    /// ```swift
+    /// let then = try await states.state(of: dealID, asOf: result.lastPosition, from: store)
+    /// ```
+    public func state(of deal: DealID, asOf position: LogPosition, from log: any EventLogReader) async throws -> DealState? {
+        try state(of: deal, in: try await readModel(asOf: position, from: log))
+    }
+
+    /// A pipeline's summary as of `position` (a fresh build from events `1...position`).
+    ///
+    /// ```swift
+    /// let endOfQuarter = try await store.position(asOf: quarterEnd)
+    /// let summary = try await states.summary(of: sales, asOf: endOfQuarter, from: store, now: quarterEnd)
+    /// ```
+    public func summary(
+        of pipeline: PipelineID, asOf position: LogPosition, from log: any EventLogReader, now: Date, staleAfterDays: Int = 30
+    ) async throws -> PipelineSummary? {
+        try summary(of: pipeline, in: try await readModel(asOf: position, from: log), now: now, staleAfterDays: staleAfterDays)
+    }
+}

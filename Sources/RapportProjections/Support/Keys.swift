@@ -1,0 +1,102 @@
+import Foundation
+import RapportEventLog
+
+/// How the projections of this module spell their read-model keys.
+///
+/// Numbers are zero-padded to 20 digits, so the byte order of keys (the
+/// order a `ReadModelReader` iterates them in) is numeric order; a position
+/// subtracted from `UInt64.max` ("inverted") sorts newest first. Free text in
+/// a key (an actor id, a field name) has `%` and `/` escaped, so `/` always
+/// separates components.
+enum Key {
+    /// The width of every number in a key.
+    static let width = 20
+
+    /// `value` zero-padded to ``width`` digits.
+    static func padded(_ value: UInt64) -> String {
+        let digits = String(value)
+        return String(repeating: "0", count: width - digits.count) + digits
+    }
+
+    /// A position, ascending.
+    static func position(_ position: LogPosition) -> String { padded(position.rawValue) }
+
+    /// A position, newest first.
+    static func inverted(_ position: LogPosition) -> String { padded(UInt64.max - position.rawValue) }
+
+    /// A date to the second, ascending (valid from about 1200 BC on).
+    static func date(_ date: Date) -> String { padded(dateNumber(date)) }
+
+    /// The number ``date(_:)`` pads.
+    static func dateNumber(_ date: Date) -> UInt64 {
+        UInt64(clamping: Int64(date.timeIntervalSince1970.rounded(.down)) + dateOffset)
+    }
+
+    static let dateOffset: Int64 = 100_000_000_000
+
+    /// `text` with `%` and `/` escaped, safe as one key component.
+    static func component(_ text: String) -> String {
+        var result = ""
+        result.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "%": result += "%25"
+            case "/": result += "%2F"
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+
+    /// The inverse of ``component(_:)``.
+    static func decodeComponent(_ text: Substring) -> String {
+        text.replacingOccurrences(of: "%2F", with: "/").replacingOccurrences(of: "%25", with: "%")
+    }
+
+    /// The fewest decimal prefixes (of ``width``-digit numbers) whose keys are
+    /// exactly the numbers in `range`, in ascending order: a range scan with
+    /// nothing but prefix scans. At most about 2 × 9 × 20 prefixes.
+    ///
+    /// `prefixes(covering: 120...135)` is `…12`, `…130` … `…135`.
+    static func prefixes(covering range: ClosedRange<UInt64>) -> [String] {
+        var result: [String] = []
+        var low = range.lowerBound
+        let high = range.upperBound
+        while true {
+            var digits = 0
+            var size: UInt64 = 1
+            while digits < width - 1 {
+                let next = size * 10
+                guard low % next == 0, high - low >= next - 1 else { break }
+                size = next
+                digits += 1
+            }
+            result.append(String(padded(low).dropLast(digits)))
+            let (end, overflow) = low.addingReportingOverflow(size)
+            if overflow || end > high || end == 0 { break }
+            low = end
+        }
+        return result
+    }
+}
+
+extension ReadModelReader {
+    /// Calls `body` with every key `base + n…` for the numbers `n` in `range`
+    /// (numbers of ``Key/width`` digits, possibly followed by more
+    /// components), in key order, until `body` returns false. Only keys in
+    /// the range are visited: O(log-ish) seeks plus the keys returned.
+    ///
+    /// - Returns: false when `body` stopped the scan.
+    @discardableResult
+    func forEach(base: String, in range: ClosedRange<UInt64>, _ body: (String, [UInt8]) -> Bool) throws(EventStoreError) -> Bool {
+        var going = true
+        for prefix in Key.prefixes(covering: range) {
+            try forEach(keyPrefix: base + prefix) { key, value in
+                going = body(key, value)
+                return going
+            }
+            if !going { return false }
+        }
+        return true
+    }
+}

@@ -1,0 +1,152 @@
+public import RapportEventLog
+
+/// Where a paged query resumes: opaque, stable across runs and processes
+/// (it holds the log position of the last entry returned).
+///
+/// ```swift
+/// var page = try audit.entries(.actor("user:anna"), in: store, page: PageRequest(limit: 100))
+/// while let next = page.continuation {
+///     page = try audit.entries(.actor("user:anna"), in: store, page: PageRequest(limit: 100, after: next))
+/// }
+/// ```
+public struct PageToken: Hashable, Sendable, Codable, RawRepresentable, CustomStringConvertible {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    init(after position: LogPosition) { rawValue = "p\(position.rawValue)" }
+
+    /// The position of the last entry returned, or nil for a malformed token.
+    var position: LogPosition? {
+        guard rawValue.hasPrefix("p"), let number = UInt64(rawValue.dropFirst()) else { return nil }
+        return LogPosition(number)
+    }
+
+    public var description: String { rawValue }
+}
+
+/// How much of a result to return, and from where.
+///
+/// ```swift
+/// PageRequest(limit: 50)                       // the first 50
+/// PageRequest(limit: 50, after: page.continuation)
+/// ```
+public struct PageRequest: Hashable, Sendable {
+    /// The most entries to return (at least 1).
+    public var limit: Int
+    /// The continuation of the previous page; nil for the first page.
+    public var after: PageToken?
+
+    public init(limit: Int = 100, after: PageToken? = nil) {
+        self.limit = max(1, limit)
+        self.after = after
+    }
+}
+
+/// One page of a query's result.
+///
+/// ```swift
+/// for entry in page.items { print(entry) }
+/// if let next = page.continuation { … }       // nil: this was the last page
+/// ```
+public struct Page<Element: Sendable>: Sendable {
+    /// The entries, in the query's order.
+    public var items: [Element]
+    /// Where the next page starts; nil when there is no more.
+    public var continuation: PageToken?
+
+    public init(items: [Element], continuation: PageToken?) {
+        self.items = items
+        self.continuation = continuation
+    }
+}
+
+extension Page: Equatable where Element: Equatable {}
+
+/// A failure of a query on a read model.
+public enum ProjectionQueryError: Error, Sendable, CustomStringConvertible {
+    /// The storage failed.
+    case store(EventStoreError)
+    /// A stored value could not be decoded (written by another version?).
+    case corruptValue(key: String, reason: String)
+    /// The continuation token is not one this query returned.
+    case invalidToken(String)
+
+    public var description: String {
+        switch self {
+        case .store(let error): return error.description
+        case .corruptValue(let key, let reason): return "The read-model value under \(key) does not decode: \(reason)."
+        case .invalidToken(let token): return "\(token) is not a continuation of this query."
+        }
+    }
+}
+
+extension ReadModelStorage {
+    /// Runs a read whose body throws query errors; storage errors are wrapped.
+    func query<R>(_ projection: String, _ body: (any ReadModelReader) throws(ProjectionQueryError) -> R) throws(ProjectionQueryError) -> R {
+        var failure: ProjectionQueryError?
+        let result: R?
+        do {
+            result = try read(projection) { (reader) throws(EventStoreError) -> R? in
+                do throws(ProjectionQueryError) { return try body(reader) } catch {
+                    failure = error
+                    return nil
+                }
+            }
+        } catch { throw .store(error) }
+        if let failure { throw failure }
+        return result!
+    }
+}
+
+extension ReadModelReader {
+    /// The value under `key` decoded, or nil.
+    func decoded<T: Decodable>(_ type: T.Type, _ key: String) throws(ProjectionQueryError) -> T? {
+        let bytes: [UInt8]?
+        do { bytes = try value(forKey: key) } catch { throw .store(error) }
+        guard let bytes else { return nil }
+        do { return try Stored.decode(T.self, bytes) } catch { throw .corruptValue(key: key, reason: "\(error)") }
+    }
+
+    /// Decodes the values of the keys `base + n…` for `n` in `range`, in key
+    /// order, until `body` returns false (see ``forEach(base:in:_:)``).
+    ///
+    /// - Returns: false when `body` stopped the scan.
+    @discardableResult
+    func scan<T: Decodable>(
+        _ type: T.Type, base: String, in range: ClosedRange<UInt64>, _ body: (String, T) -> Bool
+    ) throws(ProjectionQueryError) -> Bool {
+        var problem: ProjectionQueryError?
+        let finished: Bool
+        do {
+            finished = try forEach(base: base, in: range) { key, bytes in
+                do { return body(key, try Stored.decode(T.self, bytes)) } catch {
+                    problem = .corruptValue(key: key, reason: "\(error)")
+                    return false
+                }
+            }
+        } catch { throw .store(error) }
+        if let problem { throw problem }
+        return finished
+    }
+
+    /// The keys starting with `prefix`, in order.
+    func keys(withPrefix prefix: String) throws(ProjectionQueryError) -> [String] {
+        var keys: [String] = []
+        do {
+            try forEach(keyPrefix: prefix) { key, _ in
+                keys.append(key)
+                return true
+            }
+        } catch { throw .store(error) }
+        return keys
+    }
+}
+
+extension PageToken {
+    /// The position in a token a query received, or the error.
+    static func position(of token: PageToken?) throws(ProjectionQueryError) -> LogPosition? {
+        guard let token else { return nil }
+        guard let position = token.position else { throw .invalidToken(token.rawValue) }
+        return position
+    }
+}
