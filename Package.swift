@@ -20,8 +20,10 @@ let package = Package(
         .library(name: "RapportProjections", targets: ["RapportProjections"]),
         .executable(name: "rapport-quickstart", targets: ["QuickStart"]),
         .executable(name: "rapport-crm-tour", targets: ["CRMTour"]),
+        .executable(name: "rapport", targets: ["RapportCLI"]),
     ],
     dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
@@ -90,6 +92,16 @@ let package = Package(
             path: "Examples/CRMTour",
             swiftSettings: strictSettings
         ),
+        // The `rapport` command: demo, import, verify, stats, rebuild.
+        .executableTarget(
+            name: "RapportCLI",
+            dependencies: [
+                "RapportCore", "RapportEventLog", "RapportLMDB", "RapportReplay", "RapportScenario",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // A child process the crash-safety and multi-process tests drive.
         .executableTarget(
             name: "RapportStoreProbe",
@@ -115,6 +127,12 @@ let package = Package(
         .testTarget(
             name: "RapportScenarioTests",
             dependencies: ["RapportScenario", "RapportCore", "RapportEventLog"],
+            swiftSettings: strictSettings
+        ),
+        // End-to-end tests of the built `rapport` binary.
+        .testTarget(
+            name: "RapportCLITests",
+            dependencies: ["RapportCLI", "RapportEventLog", "RapportLMDB"],
             swiftSettings: strictSettings
         ),
         .testTarget(

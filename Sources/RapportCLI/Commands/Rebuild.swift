@@ -1,0 +1,75 @@
+import ArgumentParser
+import RapportCore
+import RapportEventLog
+import RapportLMDB
+import RapportReplay
+
+/// `rapport rebuild`: rebuilds projections from position 1.
+struct Rebuild: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Rebuild a projection's read model from the whole log (all of them without a name).",
+        discussion: "Projections are registered in Sources/RapportCLI/Projections.swift. Exit code 2 for an unknown name.")
+
+    @OptionGroup var options: StoreOptions
+
+    @Argument(help: "The projection to rebuild; all registered ones when omitted.")
+    var projection: String?
+
+    @Flag(name: .long, help: "List the registered projections and their checkpoints instead.")
+    var list = false
+
+    func run() async throws {
+        try await reportingErrors {
+            if list { return try await listProjections() }
+            try options.checkBackend()
+            let chosen = try select(from: registeredProjections)
+            try await options.open().using { store in
+                for projection in chosen {
+                    // Empty the read model and put its checkpoint at the start: the runner then replays everything.
+                    try await store.commit([ReadModelChanges(
+                        projection: projection.name, resetFirst: true,
+                        checkpoint: ProjectionCheckpoint(version: projection.version, position: .start))])
+                }
+                let runner = ProjectionRunner(log: store, storage: store, projections: chosen, registry: .crm)
+                let bar = ProgressBar("rebuilding")
+                let reached = try await runner.catchUp { progress in bar.update(progress.done, of: progress.total) }
+                bar.finish()
+                for projection in chosen {
+                    Terminal.print("rebuilt \(projection.name) (version \(projection.version)) up to position \(Format.count(reached.rawValue))")
+                }
+            }
+        }
+    }
+
+    /// The projections to rebuild: the named one, or all.
+    func select(from projections: [any Projection]) throws(CLIError) -> [any Projection] {
+        guard !projections.isEmpty else {
+            throw CLIError("no projections are registered in this build", status: .unknownProjection)
+        }
+        guard let projection else { return projections }
+        guard let found = projections.first(where: { $0.name == projection }) else {
+            let known = projections.map(\.name).sorted().joined(separator: ", ")
+            throw CLIError("unknown projection \"\(projection)\"; registered: \(known)", status: .unknownProjection)
+        }
+        return [found]
+    }
+
+    private func listProjections() async throws {
+        guard !registeredProjections.isEmpty else {
+            Terminal.print("no projections are registered")
+            return
+        }
+        let checkpoints = options.storeExists ? try await options.open().using { try $0.checkpoints() } : [:]
+        for projection in registeredProjections.sorted(by: { $0.name < $1.name }) {
+            let state: String
+            if let checkpoint = checkpoints[projection.name] {
+                state = checkpoint.version == projection.version
+                    ? "at position \(Format.count(checkpoint.position.rawValue))"
+                    : "stored version \(checkpoint.version): rebuilds on the next run"
+            } else {
+                state = "not built"
+            }
+            Terminal.print("\(projection.name)  version \(projection.version)  \(state)")
+        }
+    }
+}

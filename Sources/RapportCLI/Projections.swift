@@ -1,0 +1,9 @@
+import RapportReplay
+
+/// The projections `rapport rebuild` knows, by name. Add a projection here
+/// and `rapport rebuild NAME` rebuilds it, `rapport rebuild --list` lists it.
+///
+/// ```swift
+/// let registeredProjections: [any Projection] = [ContactHistoryProjection(), DealStateProjection()]
+/// ```
+let registeredProjections: [any Projection] = []

@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import RapportCore
+import RapportEventLog
+import RapportReplay
+
+/// A failure the command explains in one line, with its exit code.
+struct CLIError: Error, CustomStringConvertible {
+    /// Exit codes, after BSD's sysexits where one fits.
+    enum ExitStatus: Int32 {
+        /// `verify` found a problem.
+        case problemFound = 1
+        /// No projection has the name given to `rebuild`, or none is registered.
+        case unknownProjection = 2
+        /// A wrong argument: a malformed date, an unknown backend (EX_USAGE).
+        case usage = 64
+        /// The store is damaged or not a Rapport store (EX_DATAERR).
+        case dataError = 65
+        /// No store, or no input file (EX_NOINPUT).
+        case noInput = 66
+        /// The feature is not in this build (EX_UNAVAILABLE).
+        case unavailable = 69
+        /// Reading or writing failed (EX_IOERR).
+        case ioError = 74
+    }
+
+    var message: String
+    var status: ExitStatus
+
+    init(_ message: String, status: ExitStatus) {
+        self.message = message
+        self.status = status
+    }
+
+    var description: String { message }
+
+    /// The explanation and exit code for any error a command lets through.
+    static func explaining(_ error: any Error) -> CLIError {
+        switch error {
+        case let error as CLIError:
+            return error
+        case let error as EventStoreError:
+            return explaining(storeError: error)
+        case let error as CRMError:
+            if case .store(let storeError) = error { return explaining(storeError: storeError) }
+            return CLIError(error.description, status: .dataError)
+        case let error as ReplayError:
+            if case .store(let storeError) = error { return explaining(storeError: storeError) }
+            if case .unknownProjection = error { return CLIError(error.description, status: .unknownProjection) }
+            return CLIError(error.description, status: .dataError)
+        default:
+            return CLIError("\(error)", status: .ioError)
+        }
+    }
+
+    private static func explaining(storeError error: EventStoreError) -> CLIError {
+        switch error {
+        case .corruptedRecord, .incompatibleStore, .typeMismatch, .undecodablePayload:
+            return CLIError(error.description, status: .dataError)
+        default:
+            return CLIError(error.description, status: .ioError)
+        }
+    }
+}
+
+/// Runs a command's body; any error becomes one line on stderr and an exit code.
+func reportingErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        let explained = CLIError.explaining(error)
+        Terminal.error("rapport: " + explained.message.replacingOccurrences(of: "\n", with: " "))
+        throw ExitCode(explained.status.rawValue)
+    }
+}

@@ -1,0 +1,143 @@
+import Crypto
+import Foundation
+import RapportCore
+import RapportEventLog
+import RapportLMDB
+
+/// What every CSV import shares: reading the file, mapping its header row,
+/// deterministic ids, counting and reporting.
+struct CSVImport {
+    /// The file's name, as given.
+    let file: String
+    /// Column index by field, for the known fields present.
+    let columns: [String: Int]
+    /// The data records (after the header).
+    let records: [CSVRecord]
+    /// Headers no field maps to.
+    let unknownHeaders: [String]
+
+    var imported = 0
+    var alreadyPresent = 0
+    var rejected = 0
+
+    /// Reads `file` and maps its header row; `aliases` maps each accepted
+    /// (normalised) header to its field.
+    init(file: String, aliases: [String: String]) throws(CLIError) {
+        self.file = file
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw CLIError("cannot read \(file): no such file, or not readable", status: .noInput)
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw CLIError("\(file) is not UTF-8 text", status: .dataError)
+        }
+        var records = CSVReader.records(in: text)
+        guard !records.isEmpty else { throw CLIError("\(file) is empty: it needs a header row", status: .dataError) }
+        let header = records.removeFirst()
+        guard case .success(let names) = header.fields else {
+            throw CLIError("\(file): the header row cannot be read", status: .dataError)
+        }
+        var columns: [String: Int] = [:]
+        var unknown: [String] = []
+        for (index, name) in names.enumerated() {
+            let normalised = Self.normalise(name)
+            if let field = aliases[normalised] {
+                if columns[field] == nil { columns[field] = index }
+            } else if !normalised.isEmpty {
+                unknown.append(name)
+            }
+        }
+        self.columns = columns
+        self.records = records
+        self.unknownHeaders = unknown
+    }
+
+    /// "Given Name" → "given_name".
+    static func normalise(_ header: String) -> String {
+        header.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+            .replacingOccurrences(of: " ", with: "_").replacingOccurrences(of: "-", with: "_")
+    }
+
+    /// The trimmed value of `field` in `row`, or nil when the column is missing or the cell empty.
+    func value(_ field: String, in row: [String]) -> String? {
+        guard let index = columns[field], index < row.count else { return nil }
+        let value = row[index].trimmingCharacters(in: .whitespacesAndNewlines)
+        return value.isEmpty ? nil : value
+    }
+
+    /// Who the imported events are recorded as: `import:<file name>`, a system principal, channel import.
+    var context: CommandContext {
+        CommandContext(actor: Principal(id: "import:\(URL(fileURLWithPath: file).lastPathComponent)", role: .system), channel: .import)
+    }
+
+    /// Reports unknown headers (not fatal).
+    func reportUnknownHeaders() {
+        if !unknownHeaders.isEmpty {
+            Terminal.print("ignored unknown column\(unknownHeaders.count == 1 ? "" : "s"): \(unknownHeaders.joined(separator: ", "))")
+        }
+    }
+
+    /// Reports a rejected row.
+    mutating func reject(line: Int, _ reason: String) {
+        rejected += 1
+        Terminal.print("line \(line): rejected: \(reason)")
+    }
+
+    /// The closing summary.
+    func printSummary(kind: String) {
+        Terminal.print("\(file): imported \(imported) \(kind), skipped (already present) \(alreadyPresent), rejected \(rejected)")
+    }
+
+    /// A name-based UUID (version 5 layout, SHA-256 instead of SHA-1) of `name`:
+    /// the same row content gives the same id, so importing a file twice
+    /// finds its rows already present.
+    static func stableUUID(_ name: String) -> UUID {
+        var bytes = Array(SHA256.hash(data: Data(("rapport-import|" + name).utf8)).prefix(16))
+        bytes[6] = (bytes[6] & 0x0F) | 0x50
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+    }
+
+    /// A company's id: from its domain when it has one, else from its name.
+    static func companyID(domain: String?, name: String) -> CompanyID {
+        if let domain { return CompanyID(stableUUID("company|domain:" + domain.lowercased())) }
+        return CompanyID(stableUUID("company|name:" + name.lowercased()))
+    }
+
+    /// A contact's id: from its email address when it has one, else from its name.
+    static func contactID(email: EmailAddress?, name: PersonName) -> ContactID {
+        if let email { return ContactID(stableUUID("contact|email:" + email.value.lowercased())) }
+        return ContactID(stableUUID("contact|name:" + name.full.lowercased()))
+    }
+}
+
+/// The companies in a store by domain and by name, to link imported contacts to.
+struct CompanyDirectory {
+    var byDomain: [String: CompanyID] = [:]
+    var byName: [String: CompanyID] = [:]
+
+    /// Reads every company's creation, renames and domain changes from the log.
+    static func load(from store: LMDBEventStore) async throws -> CompanyDirectory {
+        var directory = CompanyDirectory()
+        var names: [CompanyID: String] = [:]
+        var domains: [CompanyID: String] = [:]
+        let filter = LogFilter(types: [CompanyCreated.typeName, CompanyRenamed.typeName, CompanyFieldChanged.typeName])
+        for try await record in store.events(from: 1, filter: filter, pageSize: 4_096) {
+            guard let id = CompanyID(String(record.streamID.rawValue.dropFirst("company-".count))) else { continue }
+            switch try EventTypeRegistry.crm.decode(record) {
+            case let created as CompanyCreated:
+                names[id] = created.name
+                domains[id] = created.details[.domain]
+            case let renamed as CompanyRenamed:
+                names[id] = renamed.to
+            case let changed as CompanyFieldChanged where changed.field == .domain:
+                domains[id] = changed.to
+            default:
+                break
+            }
+        }
+        for (id, name) in names { directory.byName[name.lowercased()] = id }
+        for (id, domain) in domains { directory.byDomain[domain.lowercased()] = id }
+        return directory
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+
+@Suite("rapport error paths")
+struct ErrorTests {
+    @Test(arguments: ["verify", "stats"])
+    func aMissingStoreIsExplainedAndNotCreated(command: String) throws {
+        let scratch = try Scratch("missing")
+        defer { scratch.cleanUp() }
+        let run = try scratch.rapport(command, "--store", scratch.store)
+        #expect(run.status == 66)
+        #expect(run.errors == "rapport: no store at \(scratch.store); run `rapport demo` first\n")
+        #expect(run.output.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: scratch.store))
+    }
+
+    @Test func theDefaultStoreIsRapportDataInTheCurrentDirectory() throws {
+        let scratch = try Scratch("default")
+        defer { scratch.cleanUp() }
+        let run = try scratch.rapport("verify")
+        #expect(run.status == 66)
+        #expect(run.errors == "rapport: no store at rapport-data; run `rapport demo` first\n")
+    }
+
+    @Test(arguments: ["2024-13-01", "yesterday", "2024-03-01 10:00", "01.03.2024"])
+    func aMalformedDateIsOneLineAndExit64(date: String) throws {
+        let scratch = try Scratch("date")
+        defer { scratch.cleanUp() }
+        let run = try scratch.rapport("demo", "--events", "300", "--as-of", date, "--store", scratch.store)
+        #expect(run.status == 64)
+        #expect(run.errorLines.count == 1)
+        #expect(run.errors.contains("is not a date"))
+        #expect(!FileManager.default.fileExists(atPath: scratch.store), "nothing is generated on a usage error")
+    }
+
+    @Test func anUnknownBackendIsAUsageError() throws {
+        let scratch = try Scratch("backend")
+        defer { scratch.cleanUp() }
+        let unknown = try scratch.rapport("stats", "--backend", "sqlite", "--store", scratch.store)
+        #expect(unknown.status == 64)
+        #expect(unknown.errors == "rapport: unknown backend \"sqlite\"; the only backend in this build is lmdb\n")
+        let postgres = try scratch.rapport("verify", "--backend", "postgres", "--store", scratch.store)
+        #expect(postgres.status == 69)
+        #expect(postgres.errors == "rapport: the postgres backend is not available in this build; use --backend lmdb\n")
+    }
+
+    @Test func aDirectoryThatIsNotAStoreIsExit65() throws {
+        let scratch = try Scratch("foreign")
+        defer { scratch.cleanUp() }
+        try FileManager.default.createDirectory(atPath: scratch.store, withIntermediateDirectories: true)
+        try Data(repeating: 0x42, count: 64 * 1024).write(to: URL(fileURLWithPath: scratch.store + "/data.mdb"))
+        let run = try scratch.rapport("stats", "--store", scratch.store)
+        #expect(run.status == 65, "\(run.errors)")
+        #expect(run.errorLines.count == 1)
+        #expect(run.errors.hasPrefix("rapport: Cannot open the store"), "\(run.errors)")
+    }
+}
