@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .library(name: "RapportEventLog", targets: ["RapportEventLog"]),
         .library(name: "RapportLMDB", targets: ["RapportLMDB"]),
+        .library(name: "RapportPostgres", targets: ["RapportPostgres"]),
         .library(name: "RapportTesting", targets: ["RapportTesting"]),
         .library(name: "RapportCore", targets: ["RapportCore"]),
         .executable(name: "rapport-quickstart", targets: ["QuickStart"]),
@@ -20,6 +21,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // liblmdb from the system (Debian: liblmdb-dev). Never vendored.
@@ -50,6 +52,15 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "RapportPostgres",
+            dependencies: [
+                "RapportEventLog",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "RapportCore",
             dependencies: ["RapportEventLog"],
             swiftSettings: strictSettings
@@ -72,6 +83,18 @@ let package = Package(
             path: "Tests/RapportStoreProbe",
             swiftSettings: strictSettings
         ),
+        // A child process the PostgreSQL multi-process test drives.
+        .executableTarget(
+            name: "RapportPostgresProbe",
+            dependencies: [
+                "RapportEventLog",
+                "RapportPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/RapportPostgresProbe",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "RapportEventLogTests",
             dependencies: ["RapportEventLog", "RapportTesting"],
@@ -85,6 +108,18 @@ let package = Package(
         .testTarget(
             name: "RapportLMDBTests",
             dependencies: ["RapportEventLog", "RapportLMDB", "RapportTesting", "RapportStoreProbe"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "RapportPostgresTests",
+            dependencies: [
+                "RapportEventLog",
+                "RapportPostgres",
+                "RapportTesting",
+                "RapportPostgresProbe",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
     ]
