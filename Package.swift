@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .library(name: "RapportEventLog", targets: ["RapportEventLog"]),
         .library(name: "RapportLMDB", targets: ["RapportLMDB"]),
+        .library(name: "RapportPostgres", targets: ["RapportPostgres"]),
         .library(name: "RapportTesting", targets: ["RapportTesting"]),
         .library(name: "RapportCore", targets: ["RapportCore"]),
         .library(name: "RapportReplay", targets: ["RapportReplay"]),
@@ -26,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // liblmdb from the system (Debian: liblmdb-dev). Never vendored.
@@ -51,6 +53,15 @@ let package = Package(
             dependencies: [
                 "CLMDB",
                 "RapportEventLog",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "RapportPostgres",
+            dependencies: [
+                "RapportEventLog",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -109,6 +120,18 @@ let package = Package(
             path: "Tests/RapportStoreProbe",
             swiftSettings: strictSettings
         ),
+        // A child process the PostgreSQL multi-process test drives.
+        .executableTarget(
+            name: "RapportPostgresProbe",
+            dependencies: [
+                "RapportEventLog",
+                "RapportPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/RapportPostgresProbe",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "RapportEventLogTests",
             dependencies: ["RapportEventLog", "RapportTesting"],
@@ -143,6 +166,18 @@ let package = Package(
         .testTarget(
             name: "RapportLMDBTests",
             dependencies: ["RapportEventLog", "RapportLMDB", "RapportTesting", "RapportStoreProbe"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "RapportPostgresTests",
+            dependencies: [
+                "RapportEventLog",
+                "RapportPostgres",
+                "RapportTesting",
+                "RapportPostgresProbe",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
     ]

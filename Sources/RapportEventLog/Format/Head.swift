@@ -8,14 +8,24 @@
 /// With both, any event number is reached from the head in O(log² n) hops
 /// without any index page being written at append time.
 ///
-/// Stored as little-endian UInt64s: the count, then the ladder (bit width of the count entries).
-struct Head: Hashable {
-    var count: UInt64 = 0
-    var ladder: [UInt64] = []
+/// Every backend keeps one per stream and per tag, so the links it writes into
+/// records are the same everywhere (and so are the records' chain hashes).
+///
+/// Stored by LMDB as little-endian UInt64s: the count, then the ladder (bit
+/// width of the count entries); PostgreSQL stores the count and the ladder as columns.
+package struct Head: Hashable, Sendable {
+    package var count: UInt64 = 0
+    package var ladder: [UInt64] = []
 
-    init() {}
+    package init() {}
 
-    init(decoding bytes: UnsafeRawBufferPointer) {
+    /// A head read back from its stored count and ladder.
+    package init(count: UInt64, ladder: [UInt64]) {
+        self.count = count
+        self.ladder = ladder
+    }
+
+    package init(decoding bytes: UnsafeRawBufferPointer) {
         let words = bytes.count / 8
         guard words > 0 else { return }
         count = UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self))
@@ -23,11 +33,11 @@ struct Head: Hashable {
     }
 
     /// Whether the stored form is well formed: the ladder has one entry per bit of the count.
-    var isWellFormed: Bool { ladder.count == 64 - count.leadingZeroBitCount }
+    package var isWellFormed: Bool { ladder.count == 64 - count.leadingZeroBitCount }
 
-    var encodedCount: Int { 8 * (1 + ladder.count) }
+    package var encodedCount: Int { 8 * (1 + ladder.count) }
 
-    func encode(into buffer: UnsafeMutableRawBufferPointer) {
+    package func encode(into buffer: UnsafeMutableRawBufferPointer) {
         buffer.storeBytes(of: count.littleEndian, as: UInt64.self)
         for (index, position) in ladder.enumerated() {
             buffer.storeBytes(of: position.littleEndian, toByteOffset: 8 * (index + 1), as: UInt64.self)
@@ -35,10 +45,10 @@ struct Head: Hashable {
     }
 
     /// The last event's position, or 0.
-    var lastPosition: UInt64 { ladder.first ?? 0 }
+    package var lastPosition: UInt64 { ladder.first ?? 0 }
 
     /// Records event number `count + 1` at `position`; returns its links.
-    mutating func append(position: UInt64) -> (previous: UInt64, skip: UInt64) {
+    package mutating func append(position: UInt64) -> (previous: UInt64, skip: UInt64) {
         let number = count + 1
         let previous = ladder.first ?? 0
         let skipTarget = number & (number - 1)
@@ -53,7 +63,7 @@ struct Head: Hashable {
 
     /// The entry to start a walk towards event number `target` from: the
     /// smallest ladder number that is still at least `target`.
-    func start(towards target: UInt64) -> (number: UInt64, position: UInt64) {
+    package func start(towards target: UInt64) -> (number: UInt64, position: UInt64) {
         var best = (number: count, position: ladder.first ?? 0)
         for j in 1..<Swift.max(ladder.count, 1) {
             let number = count & ~((1 << UInt64(j)) - 1)

@@ -1,0 +1,349 @@
+import Foundation
+import Logging
+import PostgresNIO
+import RapportEventLog
+import Synchronization
+
+/// The one writer of a ``PostgresEventStore``: a task that takes every append
+/// waiting in its queue, decides and writes them in one PostgreSQL transaction
+/// holding the log lock, commits once, and answers each caller with its own
+/// result (group commit).
+///
+/// A request that fails its checks is answered with its error and leaves no
+/// trace; the others of its group are unaffected. A failure of the
+/// transaction itself (a lost connection, a full disk) fails every request of
+/// the group, and nothing of it is stored.
+final class GroupCommitWriter: Sendable {
+    private struct Pending: Sendable {
+        let request: AppendRequest
+        let size: Int
+        let continuation: CheckedContinuation<Result<AppendResult, EventStoreError>, Never>
+    }
+
+    private struct State: Sendable {
+        var queue: [Pending] = []
+        /// The writer task, parked while the queue is empty.
+        var idle: CheckedContinuation<Void, Never>?
+        var stopping = false
+        var finished = false
+        var stopWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+    private let transaction: AppendTransaction
+    private let maximumEventsPerCommit: Int
+    private let maximumBytesPerCommit: Int
+
+    init(transaction: AppendTransaction, maximumEventsPerCommit: Int, maximumBytesPerCommit: Int) {
+        self.transaction = transaction
+        self.maximumEventsPerCommit = max(1, maximumEventsPerCommit)
+        self.maximumBytesPerCommit = max(1, maximumBytesPerCommit)
+    }
+
+    /// Starts the writer task. It keeps the writer alive until ``stop()``.
+    func start() {
+        Task { await self.run() }
+    }
+
+    /// Queues `request` and waits for the commit that holds it.
+    func submit(_ request: AppendRequest) async -> Result<AppendResult, EventStoreError> {
+        let size = request.streams.reduce(0) { total, part in
+            total + part.events.reduce(0) { $0 + RecordFormat.encodedSize(of: $1, in: part.streamID) }
+        }
+        return await withCheckedContinuation { continuation in
+            let wake = state.withLock { state -> (refused: Bool, writer: CheckedContinuation<Void, Never>?) in
+                if state.stopping { return (true, nil) }
+                state.queue.append(Pending(request: request, size: size, continuation: continuation))
+                defer { state.idle = nil }
+                return (false, state.idle)
+            }
+            if wake.refused { continuation.resume(returning: .failure(.storeClosed)) }
+            wake.writer?.resume()
+        }
+    }
+
+    /// Refuses new appends, lets queued ones commit, and waits for the writer to end.
+    func stop() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let (done, writer) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
+                state.stopping = true
+                if state.finished { return (true, nil) }
+                state.stopWaiters.append(continuation)
+                defer { state.idle = nil }
+                return (false, state.idle)
+            }
+            writer?.resume()
+            if done { continuation.resume() }
+        }
+    }
+
+    /// Refuses new appends and lets the writer end once the queue is empty, without waiting.
+    func stopWithoutWaiting() {
+        let writer = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.stopping = true
+            defer { state.idle = nil }
+            return state.idle
+        }
+        writer?.resume()
+    }
+
+    private func run() async {
+        while let group = await nextGroup() {
+            let results = await transaction.commit(group.map(\.request))
+            for (pending, result) in zip(group, results) { pending.continuation.resume(returning: result) }
+        }
+    }
+
+    /// The next requests to commit together, or nil once stopping with an empty queue.
+    private func nextGroup() async -> [Pending]? {
+        while true {
+            var stopWaiters: [CheckedContinuation<Void, Never>] = []
+            let taken = state.withLock { state -> [Pending]? in
+                guard !state.queue.isEmpty else {
+                    if state.stopping {
+                        state.finished = true
+                        stopWaiters = state.stopWaiters
+                        state.stopWaiters = []
+                        return []
+                    }
+                    return nil
+                }
+                var events = 0, bytes = 0, count = 0
+                for pending in state.queue {
+                    let more = pending.request.eventCount
+                    if count > 0 && (events + more > maximumEventsPerCommit || bytes + pending.size > maximumBytesPerCommit) { break }
+                    events += more
+                    bytes += pending.size
+                    count += 1
+                }
+                let group = Array(state.queue.prefix(count))
+                state.queue.removeFirst(count)
+                return group
+            }
+            for waiter in stopWaiters { waiter.resume() }
+            if let taken { return taken.isEmpty ? nil : taken }
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if !state.queue.isEmpty || state.stopping { return true }
+                    state.idle = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        }
+    }
+}
+
+/// One append transaction: lock the log head, read what the checks need,
+/// decide every request with ``AppendChecks``, write the rows, notify, commit.
+struct AppendTransaction: Sendable {
+    let client: PostgresClient
+    let schema: Schema
+    let logger: Logger
+    /// `idle_in_transaction_session_timeout` for append transactions, in milliseconds.
+    let idleTimeoutMilliseconds: Int64
+    /// The most events one INSERT statement carries; larger groups use several in the same transaction.
+    static let eventsPerStatement = 5_000
+    /// How often a group is tried when PostgreSQL reports a conflict it may not repeat.
+    static let attempts = 3
+
+    /// Commits `requests` in one transaction and answers each.
+    ///
+    /// A transaction that did not commit is tried again (up to ``attempts``
+    /// times) when PostgreSQL reports a conflict that may not repeat, or when
+    /// the connection was lost before COMMIT: nothing of it is stored then, and
+    /// the next attempt runs every check again on a new connection.
+    func commit(_ requests: [AppendRequest]) async -> [Result<AppendResult, EventStoreError>] {
+        var attempt = 1
+        while true {
+            let failure: CommitFailure
+            do {
+                return try await run(requests)
+            } catch let error as CommitFailure {
+                failure = error
+            } catch {
+                failure = .beforeCommit(error)
+            }
+            let mapped: EventStoreError
+            switch failure {
+            case .beforeCommit(let error) where attempt < Self.attempts
+                && (PostgresFailure.isRetryable(error) || PostgresFailure.isConnectionLost(error)):
+                logger.notice("append transaction did not commit; trying again", metadata: [
+                    "attempt": "\(attempt)", "error": "\(PostgresFailure.storeError(error, doing: "appending", schema: schema.name))",
+                ])
+                attempt += 1
+                continue
+            case .beforeCommit(let error):
+                mapped = PostgresFailure.storeError(error, doing: "appending", schema: schema.name)
+            case .duringCommit(let error):
+                if PostgresFailure.isServerAnswer(error) && !PostgresFailure.isConnectionLost(error) {
+                    mapped = PostgresFailure.storeError(error, doing: "committing appends", schema: schema.name)
+                } else {
+                    mapped = .storage("the connection to PostgreSQL failed during COMMIT, so the append may or may not be stored; retry it with the same event ids, which is safe: a stored append is answered with its stored positions")
+                }
+            }
+            logger.error("append transaction failed", metadata: ["error": "\(mapped)", "attempts": "\(attempt)"])
+            return requests.map { _ in .failure(mapped) }
+        }
+    }
+
+    enum CommitFailure: Error {
+        /// The transaction did not commit (rolled back, or the connection dropped before COMMIT).
+        case beforeCommit(any Error)
+        /// COMMIT was sent and failed: unless the server answered, the outcome is unknown.
+        case duringCommit(any Error)
+    }
+
+    private func run(_ requests: [AppendRequest]) async throws -> [Result<AppendResult, EventStoreError>] {
+        let lease: Result<[Result<AppendResult, EventStoreError>], CommitFailure>
+        do {
+            lease = try await client.withOpenConnection { connection in
+                do {
+                    try await connection.run("BEGIN ISOLATION LEVEL READ COMMITTED", logger: logger)
+                } catch {
+                    return .failure(.beforeCommit(error))
+                }
+                let results: [Result<AppendResult, EventStoreError>]
+                do {
+                    results = try await decideAndWrite(requests, on: connection)
+                } catch {
+                    await connection.rollBack(after: error, logger: logger)
+                    return .failure(.beforeCommit(error))
+                }
+                do {
+                    try await connection.run("COMMIT", logger: logger)
+                } catch let error as ClosedConnection {
+                    // Not sent: the transaction ended with its connection, uncommitted.
+                    return .failure(.beforeCommit(error))
+                } catch {
+                    return .failure(.duringCommit(error))
+                }
+                return .success(results)
+            }
+        } catch {
+            // Leasing a connection failed: nothing was sent.
+            throw CommitFailure.beforeCommit(error)
+        }
+        return try lease.get()
+    }
+
+    /// The body of the transaction. Takes the log lock first: from then on no
+    /// other writer, in this process or another, can change what is read.
+    private func decideAndWrite(
+        _ requests: [AppendRequest], on connection: PostgresConnection
+    ) async throws -> [Result<AppendResult, EventStoreError>] {
+        // 1. The lock. In READ COMMITTED, a FOR UPDATE that waited returns the
+        //    row as the previous holder committed it, and every later statement
+        //    of this transaction sees that holder's rows.
+        let lock = PostgresQuery.bound(
+            """
+            SELECT position, chain_hash,
+                   floor(extract(epoch FROM clock_timestamp()) * 1000000)::bigint,
+                   set_config('idle_in_transaction_session_timeout', $1, true)
+            FROM \(schema.logHead) WHERE singleton FOR UPDATE
+            """, "\(idleTimeoutMilliseconds)")
+        var head: (position: Int64, hash: ByteBuffer, now: Int64)?
+        for try await (position, hash, now, _) in try await connection.run(lock, logger: logger)
+            .decode((Int64, ByteBuffer, Int64, String).self)
+        {
+            head = (position, hash, now)
+        }
+        guard let head else {
+            throw EventStoreError.incompatibleStore("the log head row of schema \"\(schema.name)\" is missing; the tables were changed by hand")
+        }
+
+        // 2. What the checks need: stored ids, stream heads, tag heads.
+        let needs = AppendBatch.Needs(requests)
+        var stored: [EventID: StoredEventReference] = [:]
+        let idQuery = PostgresQuery.bound(
+            "SELECT event_id, position, stream_id, stream_version FROM \(schema.events) WHERE event_id = ANY($1)", needs.ids)
+        for try await (id, position, stream, version) in try await connection.run(idQuery, logger: logger)
+            .decode((UUID, Int64, String, Int64).self)
+        {
+            stored[EventID(id)] = StoredEventReference(
+                position: LogPosition(UInt64(position)), streamID: try StreamID(stream), streamVersion: UInt64(version))
+        }
+        var streamHeads: [StreamID: Head] = [:], tagHeads: [Tag: Head] = [:]
+        let headQuery = PostgresQuery.bound(
+            """
+            SELECT false, stream_id, version, ladder FROM \(schema.streamHeads) WHERE stream_id = ANY($1)
+            UNION ALL
+            SELECT true, tag, count, ladder FROM \(schema.tagHeads) WHERE tag = ANY($2)
+            """, needs.streams, needs.tags)
+        for try await (isTag, name, count, ladder) in try await connection.run(headQuery, logger: logger)
+            .decode((Bool, String, Int64, ByteBuffer).self)
+        {
+            let value = Head(count: count, ladderBytes: ladder)
+            if isTag { tagHeads[try Tag(name)] = value } else { streamHeads[try StreamID(name)] = value }
+        }
+
+        // 3. The rules, once for every backend, in memory under the lock.
+        var batch = AppendBatch(
+            lastPosition: UInt64(head.position), lastChainHash: Array(buffer: head.hash), recordedAt: head.now,
+            storedIDs: stored, streamHeads: streamHeads, tagHeads: tagHeads)
+        let results = requests.map { batch.apply($0) }
+        guard !batch.rows.isEmpty else { return results }
+
+        // 4. The rows, then the heads, the log head and the notification.
+        try await write(batch, on: connection)
+        return results
+    }
+
+    private func write(_ batch: AppendBatch, on connection: PostgresConnection) async throws {
+        let rows = batch.rows
+        var start = 0
+        var tagStart = 0
+        while start < rows.count {
+            let end = min(rows.count, start + Self.eventsPerStatement)
+            var tagEnd = tagStart
+            while tagEnd < rows.tagEvent.count && rows.tagEvent[tagEnd] < end { tagEnd += 1 }
+            let isLast = end == rows.count
+            var query = QueryBuilder()
+            query.append(
+                """
+                WITH inserted_events AS (
+                    INSERT INTO \(schema.events) (position, stream_id, stream_version, event_id, type, record)
+                    SELECT * FROM unnest(\(query.bind(Array(rows.positions[start..<end])))::bigint[],
+                                         \(query.bind(Array(rows.streamIDs[start..<end])))::text[],
+                                         \(query.bind(Array(rows.versions[start..<end])))::bigint[],
+                                         \(query.bind(Array(rows.eventIDs[start..<end])))::uuid[],
+                                         \(query.bind(Array(rows.types[start..<end])))::text[],
+                                         \(query.bind(Array(rows.records[start..<end])))::bytea[])
+                ), inserted_tags AS (
+                    INSERT INTO \(schema.eventTags) (tag, position)
+                    SELECT * FROM unnest(\(query.bind(Array(rows.tagNames[tagStart..<tagEnd])))::text[],
+                                         \(query.bind(rows.tagEvent[tagStart..<tagEnd].map { rows.positions[$0] }))::bigint[])
+                )
+                """)
+            if isLast {
+                let streams = batch.changedStreams, tags = batch.changedTags
+                query.append(
+                    """
+                    , stream_heads AS (
+                        INSERT INTO \(schema.streamHeads) (stream_id, version, ladder)
+                        SELECT * FROM unnest(\(query.bind(streams.map { $0.0.rawValue }))::text[],
+                                             \(query.bind(streams.map { Int64($0.1.count) }))::bigint[],
+                                             \(query.bind(streams.map { $0.1.ladderBytes() }))::bytea[])
+                        ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, ladder = excluded.ladder
+                    ), tag_heads AS (
+                        INSERT INTO \(schema.tagHeads) (tag, count, ladder)
+                        SELECT * FROM unnest(\(query.bind(tags.map { $0.0.rawValue }))::text[],
+                                             \(query.bind(tags.map { Int64($0.1.count) }))::bigint[],
+                                             \(query.bind(tags.map { $0.1.ladderBytes() }))::bytea[])
+                        ON CONFLICT (tag) DO UPDATE SET count = excluded.count, ladder = excluded.ladder
+                    ), log_head AS (
+                        UPDATE \(schema.logHead)
+                        SET position = \(query.bind(Int64(batch.lastPosition))), chain_hash = \(query.bind(ByteBuffer(bytes: batch.lastChainHash)))
+                        WHERE singleton
+                    )
+                    SELECT pg_notify(\(query.bind(schema.channel)), \(query.bind(String(batch.lastPosition))))
+                    """)
+            } else {
+                query.append("SELECT 1")
+            }
+            try await connection.run(query.query, logger: logger)
+            start = end
+            tagStart = tagEnd
+        }
+    }
+}

@@ -1,0 +1,309 @@
+import Foundation
+import PostgresNIO
+import RapportEventLog
+import RapportPostgres
+import RapportTesting
+import Synchronization
+import Testing
+
+@Suite("PostgreSQL schema and errors", .enabled(if: PostgresTestEnvironment.shouldRun, PostgresTestEnvironment.skipMessage))
+struct PostgresStoreTests {
+    @Test("migrations are recorded, idempotent and keep the data")
+    func migrationsAreIdempotent() async throws {
+        let database = try TestDatabase.get()
+        let schema = database.freshSchemaName("mig")
+        let store = try database.store(schema: schema)
+        #expect(try await store.schemaVersion() == 0)
+        #expect(try await store.migrate() == [1])
+        #expect(try await store.schemaVersion() == PostgresEventStore.schemaVersion)
+        try await store.append([testEvent(), testEvent()], to: try StreamID("kept-1"))
+
+        #expect(try await store.migrate() == [], "a second run applies nothing")
+        let again = try database.store(schema: schema)
+        #expect(try await again.migrate() == [], "nor does a run from another store")
+        #expect(try await database.scalar("SELECT count(*) FROM \"\(schema)\".rapport_schema_migrations") == 1)
+        #expect(try await database.scalar("SELECT min(version) FROM \"\(schema)\".rapport_schema_migrations") == 1)
+        #expect(try await again.headPosition() == 2, "the data is kept")
+        #expect(try await again.readStream(try StreamID("kept-1"), from: 1, direction: .forward, limit: 10).count == 2)
+        await store.close()
+        await again.close()
+        await database.drop(schema)
+    }
+
+    @Test("several stores migrating one new schema at once take turns")
+    func concurrentMigrations() async throws {
+        let database = try TestDatabase.get()
+        let schema = database.freshSchemaName("migc")
+        let stores = try (0..<4).map { _ in try database.store(schema: schema) }
+        let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
+            for store in stores { group.addTask { try await store.migrate() } }
+            var all: [[Int]] = []
+            for try await part in group { all.append(part) }
+            return all
+        }
+        #expect(applied.filter { $0 == [1] }.count == 1)
+        #expect(applied.filter(\.isEmpty).count == 3)
+        for store in stores { await store.close() }
+        await database.drop(schema)
+    }
+
+    @Test("a schema from a newer Rapport is refused")
+    func newerSchemaIsRefused() async throws {
+        let database = try TestDatabase.get()
+        let (store, schema) = try await database.freshStore("newer")
+        try await database.execute("INSERT INTO \"\(schema)\".rapport_schema_migrations (version, description) VALUES (999, 'from the future')")
+        await #expect {
+            try await store.migrate()
+        } throws: { error in
+            guard case .incompatibleStore(let message) = error as? EventStoreError else { return false }
+            return message.contains("999")
+        }
+        await store.close()
+        await database.drop(schema)
+    }
+
+    @Test("using a store before migrate() says so")
+    func missingTables() async throws {
+        let database = try TestDatabase.get()
+        let store = try database.store(schema: database.freshSchemaName("none"))
+        for operation in ["append", "read"] {
+            await #expect {
+                if operation == "append" {
+                    try await store.append([testEvent()], to: try StreamID("x-1"))
+                } else {
+                    _ = try await store.readLog(from: 1, filter: .all, limit: 1)
+                }
+            } throws: { error in
+                guard case .incompatibleStore(let message) = error as? EventStoreError else { return false }
+                return message.contains("migrate()")
+            }
+        }
+        await store.close()
+    }
+
+    @Test("schema names are checked")
+    func schemaNames() throws {
+        let database = try TestDatabase.get()
+        for bad in ["", "Upper", "has-dash", "1digit", "pg_catalog", "quote\"d", String(repeating: "a", count: 49)] {
+            #expect(throws: EventStoreError.self) { try database.store(schema: bad) }
+        }
+        _ = try database.store(schema: "crm_events_2")
+    }
+
+    @Test("an unreachable server is a storage error once the client gives up, not a crash or a hang",
+          .timeLimit(.minutes(3)))
+    func unreachableServer() async throws {
+        _ = try TestDatabase.get()
+        // Port 1 on loopback: nothing listens there, connections are refused at
+        // once; the client's pool retries with backoff, then gives up.
+        var configuration = PostgresClient.Configuration(host: "127.0.0.1", port: 1, username: "nobody", password: nil, database: "none", tls: .disable)
+        configuration.options.connectTimeout = .seconds(1)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: testLogger)
+        let running = Task { await client.run() }
+        let store = try PostgresEventStore(client: client, logger: testLogger)
+        async let read: EventStoreError? = {
+            do throws(EventStoreError) { _ = try await store.headPosition(); return nil } catch { return error }
+        }()
+        await #expect {
+            try await store.append([testEvent()], to: try StreamID("x-1"))
+        } throws: { error in
+            guard case .storage(let message) = error as? EventStoreError else { return false }
+            return message.contains("cannot connect to PostgreSQL")
+        }
+        let readError = await read
+        #expect(readError.map { if case .storage = $0 { true } else { false } } == true, "read: \(String(describing: readError))")
+        await store.close()
+        running.cancel()
+    }
+
+    @Test("an append whose connection is lost before COMMIT runs again on a new one; lost every time, it is a storage error and stores nothing",
+          .timeLimit(.minutes(1)))
+    func connectionLostMidAppend() async throws {
+        let database = try TestDatabase.get()
+        // A client of its own, so ending its connections disturbs no other test.
+        let client = TestDatabase.makeClient(database.server, maximumConnections: 8)
+        let running = Task { await client.run() }
+        let schema = database.freshSchemaName("lost")
+        let store = try database.store(schema: schema, client: client)
+        try await store.migrate()
+
+        /// Holds the log lock while an append runs, ending the session of every
+        /// append transaction that waits for it (up to `times` of them, until the
+        /// append returns), as a failover or an operator would; then lets go.
+        func appendWhileEndingSessions(times: Int) async throws -> (Result<AppendResult, EventStoreError>, Int) {
+            try await database.client.withConnection { holder in
+                try await holder.query("BEGIN", logger: testLogger)
+                try await holder.query(PostgresQuery(unsafeSQL: "SELECT position FROM \"\(schema)\".rapport_log_head FOR UPDATE"), logger: testLogger)
+                let finished = Mutex(false)
+                let append = Task { () async -> Result<AppendResult, EventStoreError> in
+                    defer { finished.withLock { $0 = true } }
+                    do throws(EventStoreError) {
+                        return .success(try await store.append([testEvent()], to: try StreamID("lost-1")))
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+                // On another connection: pg_stat_activity is a snapshot within a transaction.
+                let waiting = """
+                    SELECT count(pg_terminate_backend(pid))::bigint FROM pg_stat_activity
+                    WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid() AND query LIKE '%"\(schema)".rapport_log_head%'
+                    """
+                var ended = 0
+                let deadline = ContinuousClock.now + .seconds(20)
+                while ended < times && !finished.withLock({ $0 }) && ContinuousClock.now < deadline {
+                    ended += Int(try await database.scalar(waiting))
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+                try await holder.query("ROLLBACK", logger: testLogger)
+                return (await append.value, ended)
+            }
+        }
+
+        // Lost once: the writer runs the transaction again and the append is stored once.
+        let (once, endedOnce) = try await appendWhileEndingSessions(times: 1)
+        #expect(endedOnce == 1)
+        #expect(try once.get().positions == 1...1)
+
+        // Lost at every attempt: a storage error, and nothing of it is stored.
+        let (always, endedAlways) = try await appendWhileEndingSessions(times: 100)
+        #expect(endedAlways >= 1)
+        guard case .failure(.storage(let message)) = always else {
+            Issue.record("expected a storage error, got \(always)")
+            return
+        }
+        #expect(message.contains("PostgreSQL"))
+        #expect(try await store.headPosition() == 1, "nothing of the failed append was stored")
+
+        // The store goes on.
+        let after = try await store.append([testEvent()], to: try StreamID("lost-1"), expecting: .exactly(1))
+        #expect(after.positions == 2...2)
+        #expect(try await store.verify() == 2)
+        await store.close()
+        running.cancel()
+        await database.drop(schema)
+    }
+
+    @Test("stream and tag links in stored records point where the in-memory store's do")
+    func recordLinks() async throws {
+        let database = try TestDatabase.get()
+        let (store, schema) = try await database.freshStore("links")
+        let streams = try (0..<3).map { try StreamID("link-\($0)") }
+        let tags = try (0..<3).map { try Tag("t:\($0)") }
+        var random = SplitMix64(seed: 7)
+        for _ in 0..<120 {
+            let stream = streams[Int(random.next() % 3)]
+            let count = Int(random.next() % 3) + 1
+            let events = (0..<count).map { _ in testEvent(tags: tags.filter { _ in random.next() % 2 == 0 }) }
+            try await store.append(events, to: stream)
+        }
+        // Recompute every link from the log itself.
+        let log = try await store.readLog(from: 1, filter: .all, limit: 10_000)
+        var streamPositions: [StreamID: [UInt64]] = [:]
+        var tagPositions: [Tag: [UInt64]] = [:]
+        for event in log {
+            let bytes = try await rawRecord(database, schema: schema, position: event.position)
+            try bytes.withUnsafeBytes { raw in
+                let view = try RecordView(validating: raw, at: event.position)
+                var positions = streamPositions[event.streamID, default: []]
+                let version = UInt64(positions.count + 1)
+                #expect(view.streamVersion == version)
+                #expect(view.previousInStream.rawValue == (positions.last ?? 0))
+                let skip = version & (version - 1)
+                #expect(view.skipInStream.rawValue == (skip == 0 ? 0 : positions[Int(skip - 1)]))
+                positions.append(event.position.rawValue)
+                streamPositions[event.streamID] = positions
+                for tag in event.tags {
+                    var tagged = tagPositions[tag, default: []]
+                    let number = UInt64(tagged.count + 1)
+                    let link = try #require(view.tagLink(for: tag))
+                    #expect(link.previous == (tagged.last ?? 0))
+                    let tagSkip = number & (number - 1)
+                    #expect(link.skip == (tagSkip == 0 ? 0 : tagged[Int(tagSkip - 1)]))
+                    tagged.append(event.position.rawValue)
+                    tagPositions[tag] = tagged
+                }
+            }
+        }
+        #expect(try await store.verify() == LogPosition(UInt64(log.count)))
+        await store.close()
+        await database.drop(schema)
+    }
+
+    @Test("an append larger than one INSERT statement is stored whole, in one transaction")
+    func largeAppend() async throws {
+        let database = try TestDatabase.get()
+        let (store, schema) = try await database.freshStore("large")
+        let even = try Tag("parity:even")
+        let events = (0..<12_345).map { index in testEvent(tags: index % 2 == 0 ? [even] : [], payload: "{\"n\":\(index)}") }
+        let result = try await store.append(events, to: try StreamID("bulk-1"), expecting: .noStream)
+        #expect(result.positions == 1...12_345)
+        #expect(result.streamVersions[try StreamID("bulk-1")] == 12_345)
+        #expect(try await store.verify() == 12_345)
+        let tagged = try await store.readLog(from: 12_000, filter: LogFilter(tags: [even]), limit: 1_000)
+        #expect(tagged.map(\.position.rawValue) == Array(stride(from: 12_001, through: 12_345, by: 2)))
+        let commits = try await database.scalar("SELECT count(DISTINCT xmin::text) FROM \"\(schema)\".rapport_events")
+        #expect(commits == 1, "every statement of the append ran in one transaction")
+        await store.close()
+        await database.drop(schema)
+    }
+
+    @Test("verify() finds a changed byte")
+    func verifyFindsTampering() async throws {
+        let database = try TestDatabase.get()
+        let (store, schema) = try await database.freshStore("tamper")
+        for _ in 0..<5 { try await store.append([testEvent(payload: "{\"amount\":100}")], to: try StreamID("deal-9")) }
+        #expect(try await store.verify() == 5)
+        // Change one payload byte of record 3 behind the store's back ("1" to "9").
+        try await database.execute("""
+            UPDATE "\(schema)".rapport_events
+            SET record = overlay(record placing '\\x39'::bytea from octet_length(record) - 2 for 1) WHERE position = 3
+            """)
+        await #expect {
+            try await store.verify()
+        } throws: { error in
+            if case .corruptedRecord(position: 3, _) = error as? EventStoreError { true } else { false }
+        }
+        await store.close()
+        await database.drop(schema)
+    }
+
+    @Test("appends from many tasks share transactions and each gets its own answer")
+    func groupCommitAnswersEach() async throws {
+        let database = try TestDatabase.get()
+        let (store, schema) = try await database.freshStore("group")
+        let stream = try StreamID("group-1")
+        try await store.append([testEvent()], to: stream, expecting: .noStream)
+        // 40 tasks at once: half with a stale expected version (refused), half with .any.
+        let outcomes = await withTaskGroup(of: Result<AppendResult, EventStoreError>.self) { group in
+            for index in 0..<40 {
+                group.addTask {
+                    do throws(EventStoreError) {
+                        return .success(try await store.append([testEvent()], to: stream, expecting: index % 2 == 0 ? .noStream : .any))
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+            }
+            var all: [Result<AppendResult, EventStoreError>] = []
+            for await outcome in group { all.append(outcome) }
+            return all
+        }
+        let refused = outcomes.filter { if case .failure(.wrongExpectedVersion) = $0 { true } else { false } }
+        let stored = outcomes.compactMap { try? $0.get() }
+        #expect(refused.count == 20)
+        #expect(stored.count == 20)
+        #expect(Set(stored.map(\.lastPosition)).count == 20, "each caller got its own position")
+        #expect(try await store.streamVersion(of: stream) == 21)
+        #expect(try await store.verify() == 21)
+        await store.close()
+        await database.drop(schema)
+    }
+}
+
+func rawRecord(_ database: TestDatabase, schema: String, position: LogPosition) async throws -> [UInt8] {
+    let query = PostgresQuery(unsafeSQL: "SELECT record FROM \"\(schema)\".rapport_events WHERE position = \(position.rawValue)")
+    for try await record in try await database.client.query(query, logger: testLogger).decode(ByteBuffer.self) {
+        return Array(buffer: record)
+    }
+    return []
+}
