@@ -16,22 +16,25 @@ extension TxnReader {
             newest = Swift.min(version, head.count)
             oldest = newest - Swift.min(newest, UInt64(limit)) + 1
         }
+        // Walk the links from the newest back to the oldest, keeping the views
+        // (valid for this whole read transaction), then materialize in the
+        // order asked for: one lookup per event, no reversal of whole records.
         var position = try locate(newest, head: head, in: .stream(stream))
         var number = newest
-        var result: [RecordedEvent] = []
-        result.reserveCapacity(Int(newest - oldest + 1))
+        var views: [RecordView] = []
+        views.reserveCapacity(Int(newest - oldest + 1))
         while true {
             let view = try requireView(at: position, reason: "stream \(stream) links to it")
             guard view.streamVersion == number, view.isInStream(stream) else {
                 throw .corruptedRecord(position: view.position, reason: "expected version \(number) of stream \(stream)")
             }
-            result.append(view.materialize())
+            views.append(view)
             if number == oldest { break }
             number -= 1
             position = view.previousInStream.rawValue
         }
-        if direction == .forward { result.reverse() }
-        return result
+        if direction == .forward { views.reverse() }
+        return views.map { $0.materialize() }
     }
 
     func readLog(from position: UInt64, filter: LogFilter, limit: Int) throws(EventStoreError) -> [RecordedEvent] {

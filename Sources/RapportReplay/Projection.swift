@@ -83,6 +83,25 @@ public struct ReadModelContext {
         return try storage.read(projection) { (reader) throws(EventStoreError) in try reader.value(forKey: key) }
     }
 
+    /// Calls `body` with every key starting with `prefix` and its value, in key
+    /// order, as the batch sees them (its own writes over committed state).
+    ///
+    /// - Complexity: O(k log k) for the k keys under the prefix, plus the
+    ///   batch's pending writes: meant for occasional use, not every event.
+    public func forEach(keyPrefix prefix: String, _ body: (String, [UInt8]) throws -> Void) throws {
+        var merged: [String: [UInt8]] = [:]
+        if !reset {
+            try storage.read(projection) { (reader) throws(EventStoreError) in
+                try reader.forEach(keyPrefix: prefix) { key, value in
+                    merged[key] = value
+                    return true
+                }
+            }
+        }
+        for (key, value) in writes where key.hasPrefix(prefix) { merged[key] = value }
+        for key in merged.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) { try body(key, merged[key]!) }
+    }
+
     /// Stores `value` under `key` (nil removes it).
     public mutating func setValue(_ value: [UInt8]?, forKey key: String) {
         writes[key] = .some(value)

@@ -43,3 +43,30 @@ struct BulkWriterTests {
         #expect(try await repository.load(contacts[0]).version == 3)
     }
 }
+
+@Suite("Bulk writer order")
+struct BulkWriterOrderTests {
+    @Test func theLogKeepsTheOrderOfTheRuns() async throws {
+        let store = InMemoryEventStore()
+        var writer = BulkWriter(repository: Repository(store: store), eventsPerCommit: 1_000)
+        let a = ContactID(), b = ContactID()
+        let steps: [(ContactID, String)] = [(a, "A1"), (b, "B1"), (a, "A2"), (b, "B2"), (b, "B3"), (a, "A3")]
+        for (index, (id, title)) in steps.enumerated() {
+            try await writer.run(context: context()) { unit throws(CRMError) in
+                if index < 2 {
+                    try await unit.execute(.create(name: try PersonName(given: title, family: "X")), on: id)
+                } else {
+                    try await unit.execute(.changeJobTitle(to: title), on: id)
+                }
+            }
+        }
+        try await writer.flush()
+        let log = try await store.readLog(from: 1, filter: .all, limit: 100)
+        let labels = log.map { event -> String in
+            if event.type == "ContactCreated" { return try! event.decode(ContactCreated.self).name.given }
+            return try! event.decode(ContactJobTitleChanged.self).to!
+        }
+        #expect(labels == ["A1", "B1", "A2", "B2", "B3", "A3"], "the log follows the runs, not the streams")
+        #expect(try await Repository(store: store).load(a).state.jobTitle == "A3")
+    }
+}

@@ -128,6 +128,12 @@ public struct UnitOfWork: Sendable {
     private var versions: [StreamID: UInt64] = [:]
     /// While a savepoint is open: how to undo each change since.
     private var journal: [Undo]?
+    /// How many parts there were when the savepoint opened.
+    private var partsAtSavepoint = 0
+    /// Whether a command since the savepoint appended to a part created
+    /// before it that is no longer the last part: its events would land
+    /// before events of later operations, out of the order things happened.
+    private(set) var reordered = false
 
     private enum Undo: Sendable {
         case state(StreamID, (any Sendable)?)
@@ -189,6 +195,7 @@ public struct UnitOfWork: Sendable {
         guard !encoded.isEmpty else { return }  // nothing to append: the stream is only read
         pendingEventCount += encoded.count
         if let pending {
+            if journal != nil && pending < partsAtSavepoint && pending != parts.count - 1 { reordered = true }
             journal?.append(.partEvents(index: pending, count: parts[pending].events.count))
             parts[pending].events += encoded
         } else {
@@ -199,7 +206,11 @@ public struct UnitOfWork: Sendable {
     }
 
     /// Starts recording changes so ``rollBackToSavepoint()`` can undo them.
-    mutating func openSavepoint() { journal = [] }
+    mutating func openSavepoint() {
+        journal = []
+        partsAtSavepoint = parts.count
+        reordered = false
+    }
 
     /// Forgets the recorded changes, keeping them.
     mutating func releaseSavepoint() { journal = nil }
@@ -284,7 +295,10 @@ public struct UnitOfWork: Sendable {
 ///
 /// Each ``run(context:_:)`` is all or nothing within the writer: if its body
 /// throws, none of its commands stay pending. Events are appended when at least
-/// ``eventsPerCommit`` are pending, and by ``flush()``. The writer assumes it is
+/// ``eventsPerCommit`` are pending, and by ``flush()``. The log keeps the order
+/// of the runs: when a run touches a stream that already has events pending
+/// behind other runs' events, the pending batch is appended first and the run
+/// decided again (so `body` may run twice; it must only decide, not count). The writer assumes it is
 /// the only writer of the streams it touches while it runs; a concurrent change
 /// surfaces as ``CRMError/concurrencyConflict(stream:expected:actual:)`` at the next append.
 ///
@@ -321,6 +335,15 @@ public struct BulkWriter: Sendable {
         unit.openSavepoint()
         do throws(CRMError) {
             try await body(&unit)
+            if unit.reordered {
+                // Appending now would put this operation's events for a stream
+                // before other operations' later events: append what is
+                // pending first, then decide again on the same state.
+                unit.rollBackToSavepoint()
+                try await flush()
+                unit.openSavepoint()
+                try await body(&unit)
+            }
         } catch {
             unit.rollBackToSavepoint()
             throw error

@@ -24,8 +24,8 @@ extension AppendRequest {
     /// - Throws: the first problem found, as an ``EventStoreError``.
     public func validate(limits: EventLimits) throws(EventStoreError) {
         if streams.isEmpty { throw .invalidEvent("the append request has no streams") }
-        var seenStreams = Set<StreamID>()
-        var seenIDs = Set<EventID>()
+        var seenStreams = Set<StreamID>(minimumCapacity: streams.count)
+        var seenIDs = Set<EventID>(minimumCapacity: eventCount)
         var total = 0
         for part in streams {
             if !seenStreams.insert(part.streamID).inserted {

@@ -63,25 +63,30 @@ final class UUIDv7Generator: Sendable {
     private struct State {
         var lastMillis: UInt64 = 0
         var counter: UInt16 = 0
+        /// The random bits: ids need uniqueness, not secrecy, so one fast
+        /// generator seeded from the system's randomness replaces a system
+        /// call per id.
+        var random: SplitMix64 = {
+            var system = SystemRandomNumberGenerator()
+            return SplitMix64(seed: system.next())
+        }()
     }
     private let state = Mutex(State())
 
     func next() -> UUID {
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
-        let (millis, counter) = state.withLock { s -> (UInt64, UInt16) in
+        let (millis, counter, tail) = state.withLock { s -> (UInt64, UInt16, UInt64) in
             if now > s.lastMillis {
                 s.lastMillis = now
-                s.counter = UInt16.random(in: 0..<0x400)
+                s.counter = UInt16(truncatingIfNeeded: s.random.next() & 0x3FF)
             } else if s.counter >= 0xFFF {
                 s.lastMillis += 1
                 s.counter = 0
             } else {
                 s.counter += 1
             }
-            return (s.lastMillis, s.counter)
+            return (s.lastMillis, s.counter, s.random.next())
         }
-        var random = SystemRandomNumberGenerator()
-        let tail = random.next() as UInt64
         let b: [UInt8] = [
             UInt8(truncatingIfNeeded: millis >> 40), UInt8(truncatingIfNeeded: millis >> 32),
             UInt8(truncatingIfNeeded: millis >> 24), UInt8(truncatingIfNeeded: millis >> 16),

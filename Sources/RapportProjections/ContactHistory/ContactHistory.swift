@@ -27,7 +27,8 @@ public import RapportReplay
 /// | `company/<company>` | the company's contacts (`[id]`) |
 /// | `deal/<deal>` | the deal's contacts (`[id]`) |
 /// | `activity/<activity>` | the activity's type, date, contacts |
-/// | `contact/<contact>` | owner, archived, merged, contact-channel activities and their dates |
+/// | `contact/<contact>` | owner, archived, merged, the latest contact-channel activity |
+/// | `touch/<contact>/<activity>` | each contact-channel activity of the contact (date, type) |
 /// | `absorbed/<survivor>/<duplicate>` | a merge |
 /// | `rotation/<owner>/<last contacted, seconds>/<contact>` | ``LastContact`` (never contacted: all zeros) |
 ///
@@ -122,8 +123,10 @@ public struct ContactHistory: Projection {
         case let e as ContactAbsorbed:
             let duplicate = e.duplicate.description
             model.mark("absorbed/\(stream.id)/\(duplicate)")
-            let theirs = try model.load(ContactStatus.self, Self.contactKey(duplicate))?.contacted ?? [:]
-            try changeContact(stream.id, in: &model) { $0.contacted.merge(theirs) { mine, _ in mine } }
+            let theirs = try model.load(ContactStatus.self, Self.contactKey(duplicate))?.latest
+            try changeContact(stream.id, in: &model) { status in
+                if let theirs, status.latest.map({ theirs.isLater(than: $0) }) ?? true { status.latest = theirs }
+            }
         case let e as ContactMergedInto:
             try changeContact(stream.id, in: &model) { $0.mergedInto = e.survivor.description }
         case let e as ActivityLogged:
@@ -142,12 +145,12 @@ public struct ContactHistory: Projection {
             let contact = e.entity.id.uuidString.lowercased()
             links.contacts.removeAll { $0 == contact }
             try model.store(links, Self.activityKey(stream.id))
-            try changeContact(contact, in: &model) { $0.contacted[stream.id] = nil }
+            try forget(activity: stream.id, for: contact, in: &model)
         case is ActivityRemoved:
             guard var links = activity else { break }
             links.removed = true
             try model.store(links, Self.activityKey(stream.id))
-            for contact in links.contacts { try changeContact(contact, in: &model) { $0.contacted[stream.id] = nil } }
+            for contact in links.contacts { try forget(activity: stream.id, for: contact, in: &model) }
         default: break
         }
     }
@@ -155,9 +158,30 @@ public struct ContactHistory: Projection {
     /// Records the activity as a contact with each of its contacts, when its type counts.
     private func touch(_ links: ActivityLinks, activity: String, in model: inout ReadModelContext) throws {
         guard !links.removed, let type = ActivityType(rawValue: links.type), Self.contactActivityTypes.contains(type) else { return }
+        let touch = ContactStatus.Touch(activity: activity, at: links.occurredAt, type: links.type)
         for contact in links.contacts {
-            try changeContact(contact, in: &model) { $0.contacted[activity] = ContactStatus.Touch(at: links.occurredAt, type: links.type) }
+            try model.store(touch, Self.touchKey(contact, activity))
+            try changeContact(contact, in: &model) { status in
+                if status.latest.map({ touch.isLater(than: $0) }) ?? true { status.latest = touch }
+            }
         }
+    }
+
+    /// Removes the activity's touch of the contact; when it was the latest,
+    /// finds the new latest among the contact's remaining touches (a scan of
+    /// that contact's touches only, and only on this rare path).
+    private func forget(activity: String, for contact: String, in model: inout ReadModelContext) throws {
+        let key = Self.touchKey(contact, activity)
+        guard try model.value(forKey: key) != nil else { return }
+        model.remove(key)
+        let status = try model.load(ContactStatus.self, Self.contactKey(contact)) ?? ContactStatus()
+        guard status.latest?.activity == activity else { return }
+        var latest: ContactStatus.Touch?
+        try model.forEach(keyPrefix: "touch/\(contact)/") { _, bytes in
+            let touch = try Stored.decode(ContactStatus.Touch.self, bytes)
+            if latest.map({ touch.isLater(than: $0) }) ?? true { latest = touch }
+        }
+        try changeContact(contact, in: &model) { $0.latest = latest }
     }
 
     private func link(_ contact: String, to key: String, in model: inout ReadModelContext) throws {
@@ -191,6 +215,7 @@ public struct ContactHistory: Projection {
     static func dealKey(_ deal: String) -> String { "deal/\(deal)" }
     static func activityKey(_ activity: String) -> String { "activity/\(activity)" }
     static func contactKey(_ contact: String) -> String { "contact/\(contact)" }
+    static func touchKey(_ contact: String, _ activity: String) -> String { "touch/\(contact)/\(activity)" }
 }
 
 /// What the projection keeps about an activity.
@@ -201,34 +226,34 @@ struct ActivityLinks: Codable, Hashable {
     var removed: Bool
 }
 
-/// What the projection keeps about a contact.
+/// What the projection keeps about a contact. Its contact-channel activities
+/// are kept one per key (`touch/<contact>/<activity>`), so an activity costs
+/// the same however many the contact has had.
 struct ContactStatus: Codable, Hashable {
     struct Touch: Codable, Hashable {
+        var activity: String
         var at: Date
         var type: String
+
+        /// Later date first; ties go to the greater activity id.
+        func isLater(than other: Touch) -> Bool { (at, activity) > (other.at, other.activity) }
     }
 
     var owner: String?
     var archived = false
     var mergedInto: String?
-    /// Contact-channel activities linked to the contact, by activity id.
-    var contacted: [String: Touch] = [:]
-
-    /// The latest contact (ties: the greatest activity id).
-    var latest: (activity: String, touch: Touch)? {
-        contacted.max { ($0.value.at, $0.key) < ($1.value.at, $1.key) }.map { ($0.key, $0.value) }
-    }
+    /// The latest contact-channel activity linked to the contact.
+    var latest: Touch?
 
     /// Where the contact is in the rotation index; nil when it is not (merged or archived).
     func rotationKey(_ contact: String) -> String? {
         guard mergedInto == nil, !archived else { return nil }
-        let date = latest.map { Key.date($0.touch.at) } ?? Key.padded(0)
+        let date = latest.map { Key.date($0.at) } ?? Key.padded(0)
         return "rotation/\(Key.component(owner ?? ""))/\(date)/\(contact)"
     }
 
     func lastContact(_ id: ContactID) -> LastContact {
-        let latest = latest
-        return LastContact(contactID: id, owner: owner, at: latest?.touch.at, activityID: latest?.activity, activityType: latest?.touch.type)
+        LastContact(contactID: id, owner: owner, at: latest?.at, activityID: latest?.activity, activityType: latest?.type)
     }
 }
 
