@@ -1,0 +1,46 @@
+// swift-tools-version: 6.1
+// The benchmark harness of Rapport, kept in its own package so that users of
+// the library never build it (or its dependencies).
+//
+//     cd Benchmarks && swift package --disable-sandbox benchmark
+//     ./run.sh          # everything, plus the ratios to raw LMDB
+//
+// The workloads (W1–W4) are defined in the project's shared/WORKLOAD.md; see
+// docs/benchmarks.md for the figures and how they were measured.
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "RapportBenchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "Rapport", path: "../"),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        // The baseline: the same workloads written against liblmdb directly, in C.
+        .target(
+            name: "RawLMDB",
+            path: "Sources/RawLMDB",
+            linkerSettings: [.linkedLibrary("lmdb")]
+        ),
+        .executableTarget(
+            name: "RapportBenchmarks",
+            dependencies: [
+                "RawLMDB",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "RapportEventLog", package: "Rapport"),
+                .product(name: "RapportLMDB", package: "Rapport"),
+            ],
+            path: "Benchmarks/RapportBenchmarks",
+            swiftSettings: strictSettings,
+            plugins: [
+                .plugin(name: "BenchmarkPlugin", package: "benchmark"),
+            ]
+        ),
+    ]
+)
