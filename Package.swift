@@ -107,7 +107,7 @@ let package = Package(
         .executableTarget(
             name: "RapportCLI",
             dependencies: [
-                "RapportCore", "RapportEventLog", "RapportLMDB", "RapportReplay", "RapportScenario",
+                "RapportCore", "RapportEventLog", "RapportLMDB", "RapportReplay", "RapportScenario", "RapportProjections",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -155,7 +155,7 @@ let package = Package(
         // End-to-end tests of the built `rapport` binary.
         .testTarget(
             name: "RapportCLITests",
-            dependencies: ["RapportCLI", "RapportEventLog", "RapportLMDB"],
+            dependencies: ["RapportCLI", "RapportEventLog", "RapportLMDB", "RapportProjections"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,3 +1,4 @@
+import RapportProjections
 import RapportReplay
 
 /// The projections `rapport rebuild` knows, by name. Add a projection here
@@ -6,4 +7,4 @@ import RapportReplay
 /// ```swift
 /// let registeredProjections: [any Projection] = [ContactHistoryProjection(), DealStateProjection()]
 /// ```
-let registeredProjections: [any Projection] = []
+let registeredProjections: [any Projection] = [ContactHistory(), AuditTrail(), DealStates()]

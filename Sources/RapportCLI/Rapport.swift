@@ -15,6 +15,6 @@ struct Rapport: AsyncParsableCommand {
             (bad date, unknown backend), 65 damaged or incompatible store or unusable input file, 66 no store or no input file, \
             69 backend not available in this build, 74 storage error.
             """,
-        subcommands: [Demo.self, Import.self, Verify.self, Stats.self, Rebuild.self]
+        subcommands: [Demo.self, Import.self, Audit.self, Verify.self, Stats.self, Rebuild.self]
     )
 }
