@@ -100,6 +100,10 @@ struct AppendBatch: AppendStateReader {
             var versions: [StreamID: UInt64] = [:]
             for part in request.streams {
                 var head = streamHeads[part.streamID] ?? Head()
+                guard !part.events.isEmpty else {  // a version check only: nothing to write
+                    versions[part.streamID] = head.count
+                    continue
+                }
                 dirtyStreams.insert(part.streamID)
                 for event in part.events { write(event, in: part.streamID, head: &head) }
                 streamHeads[part.streamID] = head
