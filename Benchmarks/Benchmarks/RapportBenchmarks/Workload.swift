@@ -29,20 +29,11 @@ enum Workload {
     static let streams: [StreamID] = (0..<streamCount).map { try! StreamID("contact-\($0)") }
 }
 
-/// SplitMix64 (Steele, Lea, Flood 2014): a tiny deterministic generator, so
-/// every run and every implementation sees the same bytes.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64 = Workload.seed) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// The benchmarks draw every byte from the kernel's ``SplitMix64`` seeded
+/// with ``Workload/seed``, so every run and every implementation sees the same bytes.
+extension SplitMix64 {
+    /// The workloads' generator.
+    init() { self.init(seed: Workload.seed) }
 
     /// Fills `buffer` with the next bytes of the sequence (little-endian words).
     mutating func fill(_ buffer: UnsafeMutableRawBufferPointer) {
