@@ -17,11 +17,20 @@ extension PostgresConnection {
         return try await self.query(query, logger: logger)
     }
 
+    /// Runs a statement for its effect and reads its whole answer, so an error
+    /// the server reports after the first row (a constraint failing inside a
+    /// data-modifying CTE, say) is thrown here and never left pending: a
+    /// transaction aborted by an unseen error would answer COMMIT with
+    /// ROLLBACK, silently.
+    func execute(_ query: PostgresQuery, logger: Logger) async throws {
+        for try await _ in try await run(query, logger: logger) {}
+    }
+
     /// Rolls back after `error`, when the connection can still take a statement;
     /// a lost connection has rolled back by itself.
     func rollBack(after error: any Error, logger: Logger) async {
         guard !PostgresFailure.isConnectionLost(error), !isClosed else { return }
-        _ = try? await run("ROLLBACK", logger: logger)
+        try? await execute("ROLLBACK", logger: logger)
     }
 }
 

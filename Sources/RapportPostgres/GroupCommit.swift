@@ -199,7 +199,7 @@ struct AppendTransaction: Sendable {
         do {
             lease = try await client.withOpenConnection { connection in
                 do {
-                    try await connection.run("BEGIN ISOLATION LEVEL READ COMMITTED", logger: logger)
+                    try await connection.execute("BEGIN ISOLATION LEVEL READ COMMITTED", logger: logger)
                 } catch {
                     return .failure(.beforeCommit(error))
                 }
@@ -211,7 +211,7 @@ struct AppendTransaction: Sendable {
                     return .failure(.beforeCommit(error))
                 }
                 do {
-                    try await connection.run("COMMIT", logger: logger)
+                    try await connection.execute("COMMIT", logger: logger)
                 } catch let error as ClosedConnection {
                     // Not sent: the transaction ended with its connection, uncommitted.
                     return .failure(.beforeCommit(error))
@@ -341,7 +341,7 @@ struct AppendTransaction: Sendable {
             } else {
                 query.append("SELECT 1")
             }
-            try await connection.run(query.query, logger: logger)
+            try await connection.execute(query.query, logger: logger)
             start = end
             tagStart = tagEnd
         }

@@ -139,7 +139,7 @@ public final class PostgresEventStore: EventStore {
         let logger = self.logger
         do {
             return try await client.withOpenConnection { connection -> [Int] in
-                try await connection.run("BEGIN", logger: logger)
+                try await connection.execute("BEGIN", logger: logger)
                 let applied: [Int]
                 do {
                     applied = try await Self.migrate(schema, on: connection, logger: logger)
@@ -147,7 +147,7 @@ public final class PostgresEventStore: EventStore {
                     await connection.rollBack(after: error, logger: logger)
                     throw error
                 }
-                try await connection.run("COMMIT", logger: logger)
+                try await connection.execute("COMMIT", logger: logger)
                 return applied
             }
         } catch {
@@ -156,13 +156,13 @@ public final class PostgresEventStore: EventStore {
     }
 
     private static func migrate(_ schema: Schema, on connection: PostgresConnection, logger: Logger) async throws -> [Int] {
-        try await connection.run(.bound("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", "rapport.migrate:\(schema.name)"), logger: logger)
+        try await connection.execute(.bound("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", "rapport.migrate:\(schema.name)"), logger: logger)
         var exists = false
         for try await _ in try await connection.run(.bound("SELECT 1 FROM pg_namespace WHERE nspname = $1", schema.name), logger: logger) {
             exists = true
         }
-        if !exists { try await connection.run(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(schema.quotedName)"), logger: logger) }
-        try await connection.run(PostgresQuery(unsafeSQL: """
+        if !exists { try await connection.execute(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(schema.quotedName)"), logger: logger) }
+        try await connection.execute(PostgresQuery(unsafeSQL: """
             CREATE TABLE IF NOT EXISTS \(schema.migrations) (
                 version integer PRIMARY KEY,
                 description text NOT NULL,
@@ -182,9 +182,9 @@ public final class PostgresEventStore: EventStore {
         var applied: [Int] = []
         for migration in schema.allMigrations where !done.contains(migration.version) {
             for statement in migration.statements {
-                try await connection.run(PostgresQuery(unsafeSQL: statement), logger: logger)
+                try await connection.execute(PostgresQuery(unsafeSQL: statement), logger: logger)
             }
-            try await connection.run(
+            try await connection.execute(
                 .bound("INSERT INTO \(schema.migrations) (version, description) VALUES ($1, $2)", migration.version, migration.description),
                 logger: logger)
             logger.info("migrated the Rapport schema", metadata: ["schema": "\(schema.name)", "version": "\(migration.version)"])

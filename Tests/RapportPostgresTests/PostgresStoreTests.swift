@@ -8,6 +8,26 @@ import Testing
 
 @Suite("PostgreSQL schema and errors", .enabled(if: PostgresTestEnvironment.shouldRun, PostgresTestEnvironment.skipMessage))
 struct PostgresStoreTests {
+    @Test("an error inside the write statement fails the append and stores nothing")
+    func aFailingWriteIsNeverReportedAsStored() async throws {
+        let database = try TestDatabase.get()
+        let (store, schema) = try await database.freshStore("fail")
+        defer { Task { await store.close(); await database.drop(schema) } }
+        try await store.append([testEvent()], to: try StreamID("ok-1"))
+        // A constraint that the next append's stream head violates, inside the
+        // data-modifying CTE that writes the rows and the heads. Before the
+        // writer read every statement's whole answer, this error went unseen,
+        // COMMIT answered ROLLBACK, and the append was reported as stored.
+        try await database.execute("ALTER TABLE \"\(schema)\".rapport_stream_heads ADD CONSTRAINT no_forbidden CHECK (stream_id <> 'forbidden-1')")
+        await #expect(throws: EventStoreError.self) {
+            try await store.append([testEvent()], to: try StreamID("forbidden-1"))
+        }
+        #expect(try await store.headPosition() == 1, "nothing of the failed append is stored")
+        #expect(try await store.streamVersion(of: try StreamID("forbidden-1")) == 0)
+        try await store.append([testEvent()], to: try StreamID("ok-1"))
+        #expect(try await store.headPosition() == 2, "the store keeps working")
+    }
+
     @Test("migrations are recorded, idempotent and keep the data")
     func migrationsAreIdempotent() async throws {
         let database = try TestDatabase.get()
