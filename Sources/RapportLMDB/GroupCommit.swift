@@ -28,6 +28,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let environment: Environment
     private let maximumEventsPerCommit: Int
     private let logger: Logger
+    private let clock: StoreClock
     private let condition = NSCondition()
     // Guarded by `condition`.
     private var queue: [Pending] = []
@@ -37,8 +38,9 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var stopped: CheckedContinuation<Void, Never>?
     private var running = true
 
-    init(environment: Environment, maximumEventsPerCommit: Int, logger: Logger) {
+    init(environment: Environment, maximumEventsPerCommit: Int, logger: Logger, clock: StoreClock) {
         self.environment = environment
+        self.clock = clock
         self.maximumEventsPerCommit = maximumEventsPerCommit
         self.logger = logger
         let thread = Thread { [self] in self.run() }
@@ -211,7 +213,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             total + request.streams.reduce(0) { $0 + $1.events.reduce(0) { $0 + $1.payload.count + 512 } }
         }
         do {
-            var batch = try AppendBatch(txn: txn, tables: environment.tables)
+            var batch = try AppendBatch(txn: txn, tables: environment.tables, now: clock.nowMicros())
             var results: [Result<AppendResult, EventStoreError>] = []
             results.reserveCapacity(requests.count)
             for request in requests { results.append(try batch.apply(request)) }
@@ -248,7 +250,7 @@ struct AppendBatch: AppendStateReader {
     /// record's: recorded-at times increase with positions.
     let recordedAt: Int64
 
-    init(txn: OpaquePointer, tables: Tables) throws {
+    init(txn: OpaquePointer, tables: Tables, now: Int64) throws {
         self.txn = txn
         self.tables = tables
         self.reader = TxnReader(txn: txn, tables: tables)
@@ -257,10 +259,10 @@ struct AppendBatch: AppendStateReader {
         if let record = last.record {
             let view = try RecordView(validating: record, at: LogPosition(last.position))
             lastChainHash = Array(view.chainHashBytes)
-            recordedAt = Swift.max(RecordFormat.nowMicros(), view.recordedAtMicroseconds)
+            recordedAt = Swift.max(now, view.recordedAtMicroseconds)
         } else {
             lastChainHash = RecordFormat.genesisChainHash
-            recordedAt = RecordFormat.nowMicros()
+            recordedAt = now
         }
     }
 

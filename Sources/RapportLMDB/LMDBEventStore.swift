@@ -63,6 +63,9 @@ public final class LMDBEventStore: EventStore {
         public var limits = EventLimits()
         /// Where the store reports map growth and failed commits.
         public var logger = Logger(label: "rapport.lmdb")
+        /// Where recorded-at times come from: the machine's clock unless a test,
+        /// a demo or an import of dated history needs another (see ``StoreClock``).
+        public var clock = StoreClock.system
 
         /// The defaults.
         public init() {}
@@ -86,7 +89,7 @@ public final class LMDBEventStore: EventStore {
         self.environment = try Environment(path: path, configuration: configuration)
         self.writer = GroupCommitWriter(
             environment: environment, maximumEventsPerCommit: configuration.maximumEventsPerCommit,
-            logger: configuration.logger)
+            logger: configuration.logger, clock: configuration.clock)
     }
 
     deinit {

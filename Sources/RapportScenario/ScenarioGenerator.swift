@@ -1,6 +1,7 @@
 public import Foundation
 public import RapportCore
 public import RapportEventLog
+import Synchronization
 
 /// The size and shape of a generated CRM history (`shared/WORKLOAD.md`, "The CRM scenario").
 ///
@@ -82,12 +83,51 @@ public enum ScenarioGenerator {
 
     /// Generates a history into `store` (which should be empty).
     ///
-    /// - Parameter progress: called after each append with (events written, events wanted).
+    /// - Parameters:
+    ///   - clock: when given, set to the simulated time as the history
+    ///     advances. Give the same clock's ``ScenarioClock/storeClock`` to the
+    ///     store, and recorded-at follows the simulation: "as of" questions by
+    ///     date then work on the generated history as on a real one.
+    ///   - progress: called after each append with (events written, events wanted).
     public static func generate(
-        into store: any EventStore, configuration: ScenarioConfiguration,
+        into store: any EventStore, configuration: ScenarioConfiguration, clock: ScenarioClock? = nil,
         progress: (@Sendable (Int, Int) -> Void)? = nil
     ) async throws(CRMError) -> ScenarioSummary {
-        var simulation = Simulation(store: store, configuration: configuration)
+        var simulation = Simulation(store: store, configuration: configuration, clock: clock)
         return try await simulation.run(progress: progress)
     }
+}
+
+/// The simulated time of a generated history, as a ``StoreClock``.
+///
+/// A generated history covers three simulated years but is written in
+/// seconds. With this clock, each commit is recorded at the simulated time
+/// it was made, so recorded-at spreads over the history the way it would
+/// have in real use:
+///
+/// ```swift
+/// let configuration = ScenarioConfiguration.small
+/// let clock = ScenarioClock(start: configuration.start)
+/// var storeConfiguration = LMDBEventStore.Configuration()
+/// storeConfiguration.clock = clock.storeClock
+/// let store = try LMDBEventStore(path: path, configuration: storeConfiguration)
+/// try await ScenarioGenerator.generate(into: store, configuration: configuration, clock: clock)
+/// let march1 = try await store.position(asOf: someDateInTheHistory)
+/// ```
+public final class ScenarioClock: Sendable {
+    private let time: Mutex<Date>
+
+    /// A clock that reads `start` until the simulation moves it.
+    public init(start: Date) {
+        time = Mutex(start)
+    }
+
+    /// The simulated time now.
+    public var now: Date { time.withLock { $0 } }
+
+    /// This clock for a store's configuration.
+    public var storeClock: StoreClock { StoreClock { [self] in now } }
+
+    /// Moves the clock to `date` (the simulation only moves it forward).
+    func set(_ date: Date) { time.withLock { $0 = date } }
 }

@@ -6,6 +6,8 @@ import RapportEventLog
 /// random source. Every choice comes from `random`, so a seed fixes the history.
 struct Simulation {
     let configuration: ScenarioConfiguration
+    /// Follows ``now`` when given, so a store using it records in simulated time.
+    let clock: ScenarioClock?
     let target: Int
     var writer: BulkWriter
     var random: SplitMix64
@@ -47,8 +49,9 @@ struct Simulation {
         enum Outcome { case won, lost, open }
     }
 
-    init(store: any EventStore, configuration: ScenarioConfiguration) {
+    init(store: any EventStore, configuration: ScenarioConfiguration, clock: ScenarioClock?) {
         self.configuration = configuration
+        self.clock = clock
         target = configuration.events
         writer = BulkWriter(repository: Repository(store: store), eventsPerCommit: configuration.eventsPerCommit)
         random = SplitMix64(seed: configuration.seed)
@@ -107,6 +110,7 @@ struct Simulation {
         try await definePipelines()
         var reported = 0
         while produced < target {
+            clock?.set(now)
             if let action = schedule.popDue(at: produced) {
                 try await perform(action)
             } else {

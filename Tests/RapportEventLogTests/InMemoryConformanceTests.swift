@@ -11,3 +11,10 @@ struct InMemoryConformanceTests {
         try await Self.suite.run(check)
     }
 }
+
+@Suite("In-memory store clock")
+struct InMemoryClockTests {
+    @Test func recordedAtFollowsTheStoreClock() async throws {
+        try await StoreClockCheck.run { clock in StoreUnderTest(store: InMemoryEventStore(clock: clock)) }
+    }
+}

@@ -19,3 +19,15 @@ struct LMDBConformanceTests {
         try await Self.suite.run(check)
     }
 }
+
+@Suite("LMDB store clock")
+struct LMDBClockTests {
+    @Test func recordedAtFollowsTheStoreClock() async throws {
+        try await StoreClockCheck.run { clock in
+            let path = temporaryStorePath("clock")
+            var configuration = LMDBEventStore.Configuration()
+            configuration.clock = clock
+            return StoreUnderTest(store: try LMDBEventStore(path: path, configuration: configuration), destroy: { removeStore(path) })
+        }
+    }
+}

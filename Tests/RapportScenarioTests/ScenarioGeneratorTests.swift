@@ -52,4 +52,23 @@ struct ScenarioGeneratorTests {
         let sizes = a.filter { $0.type == "ActivityLogged" }.map(\.payload.count)
         #expect(sizes.allSatisfy { (100...1_200).contains($0) }, "activity payloads \(sizes.min()!)...\(sizes.max()!) bytes")
     }
+
+    @Test func withItsClockTheHistoryIsRecordedInSimulatedTime() async throws {
+        var configuration = ScenarioConfiguration(events: 5_000)
+        configuration.eventsPerCommit = 100
+        let clock = ScenarioClock(start: configuration.start)
+        let store = InMemoryEventStore(clock: clock.storeClock)
+        _ = try await ScenarioGenerator.generate(into: store, configuration: configuration, clock: clock)
+        let events = try await store.readLog(from: 1, filter: .all, limit: 10_000)
+        let end = configuration.start.addingTimeInterval(configuration.duration)
+        #expect(events.first!.recordedAt >= configuration.start && events.last!.recordedAt <= end)
+        #expect(events.last!.recordedAt > configuration.start.addingTimeInterval(configuration.duration * 0.9), "recorded-at spreads over the history")
+        #expect(zip(events, events.dropFirst()).allSatisfy { $0.recordedAt <= $1.recordedAt }, "recorded-at never goes backwards")
+        #expect(events.allSatisfy { $0.recordedAt >= ($0.occurredAt ?? $0.recordedAt) }, "nothing is recorded before it happened")
+        // "As of" by date now lands inside the history: the last event recorded by then, and none after.
+        let middle = configuration.start.addingTimeInterval(configuration.duration / 2)
+        let position = try await store.position(asOf: middle)
+        #expect(position.rawValue > 1_000 && position.rawValue < 4_000)
+        #expect(events[Int(position.rawValue) - 1].recordedAt <= middle && events[Int(position.rawValue)].recordedAt > middle)
+    }
 }

@@ -22,19 +22,31 @@ struct Demo: AsyncParsableCommand {
         "The date of the tour's time travel (default: a year into the history).", valueName: "date"))
     var asOf: String?
 
+    /// Events per commit while generating: each commit gets one recorded-at
+    /// time, so smaller commits make dates finer (at size S, 200 events span
+    /// about two simulated days).
+    static let eventsPerCommit = 200
+
     func run() async throws {
         try await reportingErrors {
             try options.checkBackend()
             guard events > 0 else { throw CLIError("--events must be positive", status: .usage) }
             let asOfDate = try asOf.map { (text) throws(CLIError) in try DateArgument.parse(text, option: "--as-of", timeZone: options.dates.timeZone) }
             let path = options.path
-            try await options.open(create: true).using { store in
+            // The generated history is recorded in simulated time, so that
+            // --as-of dates work on it as on a store used for three years.
+            var scenario = ScenarioConfiguration(events: events)
+            scenario.eventsPerCommit = Self.eventsPerCommit
+            let clock = ScenarioClock(start: scenario.start)
+            var storeConfiguration = LMDBEventStore.Configuration()
+            storeConfiguration.clock = clock.storeClock
+            try await options.open(create: true, configuration: storeConfiguration).using { store in
                 let existing = try await store.headPosition()
                 if existing == .start {
                     let started = Date()
                     let bar = ProgressBar("generating")
                     let summary = try await ScenarioGenerator.generate(
-                        into: store, configuration: ScenarioConfiguration(events: events)
+                        into: store, configuration: scenario, clock: clock
                     ) { done, total in bar.update(UInt64(done), of: UInt64(total)) }
                     bar.finish()
                     let seconds = Date().timeIntervalSince(started)

@@ -40,7 +40,7 @@ struct StoreOptions: ParsableArguments {
 
     /// Opens the store, creating it when `create` is true; otherwise a missing
     /// store is an error (exit 66) and nothing is created.
-    func open(create: Bool = false) throws -> LMDBEventStore {
+    func open(create: Bool = false, configuration: LMDBEventStore.Configuration = .init()) throws -> LMDBEventStore {
         try checkBackend()
         if !create && !storeExists {
             throw CLIError("no store at \(path); run `rapport demo` first", status: .noInput)
@@ -49,7 +49,7 @@ struct StoreOptions: ParsableArguments {
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
             throw CLIError("\(path) is a file, not a store directory", status: .dataError)
         }
-        return try LMDBEventStore(path: path)
+        return try LMDBEventStore(path: path, configuration: configuration)
     }
 }
 

@@ -60,7 +60,7 @@ struct Tour {
     private func showTimeTravel(_ census: Census) async throws {
         guard let first = census.firstOccurred else { return }
         let date = asOf ?? first.addingTimeInterval(365 * 86_400)
-        let position = try await TimeTravel.position(of: store, occurredAsOf: date)
+        let position = try await store.position(asOf: date)
         let head = try await store.headPosition()
         Terminal.print()
         Terminal.print("As of \(dates.dateTime(date)) \(dates.zoneName): the log up to position \(Format.count(position.rawValue)) of \(Format.count(head.rawValue))")
@@ -99,32 +99,5 @@ enum DealHistory {
         if let amount = deal.finalAmount ?? deal.amount { parts.append("\(amount)") }
         if let reason = deal.lostReason { parts.append("lost: \(reason)") }
         return parts.joined(separator: ", ")
-    }
-}
-
-/// Finding positions by date.
-enum TimeTravel {
-    /// The position of the last event that happened (occurred-at, else
-    /// recorded-at) at or before `date`; ``LogPosition/start`` when none did.
-    ///
-    /// The store's own ``EventLogReader/position(asOf:)`` answers by
-    /// recorded-at, when the store learned of an event. A generated or
-    /// imported history is recorded all at once, so the demo travels by
-    /// occurred-at instead. This binary search takes occurred-at times to
-    /// grow along the log; in the generated scenario they do from one
-    /// committed batch to the next (within a batch the bulk writer orders
-    /// events by stream), so the position found is exact to a batch.
-    static func position(of store: LMDBEventStore, occurredAsOf date: Date) async throws -> LogPosition {
-        var low: UInt64 = 0
-        var high = try await store.headPosition().rawValue + 1
-        while high - low > 1 {
-            let middle = low + (high - low) / 2
-            guard let event = try await store.readLog(from: LogPosition(middle), filter: .all, limit: 1).first else {
-                high = middle
-                continue
-            }
-            if (event.occurredAt ?? event.recordedAt) <= date { low = middle } else { high = middle }
-        }
-        return LogPosition(low)
     }
 }

@@ -26,15 +26,18 @@ public final class InMemoryEventStore: EventStore {
     private let state = Mutex(State())
     /// The limits this store enforces.
     public let limits: EventLimits
+    /// Where recorded-at times come from.
+    public let clock: StoreClock
 
     /// Creates an empty store.
-    public init(limits: EventLimits = EventLimits()) {
+    public init(limits: EventLimits = EventLimits(), clock: StoreClock = .system) {
         self.limits = limits
+        self.clock = clock
     }
 
     public func append(_ request: AppendRequest) async throws(EventStoreError) -> AppendResult {
         try request.validate(limits: limits)
-        let clock = RecordFormat.nowMicros()
+        let clock = clock.nowMicros()
         return try state.withLock { (state) throws(EventStoreError) -> AppendResult in
             guard !state.closed else { throw .storeClosed }
             // Recorded-at times never go backwards along the log.
