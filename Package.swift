@@ -165,7 +165,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RapportLMDBTests",
-            dependencies: ["RapportEventLog", "RapportLMDB", "RapportTesting", "RapportStoreProbe"],
+            dependencies: ["RapportEventLog", "RapportLMDB", "RapportTesting", "RapportScenario", "RapportStoreProbe"],
             swiftSettings: strictSettings
         ),
         .testTarget(

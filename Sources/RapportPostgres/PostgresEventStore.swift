@@ -265,8 +265,24 @@ public final class PostgresEventStore: EventStore {
     func readLog(from position: LogPosition, through end: LogPosition?, filter: LogFilter, limit: Int)
         async throws(EventStoreError) -> [RecordedEvent]
     {
-        guard limit > 0, filter.types?.isEmpty != true, filter.tags?.isEmpty != true else { return [] }
+        guard limit > 0, filter.types?.isEmpty != true, filter.tags?.isEmpty != true, filter.actors?.isEmpty != true else { return [] }
         if let end, end < position { return [] }
+        if let actors = filter.actors {
+            // The schema has no actor index yet: read pages with the other
+            // criteria and keep the actors' events.
+            var others = filter
+            others.actors = nil
+            var result: [RecordedEvent] = []
+            var next = position
+            let pageSize = Swift.max(limit, 512)
+            while result.count < limit {
+                let page = try await readLog(from: next, through: end, filter: others, limit: pageSize)
+                result += page.lazy.filter { actors.contains($0.metadata.actor.id) }.prefix(limit - result.count)
+                guard page.count == pageSize, let last = page.last else { break }
+                next = last.position.next
+            }
+            return result
+        }
         var query = QueryBuilder()
         let from = query.bind(Int64(saturating: Swift.max(position.rawValue, 1)))
         let count = query.bind(Int64(limit))
