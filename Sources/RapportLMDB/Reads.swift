@@ -38,7 +38,8 @@ extension TxnReader {
     }
 
     func readLog(from position: UInt64, filter: LogFilter, limit: Int) throws(EventStoreError) -> [RecordedEvent] {
-        guard limit > 0 else { return [] }
+        let end = filter.through?.rawValue ?? .max
+        guard limit > 0, position <= end else { return [] }
         var result: [RecordedEvent] = []
         var next = Swift.max(position, 1)
         // The most selective index at hand gives candidate positions; the
@@ -72,6 +73,7 @@ extension TxnReader {
             }
         } else {
             try forEachRecord(from: next) { (view) throws(EventStoreError) -> Bool in
+                guard view.position.rawValue <= end else { return false }
                 if filter.matches(view) { result.append(view.materialize()) }
                 return result.count < limit
             }
@@ -85,6 +87,7 @@ extension TxnReader {
             var previous: UInt64 = 0
             var taken = 0
             for candidate in found where candidate != previous && taken < wanted {
+                guard candidate <= end else { return result }
                 previous = candidate
                 taken += 1
                 let view = try requireView(at: candidate, reason: "an index points at it")

@@ -258,7 +258,7 @@ public final class PostgresEventStore: EventStore {
 
     public func readLog(from position: LogPosition, filter: LogFilter, limit: Int) async throws(EventStoreError) -> [RecordedEvent] {
         try checkOpen()
-        return try await readLog(from: position, through: nil, filter: filter, limit: limit)
+        return try await readLog(from: position, through: filter.through, filter: filter, limit: limit)
     }
 
     /// Reads the log from `position` up to `end` (or the end), in order.

@@ -236,7 +236,7 @@ extension ConformanceSuite {
             try c.expectEqual(backwards, ids.reversed(), "all events backwards through pages of 11")
         },
 
-        Check(name: "log reads filter by type, tag and actor, in pages") { c in
+        Check(name: "log reads filter by type, tag, actor and end position, in pages") { c in
             var all: [(type: String, tags: [Tag], actor: String)] = []
             var random = SplitMix64(seed: 42)
             let actors = ["user:anna", "user:boris", "system:import"].map { Principal(id: $0, role: .salesRep) }
@@ -264,6 +264,11 @@ extension ConformanceSuite {
                 LogFilter(actors: ["user:nobody"]),
                 LogFilter(actors: []),
                 LogFilter(types: ["NeverWritten"]),
+                LogFilter(through: 10),
+                LogFilter(types: ["Noted"], through: 300),
+                LogFilter(tags: [tag("contact:3")], through: 150),
+                LogFilter(actors: ["system:import"], through: 400),
+                LogFilter(types: ["Created"], actors: ["user:boris"], through: 599),
             ]
             for filter in filters {
                 for from: UInt64 in [1, 2, 150, 599, 600, 601] {
@@ -272,6 +277,7 @@ extension ConformanceSuite {
                             && (filter.types?.contains(all[index].type) ?? true)
                             && (filter.tags.map { wanted in all[index].tags.contains(where: wanted.contains) } ?? true)
                             && (filter.actors?.contains(all[index].actor) ?? true)
+                            && UInt64(index + 1) <= filter.through?.rawValue ?? .max
                     }.map { UInt64($0 + 1) }
                     let read = try await c.store.readLog(from: LogPosition(from), filter: filter, limit: 10_000).map(\.position.rawValue)
                     try c.expectEqual(read, expected, "filter \(filter) from \(from)")
