@@ -13,9 +13,9 @@ extension Repository {
     /// position writes no snapshot.
     ///
     /// ```swift
-    /// let result = try await repository.markDealWon(deal, finalAmount: amount, context: context)
-    /// let before = try await repository.load(deal, asOf: LogPosition(result.positions.lowerBound.rawValue - 1))
-    /// #expect(before.state.status == .open)
+    /// let won = try await repository.markDealWon(deal, finalAmount: amount, context: context)
+    /// let before = try await repository.load(deal, asOf: LogPosition(won.positions.lowerBound.rawValue - 1))
+    /// print(before.state.status)   // open: the deal as it was just before it was won
     /// ```
     ///
     /// - Returns: the state, and the stream version it had at `position` (0: it did not exist yet).

@@ -1,5 +1,6 @@
 import Foundation
 import RapportEventLog
+import Synchronization
 
 /// What a stored snapshot says about itself, read without decoding the state.
 ///
@@ -125,10 +126,16 @@ enum SnapshotFormat {
     /// with its schema version: adding an event type, or a new schema version
     /// of one, makes older snapshots stale without anyone having to remember.
     static func eventTypesFingerprint<A: Aggregate>(of type: A.Type) -> UInt32 {
+        if let known = fingerprints.withLock({ $0[ObjectIdentifier(A.self)] }) { return known }
         let names = A.eventTypes.map { "\($0.typeName)@\($0.schemaVersion)" }.sorted()
-        var text = Array(([A.kind] + names).joined(separator: "\n").utf8)
-        return text.withUnsafeMutableBytes { rapportCRC32C(UnsafeRawBufferPointer($0)) }
+        let text = Array(([A.kind] + names).joined(separator: "\n").utf8)
+        let fingerprint = text.withUnsafeBytes { rapportCRC32C($0) }
+        fingerprints.withLock { $0[ObjectIdentifier(A.self)] = fingerprint }
+        return fingerprint
     }
+
+    /// Fingerprints computed so far, by aggregate type (a type's event types never change while it runs).
+    private static let fingerprints = Mutex<[ObjectIdentifier: UInt32]>([:])
 
     /// Encodes a state: JSON, with dates as seconds since 2001 so that none loses precision.
     static func encodeState<A: SnapshottableAggregate>(_ state: A) throws -> [UInt8] {
