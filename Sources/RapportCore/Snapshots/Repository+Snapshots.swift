@@ -158,10 +158,13 @@ extension Repository {
             var new: (header: SnapshotHeader, state: [UInt8])?
             if let (state, replayed) = snapshot, let last = replayed.last {
                 let bytes = try SnapshotFormat.encodeState(state)
+                guard let length = UInt32(exactly: bytes.count) else {
+                    throw SnapshotProblem.damagedState("\(bytes.count) bytes: a snapshot holds at most 4 GiB")
+                }
                 let header = SnapshotHeader(
                     schemaVersion: S.snapshotSchemaVersion, eventTypes: SnapshotFormat.eventTypesFingerprint(of: S.self),
                     streamVersion: replayed.version, position: last.position, eventID: last.id,
-                    stateLength: UInt32(bytes.count), stateChecksum: bytes.withUnsafeBytes { rapportCRC32C($0) })
+                    stateLength: length, stateChecksum: bytes.withUnsafeBytes { rapportCRC32C($0) })
                 new = (header, bytes)
             }
             try await snapshots.store(new, of: stream, dropping: dropping)
