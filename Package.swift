@@ -68,7 +68,7 @@ let package = Package(
         ),
         .target(
             name: "RapportCore",
-            dependencies: ["RapportEventLog"],
+            dependencies: ["RapportEventLog", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .target(
@@ -139,7 +139,11 @@ let package = Package(
         ),
         .testTarget(
             name: "RapportCoreTests",
-            dependencies: ["RapportCore", "RapportEventLog"],
+            dependencies: [
+                "RapportCore", "RapportEventLog", "RapportLMDB",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
