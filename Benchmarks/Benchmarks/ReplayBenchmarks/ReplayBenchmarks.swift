@@ -1,7 +1,8 @@
 import Benchmark
 
 // Benchmarks of the replay engine (issue 5): loading aggregates, with and
-// without snapshots, now and as of a past position. One file per subject;
+// without snapshots, now and as of a past position; the CRM scenario's
+// C1–C4 (Scenario.swift). One file per subject;
 // each benchmark prints a `RESULT` line (p50/p99/p99.9 of its operations)
 // that `run.sh` adds to its summary.
 //
@@ -14,4 +15,5 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(metrics: [.wallClock, .throughput, .mallocCountTotal], timeUnits: .microseconds)
 
     SnapshotLoads.register()
+    ScenarioBenchmarks.register()
 }
