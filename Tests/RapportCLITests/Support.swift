@@ -49,6 +49,10 @@ struct Scratch {
     /// Runs `rapport` with `arguments` in this directory, with stdout and
     /// stderr sent to files (neither is a terminal) and times in UTC.
     func rapport(_ arguments: String..., environment: [String: String] = [:]) throws -> Run {
+        try rapport(arguments, environment: environment)
+    }
+
+    func rapport(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
         let process = Process()
         process.executableURL = rapportURL
         process.arguments = arguments
