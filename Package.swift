@@ -166,10 +166,13 @@ let package = Package(
             dependencies: ["RapportScenario", "RapportCore", "RapportEventLog"],
             swiftSettings: strictSettings
         ),
-        // End-to-end tests of the built `rapport` binary.
+        // End-to-end tests of the built `rapport` binary and of the examples.
         .testTarget(
             name: "RapportCLITests",
-            dependencies: ["RapportCLI", "RapportEventLog", "RapportLMDB", "RapportProjections"],
+            dependencies: [
+                "RapportCLI", "RapportEventLog", "RapportLMDB", "RapportProjections",
+                "QuickStart", "CRMTour", "LeadConversion", "AuditExport",
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -29,7 +29,8 @@ do {
 
     // Refused attempts are recorded too.
     for entry in try audit.entries(.action("AccessDenied"), in: store, page: PageRequest(limit: 3)).items {
-        print("refused: \(entry.actor.id) via \(entry.channel) on \(entry.entityKind):\(entry.entityID.prefix(8)), \(describe(entry.changes))")
+        let reason = entry.changes.first { $0.field == "reason" }?.newValue ?? "?"
+        print("refused: \(entry.actor.id) via \(entry.channel) on \(entry.entityKind):\(entry.entityID.prefix(8)), reason \(reason)")
     }
 
     // What the actor changed in the last 30 days of the log: a date range becomes a position range.
