@@ -92,13 +92,14 @@ struct HistoryReport: Encodable {
     var entries: [TimelineEntry]
 
     func print(person: Contact, point: PointInTime, dates: DateStyle, more: Bool) {
+        guard known else {
+            Terminal.print("contact \(contact): not known yet")
+            if let asOf = point.describe(dates) { Terminal.print(asOf) }
+            return
+        }
         let email = person.emails.first.map { " <\($0)>" } ?? ""
         Terminal.print("\(name ?? "(unnamed)")\(email) (contact \(contact))")
         if let asOf = point.describe(dates) { Terminal.print(asOf) }
-        guard known else {
-            Terminal.print("not known yet: the contact was created later")
-            return
-        }
         if let survivor = mergedInto { Terminal.print("merged into contact \(survivor)") }
         let last = lastContacted?.at.map { "\(dates.dateTime($0)) (\(lastContacted?.activityType ?? "activity"))" }
         Terminal.print("last contacted: \(last ?? "never")")
