@@ -21,6 +21,8 @@ let package = Package(
         .library(name: "RapportProjections", targets: ["RapportProjections"]),
         .executable(name: "rapport-quickstart", targets: ["QuickStart"]),
         .executable(name: "rapport-crm-tour", targets: ["CRMTour"]),
+        .executable(name: "rapport-lead-conversion", targets: ["LeadConversion"]),
+        .executable(name: "rapport-audit-export", targets: ["AuditExport"]),
         .executable(name: "rapport", targets: ["RapportCLI"]),
     ],
     dependencies: [
@@ -103,7 +105,19 @@ let package = Package(
             path: "Examples/CRMTour",
             swiftSettings: strictSettings
         ),
-        // The `rapport` command: demo, import, verify, stats, rebuild.
+        .executableTarget(
+            name: "LeadConversion",
+            dependencies: ["RapportCore", "RapportEventLog", "RapportLMDB", "RapportProjections", "RapportReplay"],
+            path: "Examples/LeadConversion",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "AuditExport",
+            dependencies: ["RapportCore", "RapportEventLog", "RapportLMDB", "RapportProjections", "RapportReplay"],
+            path: "Examples/AuditExport",
+            swiftSettings: strictSettings
+        ),
+        // The `rapport` command: demo, import, history, deal, pipeline, audit, verify, stats, rebuild.
         .executableTarget(
             name: "RapportCLI",
             dependencies: [
@@ -156,10 +170,13 @@ let package = Package(
             dependencies: ["RapportScenario", "RapportCore", "RapportEventLog"],
             swiftSettings: strictSettings
         ),
-        // End-to-end tests of the built `rapport` binary.
+        // End-to-end tests of the built `rapport` binary and of the examples.
         .testTarget(
             name: "RapportCLITests",
-            dependencies: ["RapportCLI", "RapportEventLog", "RapportLMDB", "RapportProjections"],
+            dependencies: [
+                "RapportCLI", "RapportEventLog", "RapportLMDB", "RapportProjections",
+                "QuickStart", "CRMTour", "LeadConversion", "AuditExport",
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -2,7 +2,10 @@
 //
 //     swift run rapport-quickstart [STORE_DIRECTORY]
 //
-// Run it twice: the second run reopens the same store and appends after the first.
+// Without a directory it makes a new store in the temporary directory. Give it
+// one and run it twice: the second run reopens the store and appends after the
+// first. (Its events are its own, not the CRM's: keep them out of a CRM store
+// such as the demo's ./rapport-data.)
 import Foundation
 import RapportEventLog
 import RapportLMDB
@@ -19,7 +22,8 @@ struct CallLogged: Event {
     var outcome: String
 }
 
-let path = CommandLine.arguments.dropFirst().first ?? "rapport-data"
+let path = CommandLine.arguments.dropFirst().first
+    ?? FileManager.default.temporaryDirectory.appendingPathComponent("rapport-quickstart-\(UUID().uuidString)").path
 let anna = Principal(id: "user:anna", role: .salesRep)
 
 do {

@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
 
-/// `rapport`: run the demo, import CSV files, verify a store, show its
-/// statistics and rebuild projections. Every failure ends with a one-line
-/// message on stderr and an exit code from ``CLIError/ExitStatus``.
+/// `rapport`: run the demo, import CSV files, ask a store about contacts,
+/// deals, pipelines and changes, verify it, show its statistics and rebuild
+/// projections. Every failure ends with a one-line message on stderr and an
+/// exit code from ``CLIError/ExitStatus``.
 @main
 struct Rapport: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,10 +12,10 @@ struct Rapport: AsyncParsableCommand {
         abstract: "The Rapport CRM core from the command line.",
         discussion: """
             The store is --store PATH, else the environment variable RAPPORT_STORE, else ./rapport-data.
-            Exit codes: 0 success, 1 verify found a problem, 2 unknown projection, 64 usage error \
-            (bad date, unknown backend), 65 damaged or incompatible store or unusable input file, 66 no store or no input file, \
+            Exit codes: 0 success, 1 verify found a problem, 2 unknown projection, 3 unknown contact, deal or pipeline, \
+            64 usage error (bad date, format or id, unknown backend), 65 damaged or incompatible store or unusable input file, 66 no store or no input file, \
             69 backend not available in this build, 74 storage error.
             """,
-        subcommands: [Demo.self, Import.self, Audit.self, Verify.self, Stats.self, Rebuild.self]
+        subcommands: [Demo.self, Import.self, History.self, DealCommand.self, PipelineCommand.self, Audit.self, Verify.self, Stats.self, Rebuild.self]
     )
 }

@@ -68,13 +68,14 @@ public actor ProjectionRunner {
     /// Creates a runner.
     ///
     /// A `scope` builds a view of part of the history, reading only that
-    /// part through the store's indexes: one deal's state as of a date, say,
-    /// costs that deal's events, not the log's.
+    /// part through the store's indexes: one actor's audit trail as of a
+    /// date, say, costs that actor's events, not the log's. The projections
+    /// must only need events within the scope for the answers you read.
     ///
     /// ```swift
-    /// let oneDeal = LogFilter(tags: [dealID.tag])
+    /// let anna = LogFilter(actors: ["user:anna"])
     /// let past = InMemoryReadModelStorage()
-    /// try await ProjectionRunner(log: store, storage: past, projections: [DealStates()], registry: .crm, scope: oneDeal)
+    /// try await ProjectionRunner(log: store, storage: past, projections: [AuditTrail()], registry: .crm, scope: anna)
     ///     .catchUp(upTo: try await store.position(asOf: march1))
     /// ```
     public init(

@@ -1,7 +1,10 @@
 import Foundation
 
 /// The built `rapport` binary, next to the test bundle.
-let rapportURL: URL = {
+let rapportURL = builtExecutable("rapport")
+
+/// A built executable of the package (`rapport`, the examples), next to the test bundle.
+func builtExecutable(_ name: String) -> URL {
     let candidates = [
         URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent(),
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
@@ -9,11 +12,11 @@ let rapportURL: URL = {
             .appendingPathComponent(".build/debug"),
     ]
     for directory in candidates {
-        let url = directory.appendingPathComponent("rapport")
+        let url = directory.appendingPathComponent(name)
         if FileManager.default.isExecutableFile(atPath: url.path) { return url }
     }
-    return candidates[0].appendingPathComponent("rapport")
-}()
+    return candidates[0].appendingPathComponent(name)
+}
 
 /// What a run of `rapport` printed and how it ended.
 struct Run {
@@ -49,8 +52,17 @@ struct Scratch {
     /// Runs `rapport` with `arguments` in this directory, with stdout and
     /// stderr sent to files (neither is a terminal) and times in UTC.
     func rapport(_ arguments: String..., environment: [String: String] = [:]) throws -> Run {
+        try rapport(arguments, environment: environment)
+    }
+
+    func rapport(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+        try run(rapportURL, arguments, environment: environment)
+    }
+
+    /// Runs `executable` with `arguments` in this directory, as ``rapport(_:environment:)`` runs `rapport`.
+    func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> Run {
         let process = Process()
-        process.executableURL = rapportURL
+        process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = directory
         var variables = ProcessInfo.processInfo.environment

@@ -141,6 +141,8 @@ struct DealStatesTests {
         #expect(summary.stale.map(\.id) == [s.d4])
         #expect(try states.summary(of: s.sales, in: w.live, now: day(50), staleAfterDays: 14)?.stale.map(\.id) == [s.d4, s.d5])
         #expect(try states.summary(of: PipelineID(), in: w.live, now: day(40)) == nil)
+        #expect(try states.pipelines(in: w.live).map(\.id) == [s.sales] && states.pipelines(in: w.live).map(\.name) == ["Sales"])
+        #expect(try states.pipelines(in: InMemoryReadModelStorage()).isEmpty)
     }
 
     @Test func asOfAPositionEqualsAFreshBuildOfThoseEventsOnly() async throws {
@@ -163,6 +165,11 @@ struct DealStatesTests {
             #expect(try past.checkpoint(of: states.name)?.position == position)
             #expect(try await states.summary(of: s.sales, asOf: position, from: full.store, now: day(40))
                     == states.summary(of: s.sales, in: partial.live, now: day(40)))
+            // One deal from its own stream and its pipeline's: the same state, nil before it opened.
+            for deal in [s.d1, s.d2, s.d3, s.d4, s.d5] {
+                #expect(try await states.state(of: deal, asOf: position, fromStreamsIn: full.store) == states.state(of: deal, in: partial.live),
+                        "deal \(deal) as of \(position)")
+            }
         }
         // After 12 steps (d3 moved back, before anyone won): by hand.
         let then = try #require(try await states.summary(of: s.sales, asOf: ends[11], from: full.store, now: day(9)))

@@ -56,18 +56,13 @@ struct Audit: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let selection = try selection()
-            guard ["table", "csv", "jsonl"].contains(format) else {
-                throw CLIError("--format: \"\(format)\" is not table, csv or jsonl", status: .usage)
-            }
+            let format = try Choice.parse(format, option: "--format", among: ["table", "csv", "jsonl"])
             let zone = options.dates.timeZone
             let start = try from.map { (text) throws(CLIError) in try DateArgument.parse(text, option: "--from", timeZone: zone) }
             let end = try to.map { (text) throws(CLIError) in try DateArgument.parse(text, option: "--to", timeZone: zone) }
             try await options.open().using { store in
                 let trail = AuditTrail()
-                let bar = ProgressBar("updating the audit trail")
-                try await ProjectionRunner(log: store, storage: store, projections: [trail], registry: .crm)
-                    .catchUp { progress in bar.update(progress.done, of: progress.total) }
-                bar.finish()
+                try await catchUp([trail], in: store, label: "updating the audit trail")
                 var query = AuditQuery(selection)
                 if start != nil || end != nil {
                     let range = try await AuditTrail.positions(from: start ?? .distantPast, through: end ?? .distantFuture, in: store)

@@ -30,10 +30,7 @@ struct Rebuild: AsyncParsableCommand {
                         projection: projection.name, resetFirst: true,
                         checkpoint: ProjectionCheckpoint(version: projection.version, position: .start))])
                 }
-                let runner = ProjectionRunner(log: store, storage: store, projections: chosen, registry: .crm)
-                let bar = ProgressBar("rebuilding")
-                let reached = try await runner.catchUp { progress in bar.update(progress.done, of: progress.total) }
-                bar.finish()
+                let reached = try await catchUp(chosen, in: store, label: "rebuilding")
                 for projection in chosen {
                     Terminal.print("rebuilt \(projection.name) (version \(projection.version)) up to position \(Format.count(reached.rawValue))")
                 }

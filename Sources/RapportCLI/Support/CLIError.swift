@@ -12,6 +12,8 @@ struct CLIError: Error, CustomStringConvertible {
         case problemFound = 1
         /// No projection has the name given to `rebuild`, or none is registered.
         case unknownProjection = 2
+        /// No contact, deal or pipeline has the id (or name) given.
+        case notFound = 3
         /// A wrong argument: a malformed date, an unknown backend (EX_USAGE).
         case usage = 64
         /// The store is damaged or not a Rapport store (EX_DATAERR).

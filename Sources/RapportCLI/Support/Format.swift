@@ -15,6 +15,9 @@ enum Format {
 
     static func count(_ value: UInt64) -> String { count(Int(clamping: value)) }
 
+    /// 1 → "1 deal", 1234 → "1,234 deals".
+    static func count(_ value: Int, _ noun: String) -> String { "\(count(value)) \(noun)\(value == 1 ? "" : "s")" }
+
     /// Bytes in binary units: "1.5 MiB".
     static func bytes(_ value: Int64) -> String {
         let units = ["bytes", "KiB", "MiB", "GiB", "TiB"]
@@ -29,6 +32,32 @@ enum Format {
 
     /// Seconds with one decimal: "1.2 s".
     static func seconds(_ value: Double) -> String { String(format: "%.1f s", value) }
+
+    /// An amount with thousands separators, and cents when it has any: "12,000", "1,234.50".
+    static func amount(_ value: Decimal) -> String {
+        var rounded = Decimal()
+        var exact = value
+        NSDecimalRound(&rounded, &exact, 2, .plain)
+        let cents = NSDecimalNumber(decimal: rounded * 100).int64Value
+        let whole = count(Int(cents / 100))
+        let fraction = abs(cents % 100)
+        let sign = cents < 0 && cents / 100 == 0 ? "-" : ""
+        return fraction == 0 ? sign + whole : sign + whole + "." + (fraction < 10 ? "0" : "") + String(fraction)
+    }
+
+    /// Amounts per currency: "12,000 EUR", "12,000 EUR + 500 USD", "0" when there are none.
+    static func amounts(_ values: [String: Decimal]) -> String {
+        guard !values.isEmpty else { return "0" }
+        return values.sorted { $0.key < $1.key }.map { "\(amount($0.value)) \($0.key)" }.joined(separator: " + ")
+    }
+
+    /// A share as a whole percentage: "67%"; "-" when there is none.
+    static func percent(_ value: Double?) -> String {
+        value.map { String(format: "%.0f%%", $0 * 100) } ?? "-"
+    }
+
+    /// A duration in days with one decimal: "12.5 days".
+    static func days(_ seconds: TimeInterval) -> String { String(format: "%.1f days", seconds / 86_400) }
 }
 
 /// Formats dates for output in the user's time zone, or UTC with `--utc`.

@@ -2,6 +2,7 @@ import Foundation
 import RapportCore
 import RapportEventLog
 import RapportLMDB
+import RapportProjections
 
 /// The demo's tour of a store: what it holds, the busiest contact and its
 /// recent history, and one deal as of a past date.
@@ -72,32 +73,11 @@ struct Tour {
             Terminal.print("  (no deals)")
             return
         }
-        let (then, now) = try await DealHistory.states(of: id, in: store, asOf: position)
-        Terminal.print("  deal \(now.title.isEmpty ? id.description : "\"\(now.title)\"") (deal \(id))")
-        Terminal.print("    then: \(DealHistory.describe(then))")
-        Terminal.print("    now:  \(DealHistory.describe(now))")
-    }
-}
-
-/// Folds a deal's events, as of a position and up to now.
-enum DealHistory {
-    /// The deal's state after its events up to `position`, and after all of them.
-    static func states(of id: DealID, in store: LMDBEventStore, asOf position: LogPosition) async throws -> (then: Deal, now: Deal) {
-        var then = Deal(id: id)
-        var now = Deal(id: id)
-        for try await record in store.events(in: id.streamID) {
-            let event = try EventTypeRegistry.crm.decode(record)
-            if record.position <= position { then.apply(event) }
-            now.apply(event)
-        }
-        return (then, now)
-    }
-
-    static func describe(_ deal: Deal) -> String {
-        guard deal.exists else { return "not opened yet" }
-        var parts = ["\(deal.status)", "stage \(deal.stage)"]
-        if let amount = deal.finalAmount ?? deal.amount { parts.append("\(amount)") }
-        if let reason = deal.lostReason { parts.append("lost: \(reason)") }
-        return parts.joined(separator: ", ")
+        let states = DealStates()
+        let then = try await states.state(of: id, asOf: position, fromStreamsIn: store)
+        let now = try await states.state(of: id, asOf: head, fromStreamsIn: store)
+        Terminal.print("  deal \(now.map { "\"\($0.title)\"" } ?? id.description) (deal \(id))")
+        Terminal.print("    then: \(DealCard.summary(then))")
+        Terminal.print("    now:  \(DealCard.summary(now))")
     }
 }

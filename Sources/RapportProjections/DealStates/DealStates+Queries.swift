@@ -18,6 +18,27 @@ extension DealStates {
         }
     }
 
+    /// Every pipeline the read model knows, with its current name, ordered by name (then id).
+    ///
+    /// ```swift
+    /// for (id, name) in try states.pipelines(in: store) {
+    ///     print(name, try states.summary(of: id, in: store, now: Date())?.open.count ?? 0)
+    /// }
+    /// ```
+    ///
+    /// - Complexity: O(pipelines).
+    public func pipelines(in storage: any ReadModelStorage) throws(ProjectionQueryError) -> [(id: PipelineID, name: String)] {
+        try storage.query(name) { (reader) throws(ProjectionQueryError) in
+            var result: [(id: PipelineID, name: String)] = []
+            for key in try reader.keys(withPrefix: "pipeline/") {
+                guard let id = PipelineID(String(key.dropFirst("pipeline/".count))),
+                      let info = try reader.decoded(PipelineInfo.self, key) else { continue }
+                result.append((id, info.name))
+            }
+            return result.sorted { ($0.name, $0.id) < ($1.name, $1.id) }
+        }
+    }
+
     /// The summary of one pipeline; nil when the pipeline is unknown.
     /// `now` is the time stale deals and time in stage are measured at; a
     /// deal is stale when it is open and entered its stage more than

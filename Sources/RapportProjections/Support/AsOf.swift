@@ -40,15 +40,19 @@ extension Projection {
 }
 
 extension DealStates {
-    /// A deal's state as of `position`: built from the deal's own events up
-    /// to `position`, found through its tag, so the cost is the deal's
-    /// history, not the log's.
+    /// A deal's state as of `position`. When `log` can also read streams (every
+    /// store can), this reads only the deal's and its pipeline's streams
+    /// (``state(of:asOf:fromStreamsIn:)``); otherwise it builds every deal
+    /// from events `1...position`.
     ///
     /// ```swift
     /// let then = try await states.state(of: dealID, asOf: result.lastPosition, from: store)
     /// ```
     public func state(of deal: DealID, asOf position: LogPosition, from log: any EventLogReader) async throws -> DealState? {
-        try state(of: deal, in: try await readModel(asOf: position, from: log, scope: LogFilter(tags: [deal.tag])))
+        if let streams = log as? any EventStreamReader {
+            return try await state(of: deal, asOf: position, fromStreamsIn: streams)
+        }
+        return try state(of: deal, in: try await readModel(asOf: position, from: log))
     }
 
     /// A pipeline's summary as of `position` (a fresh build from events `1...position`).
