@@ -116,11 +116,13 @@ struct QueryCommandTests {
     let demo = sharedDemo
     var store: String { demo.store }
 
-    /// The library's answers, read in this process from the same store (built in memory).
-    func withStore<R>(_ body: (LMDBEventStore, InMemoryReadModelStorage) async throws -> R) async throws -> R {
+    /// The library's answers, read in this process from the same store (`projection` built in memory).
+    func withStore<R>(
+        _ projection: any Projection, _ body: (LMDBEventStore, InMemoryReadModelStorage) async throws -> R
+    ) async throws -> R {
         let store = try LMDBEventStore(path: self.store)
         let live = InMemoryReadModelStorage()
-        try await ProjectionRunner(log: store, storage: live, projections: [ContactHistory(), DealStates()], registry: .crm).catchUp()
+        try await ProjectionRunner(log: store, storage: live, projections: [projection], registry: .crm).catchUp()
         let result = try await body(store, live)
         await store.close()
         return result
@@ -129,7 +131,7 @@ struct QueryCommandTests {
     @Test func historyInEachFormatIsTheLibrarysTimeline() async throws {
         let history = ContactHistory()
         // The contact with the longest timeline.
-        let (contact, all, phone, last) = try await withStore { store, live in
+        let (contact, all, phone, last) = try await withStore(history) { store, live in
             let created = try await store.readLog(from: 1, filter: LogFilter(types: [ContactCreated.typeName]), limit: 100)
             let contacts = created.compactMap { ContactID(String($0.streamID.rawValue.dropFirst("contact-".count))) }
             let sizes = try contacts.map { try history.timeline(of: $0, in: live, page: PageRequest(limit: 10_000)).items.count }
@@ -165,7 +167,7 @@ struct QueryCommandTests {
 
     @Test func historyAsOfADateIsWhatTheStoreKnewThen() async throws {
         let history = ContactHistory()
-        let (contact, position, then, now) = try await withStore { store, live in
+        let (contact, position, then, now) = try await withStore(history) { store, live in
             let position = try await store.position(asOf: march2024)
             let past = try await history.readModel(asOf: position, from: store)
             // A contact created before March 2024 whose timeline grew after it.
@@ -201,7 +203,7 @@ struct QueryCommandTests {
     @Test func dealNowAndAsOfADateIsTheLibrarysState() async throws {
         let states = DealStates()
         // A deal opened before March 2024 that moved after it.
-        let (deal, position, reference, now) = try await withStore { store, live in
+        let (deal, position, reference, now) = try await withStore(states) { store, live in
             let position = try await store.position(asOf: march2024)
             let opened = try await store.readLog(from: 1, filter: LogFilter(types: [DealOpened.typeName]), limit: 3_000)
             for record in opened where record.position <= position {
@@ -243,7 +245,7 @@ struct QueryCommandTests {
 
     @Test func pipelineSummariesAreTheLibrarys() async throws {
         let states = DealStates()
-        let (pipelines, current, past, position) = try await withStore { store, live in
+        let (pipelines, current, past, position) = try await withStore(states) { store, live in
             let pipelines = try states.pipelines(in: live)
             let position = try await store.position(asOf: march2024)
             let current = try pipelines.compactMap { try states.summary(of: $0.id, in: live, now: Date(), staleAfterDays: 30) }
