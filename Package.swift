@@ -171,8 +171,13 @@ let package = Package(
         .testTarget(
             name: "RapportPostgresTests",
             dependencies: [
+                "RapportCore",
                 "RapportEventLog",
+                "RapportLMDB",
                 "RapportPostgres",
+                "RapportProjections",
+                "RapportReplay",
+                "RapportScenario",
                 "RapportTesting",
                 "RapportPostgresProbe",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
