@@ -103,13 +103,15 @@ let package = Package(
             path: "Examples/CRMTour",
             swiftSettings: strictSettings
         ),
-        // The `rapport` command: demo, import, verify, stats, rebuild.
+        // The `rapport` command: demo, import, audit, verify, stats, rebuild, copy.
         .executableTarget(
             name: "RapportCLI",
             dependencies: [
-                "RapportCore", "RapportEventLog", "RapportLMDB", "RapportReplay", "RapportScenario", "RapportProjections",
+                "RapportCore", "RapportEventLog", "RapportLMDB", "RapportPostgres", "RapportReplay", "RapportScenario", "RapportProjections",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: strictSettings
         ),
