@@ -63,24 +63,10 @@ public struct ReadModelStorageSuite: Sendable {
     /// - Throws: ``ConformanceFailure`` when the storage does not behave as
     ///   promised, or the error the storage threw where none was expected.
     public func run(_ name: String) async throws {
-        guard let check = Self.checks.first(where: { $0.name == name }) else {
-            throw ConformanceFailure(check: name, message: "there is no check of that name")
-        }
-        let subject = try await makeStorage()
-        let context = ReadModelCheckContext(name: name, subject: subject)
-        do {
-            try await check.body(context)
-        } catch {
-            await context.finish()
-            throw error
-        }
-        await context.finish()
+        try await runCheck(name, of: Self.checks) { ReadModelCheckContext(name: name, subject: try await makeStorage()) }
     }
 
-    struct Check: Sendable {
-        let name: String
-        let body: @Sendable (ReadModelCheckContext) async throws -> Void
-    }
+    typealias Check = NamedCheck<ReadModelCheckContext>
 
     static let checks: [Check] = [
         Check(name: "a projection never committed has no checkpoint and no keys") { c in
@@ -183,7 +169,7 @@ public struct ReadModelStorageSuite: Sendable {
 }
 
 /// What a read-model check works with: the storage, and assertions that throw.
-final class ReadModelCheckContext: @unchecked Sendable {
+final class ReadModelCheckContext: CheckSubject, @unchecked Sendable {
     let name: String
     private(set) var storage: any ReadModelStorage
     private let subject: ReadModelStorageUnderTest
@@ -228,6 +214,26 @@ final class ReadModelCheckContext: @unchecked Sendable {
                 return true
             }
             return keys
+        }
+    }
+}
+
+extension ReadModelStorage {
+    /// Every key and value of `projection`'s committed read model, to compare
+    /// read models across storages (say, a projection run on your backend and
+    /// in memory).
+    ///
+    /// ```swift
+    /// #expect(try postgres.contents(of: "deal-states") == (try inMemory.contents(of: "deal-states")))
+    /// ```
+    public func contents(of projection: String) throws(EventStoreError) -> [String: [UInt8]] {
+        try read(projection) { (reader) throws(EventStoreError) in
+            var all: [String: [UInt8]] = [:]
+            try reader.forEach(keyPrefix: "") { key, value in
+                all[key] = value
+                return true
+            }
+            return all
         }
     }
 }

@@ -95,18 +95,7 @@ struct PostgresProjectionTests {
     static let projections: [any Projection] = [ContactHistory(), AuditTrail(), DealStates()]
 
     func everything(_ storage: any ReadModelStorage) throws -> [String: [String: [UInt8]]] {
-        var all: [String: [String: [UInt8]]] = [:]
-        for projection in Self.projections {
-            all[projection.name] = try storage.read(projection.name) { (reader) throws(EventStoreError) in
-                var model: [String: [UInt8]] = [:]
-                try reader.forEach(keyPrefix: "") { key, value in
-                    model[key] = value
-                    return true
-                }
-                return model
-            }
-        }
-        return all
+        try Dictionary(uniqueKeysWithValues: Self.projections.map { ($0.name, try storage.contents(of: $0.name)) })
     }
 
     @Test("the three projections give the same read models and answers on PostgreSQL as in memory")
