@@ -103,7 +103,8 @@ extension PostgresEventStore: StoredRecordLog {
     /// transaction) and checks: every record's checksum and structure,
     /// gapless positions from 1, the hash chain, stream versions and links,
     /// tag links; that each row's `stream_id`, `stream_version`, `event_id`
-    /// and `type` are the record's and its tag rows are the record's tags;
+    /// and `type` are the record's, and each tag's index rows (their count,
+    /// sum, lowest and highest position) those of the records carrying it;
     /// that the stream and tag heads are those the log gives, and that the
     /// log head names the last record and its chain hash.
     ///
@@ -136,7 +137,8 @@ private struct PostgresLogWalk {
     let connection: PostgresConnection
     let logger: Logger
     var chain = LogChain()
-    var tagRows = 0
+    /// Per tag, what the records say its index rows must add up to.
+    var tagTallies: [String: TagTally] = [:]
     static let pageSize = 2_000
 
     init(schema: Schema, connection: PostgresConnection, logger: Logger) {
@@ -180,13 +182,12 @@ private struct PostgresLogWalk {
     private mutating func page(from: UInt64) async throws -> (VerificationProblem?, Int) {
         let query = PostgresQuery.bound(
             """
-            SELECT e.position, e.stream_id, e.stream_version, e.event_id, e.type, e.record,
-                   coalesce((SELECT array_agg(t.tag ORDER BY t.tag) FROM \(schema.eventTags) t WHERE t.position = e.position), '{}')
-            FROM \(schema.events) e WHERE e.position >= $1 ORDER BY e.position LIMIT $2
+            SELECT position, stream_id, stream_version, event_id, type, record
+            FROM \(schema.events) WHERE position >= $1 ORDER BY position LIMIT $2
             """, Int64(from), Int64(Self.pageSize))
         var count = 0
-        for try await (position, stream, version, id, type, record, tags) in try await connection.run(query, logger: logger)
-            .decode((Int64, String, Int64, UUID, String, ByteBuffer, [String]).self)
+        for try await (position, stream, version, id, type, record) in try await connection.run(query, logger: logger)
+            .decode((Int64, String, Int64, UUID, String, ByteBuffer).self)
         {
             count += 1
             let at = LogPosition(UInt64(position))
@@ -203,20 +204,15 @@ private struct PostgresLogWalk {
                 }
                 guard view.eventID.uuid == id else { return problem("the row's event id \(id) is not the record's (\(view.eventID))") }
                 guard view.type == type else { return problem("the row's type \(type) is not the record's (\(view.type))") }
-                var recordTags: [String] = []
-                view.forEachTag { name, _ in recordTags.append(String(decoding: name, as: UTF8.self)) }
-                guard recordTags.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) == tags.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) else {
-                    return problem("the tag index has \(tags) for this record, the record has \(recordTags)")
-                }
+                view.forEachTag { name, _ in tagTallies[String(decoding: name, as: UTF8.self), default: TagTally()].add(UInt64(position)) }
                 return nil
             }
-            tagRows += tags.count
             if let outcome { return (outcome, count) }
         }
         return (nil, count)
     }
 
-    /// Compares the stored stream and tag heads, and the size of the tag index, with the log.
+    /// Compares the stored stream and tag heads, and the tag index, with the log.
     private func checkIndexes() async throws -> VerificationProblem? {
         for (table, key, size, expected, kind) in [
             (schema.streamHeads, "stream_id", "version", chain.streams, "stream"), (schema.tagHeads, "tag", "count", chain.tags, "tag"),
@@ -233,15 +229,34 @@ private struct PostgresLogWalk {
                 return VerificationProblem(position: nil, message: "\(stored) \(kind) heads are stored, the log has \(expected.count) \(kind)s")
             }
         }
-        var indexed: Int64 = 0
-        for try await count in try await connection.run(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(schema.eventTags)"), logger: logger)
-            .decode(Int64.self)
-        {
-            indexed = count
+        // The tag index, one aggregate per tag (its primary key's order), against the records' tags.
+        var tags = 0
+        let query = PostgresQuery(unsafeSQL: "SELECT tag, count(*), sum(position)::bigint, min(position), max(position) FROM \(schema.eventTags) GROUP BY tag")
+        for try await (tag, count, sum, low, high) in try await connection.run(query, logger: logger).decode((String, Int64, Int64, Int64, Int64).self) {
+            tags += 1
+            let stored = TagTally(count: UInt64(count), sum: UInt64(sum), low: UInt64(low), high: UInt64(high))
+            if tagTallies[tag] != stored {
+                return VerificationProblem(position: nil, message: "the tag index rows of tag \(tag) do not match the records carrying it")
+            }
         }
-        if indexed != Int64(tagRows) {
-            return VerificationProblem(position: nil, message: "the tag index holds \(indexed) entries, the records carry \(tagRows) tags")
+        if tags != tagTallies.count {
+            return VerificationProblem(position: nil, message: "the tag index holds \(tags) tags, the records carry \(tagTallies.count)")
         }
         return nil
+    }
+}
+
+/// The count, sum, lowest and highest of the positions carrying one tag.
+private struct TagTally: Equatable {
+    var count: UInt64 = 0
+    var sum: UInt64 = 0
+    var low = UInt64.max
+    var high: UInt64 = 0
+
+    mutating func add(_ position: UInt64) {
+        count += 1
+        sum &+= position
+        low = min(low, position)
+        high = max(high, position)
     }
 }
