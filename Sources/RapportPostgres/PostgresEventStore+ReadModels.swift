@@ -60,6 +60,7 @@ extension PostgresEventStore: ReadModelStorage {
     public func commit(_ changes: [ReadModelChanges]) async throws(EventStoreError) {
         try checkOpen()
         guard !changes.isEmpty else { return }
+        reading.start()  // a store that writes read models reads them: lease the reading connection meanwhile
         let statements = changes.flatMap(commitStatements)
         var attempt = 1
         while true {

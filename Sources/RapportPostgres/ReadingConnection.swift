@@ -18,9 +18,10 @@ import RapportEventLog
 ///
 /// Reads are serialised: one at a time on the one connection. The holder is
 /// started by `prepareForReading()` (the projection runner calls it before it
-/// reads), which waits for the connection without blocking a thread; a read
-/// that finds no connection starts the holder and blocks up to
-/// ``connectTimeout`` for it.
+/// reads), which waits for the connection without blocking a thread. A read
+/// never waits for a lease (that would block a thread of the cooperative pool
+/// on work the pool must do): without a connection it starts the holder and
+/// throws, saying to await `prepareForReading()` first.
 final class ReadingConnection: @unchecked Sendable {
     // Guarded by `condition`.
     private let condition = NSCondition()
@@ -37,7 +38,7 @@ final class ReadingConnection: @unchecked Sendable {
 
     let client: PostgresClient
     let logger: Logger
-    /// How long a read waits for the holder to lease a connection.
+    /// How long `ready()` waits for the holder to lease a connection.
     let connectTimeout: TimeInterval
 
     init(client: PostgresClient, logger: Logger, connectTimeout: TimeInterval = 15) {
@@ -140,8 +141,7 @@ final class ReadingConnection: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` with the held connection, alone. Waits up to
-    /// ``connectTimeout`` when no connection is held yet.
+    /// Runs `body` with the held connection, alone.
     func withConnection<R>(_ body: (PostgresConnection) throws(EventStoreError) -> R) throws(EventStoreError) -> R {
         inUse.lock()
         defer { inUse.unlock() }
@@ -149,28 +149,28 @@ final class ReadingConnection: @unchecked Sendable {
         return try body(connection)
     }
 
+    /// The held connection. Never waits for one to be leased: that needs a
+    /// task of Swift's cooperative pool, which the blocked caller may be
+    /// starving. Without a connection it starts the holder and says to prepare.
     private func connected() throws(EventStoreError) -> PostgresConnection {
         start()
-        let deadline = Date(timeIntervalSinceNow: connectTimeout)
         condition.lock()
         defer { condition.unlock() }
-        while true {
-            if closed { throw .storeClosed }
-            if let connection, !connection.isClosed {
-                if let commit = pendingCommit {
-                    pendingCommit = nil
-                    condition.unlock()
-                    let ended = (try? commit.wait()) != nil
-                    condition.lock()
-                    if !ended && connection.isClosed { continue }
-                }
-                return connection
-            }
-            guard condition.wait(until: deadline) else {
-                let cause = lastFailure.map { ": \($0)" } ?? ""
-                throw .storage("no connection to PostgreSQL for reading read models within \(Int(connectTimeout)) s\(cause)")
+        if closed { throw .storeClosed }
+        guard let connection, !connection.isClosed else {
+            let cause = lastFailure.map { " (the last attempt to connect failed: \($0))" } ?? ""
+            throw .storage("the store holds no connection for reading read models yet; await prepareForReading() first (the projection runner does)\(cause)")
+        }
+        if let commit = pendingCommit {
+            pendingCommit = nil
+            condition.unlock()
+            _ = try? commit.wait()
+            condition.lock()
+            guard !connection.isClosed else {
+                throw .storage("the connection for reading read models closed; await prepareForReading() to take another")
             }
         }
+        return connection
     }
 
     /// Sends COMMIT after a read without waiting for its answer; the next read waits for it.

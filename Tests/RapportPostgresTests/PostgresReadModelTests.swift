@@ -34,6 +34,7 @@ struct PostgresReadModelTests {
         let database = try TestDatabase.get()
         let (store, schema) = try await database.freshStore("rmfail")
         try await store.commit([ReadModelChanges(projection: "a", writes: ["k": [1]], checkpoint: ProjectionCheckpoint(version: 1, position: 1))])
+        try await store.prepareForReading()
         // PostgreSQL's text cannot hold a 0 character: the second projection's statements fail
         // after the first projection's have run in the same transaction.
         await #expect(throws: EventStoreError.self) {
@@ -50,12 +51,19 @@ struct PostgresReadModelTests {
         await database.drop(schema)
     }
 
-    @Test("reads work without prepareForReading, see other stores' commits, and end with the store")
-    func readsWithoutPreparing() async throws {
+    @Test("a read before prepareForReading says to prepare; then reads see other stores' commits, and end with the store")
+    func readsNeedPreparing() async throws {
         let database = try TestDatabase.get()
         let (writer, schema) = try await database.freshStore("rmread")
         try await writer.commit([ReadModelChanges(projection: "p", writes: ["k": [7]], checkpoint: ProjectionCheckpoint(version: 2, position: 9))])
-        let reader = try database.store(schema: schema)  // another process's store, never prepared
+        let reader = try database.store(schema: schema)  // another process's store
+        #expect {
+            try reader.checkpoint(of: "p")
+        } throws: { error in
+            guard case .storage(let message) = error as? EventStoreError else { return false }
+            return message.contains("prepareForReading()")
+        }
+        try await reader.prepareForReading()
         #expect(try reader.checkpoint(of: "p") == ProjectionCheckpoint(version: 2, position: 9))
         #expect(try reader.read("p") { (r) throws(EventStoreError) in try r.value(forKey: "k") } == [7])
         try await writer.commit([ReadModelChanges(projection: "p", writes: ["k": [8]], checkpoint: ProjectionCheckpoint(version: 2, position: 10))])
@@ -84,6 +92,7 @@ struct PostgresReadModelTests {
         #expect(try await store.headPosition() == 2)
         try await store.verify()
         try await store.commit([ReadModelChanges(projection: "p", checkpoint: ProjectionCheckpoint(version: 1, position: 2))])
+        try await store.prepareForReading()
         #expect(try store.checkpoint(of: "p")?.position == 2)
         await store.close()
         await database.drop(schema)

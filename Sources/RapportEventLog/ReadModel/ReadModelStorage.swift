@@ -69,10 +69,11 @@ public protocol ReadModelStorage: Sendable {
     /// Commits the changes of several projections, with their checkpoints, in one transaction.
     func commit(_ changes: [ReadModelChanges]) async throws(EventStoreError)
     /// Gets ready for the synchronous reads: a storage on a server connects
-    /// here, so that ``checkpoint(of:)`` and ``read(_:_:)`` find a connection
-    /// and need not wait for one. The projection runner calls it before every
-    /// catch-up; call it once before querying read models. Embedded storages
-    /// are always ready (the default does nothing).
+    /// here, and may refuse ``checkpoint(of:)`` and ``read(_:_:)`` until it has
+    /// (a synchronous read cannot wait for a connection without blocking a
+    /// thread the connection needs). The projection runner calls it before
+    /// every catch-up; await it once before querying read models. Embedded
+    /// storages are always ready (the default does nothing).
     ///
     /// ```swift
     /// try await storage.prepareForReading()
