@@ -68,7 +68,7 @@ let package = Package(
         ),
         .target(
             name: "RapportCore",
-            dependencies: ["RapportEventLog"],
+            dependencies: ["RapportEventLog", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .target(
@@ -141,7 +141,11 @@ let package = Package(
         ),
         .testTarget(
             name: "RapportCoreTests",
-            dependencies: ["RapportCore", "RapportEventLog"],
+            dependencies: [
+                "RapportCore", "RapportEventLog", "RapportLMDB",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -167,7 +171,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RapportLMDBTests",
-            dependencies: ["RapportEventLog", "RapportLMDB", "RapportTesting", "RapportStoreProbe"],
+            dependencies: ["RapportEventLog", "RapportLMDB", "RapportTesting", "RapportScenario", "RapportStoreProbe"],
             swiftSettings: strictSettings
         ),
         .testTarget(

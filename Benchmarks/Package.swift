@@ -64,5 +64,23 @@ let package = Package(
                 .plugin(name: "BenchmarkPlugin", package: "benchmark"),
             ]
         ),
+        // The replay engine: aggregate loads with and without snapshots, as-of loads.
+        .executableTarget(
+            name: "ReplayBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "RapportCore", package: "Rapport"),
+                .product(name: "RapportEventLog", package: "Rapport"),
+                .product(name: "RapportLMDB", package: "Rapport"),
+                .product(name: "RapportProjections", package: "Rapport"),
+                .product(name: "RapportReplay", package: "Rapport"),
+                .product(name: "RapportScenario", package: "Rapport"),
+            ],
+            path: "Benchmarks/ReplayBenchmarks",
+            swiftSettings: strictSettings,
+            plugins: [
+                .plugin(name: "BenchmarkPlugin", package: "benchmark"),
+            ]
+        ),
     ]
 )

@@ -20,6 +20,10 @@ struct Tables: Sendable {
     let readModels: MDB_dbi
     /// projection name (UTF-8) → version (i64 LE), position (u64 LE)
     let checkpoints: MDB_dbi
+    /// event type name (UTF-8) → sorted positions (8 bytes, big-endian), see ``SecondaryIndex``
+    let typeIndex: MDB_dbi
+    /// actor id (UTF-8) → sorted positions (8 bytes, big-endian)
+    let actorIndex: MDB_dbi
 }
 
 /// One LMDB environment: its handle, its tables, a pool of read transactions,
@@ -58,7 +62,11 @@ final class Environment: @unchecked Sendable {
         }
         var handle: OpaquePointer?
         var tablesValue: Tables?
-        do throws(LMDBError) {
+        func release() {
+            if let handle { mdb_env_close(handle) }
+            Self.openPaths.withLock { _ = $0.remove(canonical) }
+        }
+        do {
             try check(mdb_env_create(&handle), "creating the environment")
             try check(mdb_env_set_maxdbs(handle, 32), "setting the number of tables")
             try check(mdb_env_set_maxreaders(handle, UInt32(configuration.maximumReaders)), "setting the number of readers")
@@ -67,17 +75,22 @@ final class Environment: @unchecked Sendable {
             if configuration.durability == .relaxed { flags |= UInt32(MDB_NOSYNC) }
             try check(mdb_env_open(handle, canonical, flags, 0o644), "opening \(canonical)")
             tablesValue = try Self.openTables(handle!)
-        } catch {
-            if let handle { mdb_env_close(handle) }
-            Self.openPaths.withLock { _ = $0.remove(canonical) }
+        } catch let error as LMDBError {
+            release()
             throw error.storeError
+        } catch let error as EventStoreError {
+            release()
+            throw error  // a damaged record met while upgrading the store
+        } catch {
+            release()
+            throw .storage("opening \(canonical): \(error)")
         }
         self.env = handle!
         self.tables = tablesValue!
         pthread_rwlock_init(&gate, nil)
     }
 
-    private static func openTables(_ env: OpaquePointer) throws(LMDBError) -> Tables {
+    private static func openTables(_ env: OpaquePointer) throws -> Tables {
         var txn: OpaquePointer?
         try check(mdb_txn_begin(env, nil, 0, &txn), "beginning the setup transaction")
         do {
@@ -89,8 +102,10 @@ final class Environment: @unchecked Sendable {
             let tables = Tables(
                 events: try open("events"), eventIDs: try open("event-ids"), streamHeads: try open("stream-heads"),
                 tagHeads: try open("tag-heads"), meta: try open("meta"),
-                readModels: try open("read-models"), checkpoints: try open("checkpoints"))
-            try StoreMeta.checkOrInitialize(txn: txn!, meta: tables.meta, events: tables.events)
+                readModels: try open("read-models"), checkpoints: try open("checkpoints"),
+                typeIndex: try open("type-index", MDB_DUPSORT | MDB_DUPFIXED),
+                actorIndex: try open("actor-index", MDB_DUPSORT | MDB_DUPFIXED))
+            try StoreMeta.checkOrInitialize(txn: txn!, tables: tables)
             try check(mdb_txn_commit(txn), "committing the setup transaction")
             return tables
         } catch {
@@ -233,23 +248,31 @@ struct ReaderHandle: @unchecked Sendable {
 }
 
 /// The store's identity and format, kept in the `meta` table.
+///
+/// Format 2 added the type and actor indexes. A format-1 store is upgraded
+/// when opened: the indexes are built from its log in the setup transaction,
+/// then the marker says 2, so a library that knows only format 1 (and would
+/// not keep the indexes) refuses it.
 enum StoreMeta {
     static let formatKey = "format"
-    static let formatValue = "rapport-lmdb/1"
+    static let formatValue = "rapport-lmdb/2"
+    static let upgradable = "rapport-lmdb/1"
 
-    static func checkOrInitialize(txn: OpaquePointer, meta: MDB_dbi, events: MDB_dbi) throws(LMDBError) {
-        if let stored = try Bytes.get(txn: txn, dbi: meta, key: Array(formatKey.utf8)) {
+    static func checkOrInitialize(txn: OpaquePointer, tables: Tables) throws {
+        if let stored = try Bytes.get(txn: txn, dbi: tables.meta, key: Array(formatKey.utf8)) {
             let text = String(decoding: stored, as: UTF8.self)
-            guard text == formatValue else {
+            if text == formatValue { return }
+            guard text == upgradable else {
                 throw LMDBError(code: MDB_INVALID, operation: "the store has format \(text), this library reads \(formatValue)")
             }
-            return
+            try IndexBuilder.rebuild(txn: txn, tables: tables)
+        } else {
+            var stat = MDB_stat()
+            try check(mdb_stat(txn, tables.events, &stat), "reading the events table")
+            guard stat.ms_entries == 0 else {
+                throw LMDBError(code: MDB_INVALID, operation: "the environment holds events but no Rapport format marker")
+            }
         }
-        var stat = MDB_stat()
-        try check(mdb_stat(txn, events, &stat), "reading the events table")
-        guard stat.ms_entries == 0 else {
-            throw LMDBError(code: MDB_INVALID, operation: "the environment holds events but no Rapport format marker")
-        }
-        try Bytes.put(txn: txn, dbi: meta, key: Array(formatKey.utf8), value: Array(formatValue.utf8))
+        try Bytes.put(txn: txn, dbi: tables.meta, key: Array(formatKey.utf8), value: Array(formatValue.utf8))
     }
 }

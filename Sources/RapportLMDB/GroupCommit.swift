@@ -246,6 +246,8 @@ struct AppendBatch: AppendStateReader {
     var tagHeads: [Tag: Head] = [:]
     var dirtyStreams: Set<StreamID> = []
     var dirtyTags: Set<Tag> = []
+    var typeAdditions = IndexAdditions()
+    var actorAdditions = IndexAdditions()
     /// The store clock for this transaction, never earlier than the last
     /// record's: recorded-at times increase with positions.
     let recordedAt: Int64
@@ -364,13 +366,17 @@ struct AppendBatch: AppendStateReader {
                 try check(mdb_put(txn, tables.eventIDs, &ik, &iv, UInt32(MDB_NOOVERWRITE)), "indexing event id \(event.id)")
             }
         }
+        typeAdditions.add(event.type, position)
+        actorAdditions.add(event.metadata.actor.id, position)
         lastPosition = position
     }
 
-    /// Writes every head changed in this transaction.
+    /// Writes every head changed in this transaction, and the index entries of its events.
     mutating func writeHeads() throws {
         for stream in dirtyStreams { try put(head: streamHeads[stream]!, key: stream.rawValue, in: tables.streamHeads) }
         for tag in dirtyTags { try put(head: tagHeads[tag]!, key: tag.rawValue, in: tables.tagHeads) }
+        try typeAdditions.write(txn: txn, dbi: tables.typeIndex)
+        try actorAdditions.write(txn: txn, dbi: tables.actorIndex)
     }
 
     private func put(head: Head, key: String, in dbi: MDB_dbi) throws {

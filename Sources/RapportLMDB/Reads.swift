@@ -38,11 +38,42 @@ extension TxnReader {
     }
 
     func readLog(from position: UInt64, filter: LogFilter, limit: Int) throws(EventStoreError) -> [RecordedEvent] {
-        guard limit > 0 else { return [] }
+        let end = filter.through?.rawValue ?? .max
+        guard limit > 0, position <= end else { return [] }
         var result: [RecordedEvent] = []
         var next = Swift.max(position, 1)
-        guard let tags = filter.tags else {
+        // The most selective index at hand gives candidate positions; the
+        // filter then checks each candidate's header for the other criteria.
+        // When the types or actors asked for make up a large share of the
+        // log, reading it in order is cheaper than hopping through an index.
+        let candidates: (UInt64, Int) throws(EventStoreError) -> [UInt64]
+        let total = try last().position
+        func isSelective(_ index: SecondaryIndex, _ keys: Set<String>) throws(EventStoreError) -> Bool {
+            var matching: UInt64 = 0
+            for key in keys { matching += try count(in: index, key: key) }
+            return matching.multipliedReportingOverflow(by: Self.indexShareDenominator).partialValue <= total
+        }
+        if let tags = filter.tags {
+            candidates = { (from, wanted) throws(EventStoreError) in
+                var found: [UInt64] = []
+                for tag in tags { found += try positions(taggedWith: tag, from: from, limit: wanted) }
+                return found
+            }
+        } else if let actors = filter.actors, try isSelective(.actor, actors) {
+            candidates = { (from, wanted) throws(EventStoreError) in
+                var found: [UInt64] = []
+                for actor in actors { found += try positions(in: .actor, key: actor, from: from, limit: wanted) }
+                return found
+            }
+        } else if let types = filter.types, try isSelective(.type, types) {
+            candidates = { (from, wanted) throws(EventStoreError) in
+                var found: [UInt64] = []
+                for type in types { found += try positions(in: .type, key: type, from: from, limit: wanted) }
+                return found
+            }
+        } else {
             try forEachRecord(from: next) { (view) throws(EventStoreError) -> Bool in
+                guard view.position.rawValue <= end else { return false }
                 if filter.matches(view) { result.append(view.materialize()) }
                 return result.count < limit
             }
@@ -50,22 +81,26 @@ extension TxnReader {
         }
         while result.count < limit {
             let wanted = limit - result.count
-            var candidates: [UInt64] = []
-            for tag in tags { candidates += try positions(taggedWith: tag, from: next, limit: wanted) }
-            guard !candidates.isEmpty else { break }
-            candidates.sort()
+            var found = try candidates(next, wanted)
+            guard !found.isEmpty else { break }
+            found.sort()
             var previous: UInt64 = 0
             var taken = 0
-            for candidate in candidates where candidate != previous && taken < wanted {
+            for candidate in found where candidate != previous && taken < wanted {
+                guard candidate <= end else { return result }
                 previous = candidate
                 taken += 1
-                let view = try requireView(at: candidate, reason: "a tag links to it")
+                let view = try requireView(at: candidate, reason: "an index points at it")
                 if filter.matches(view) { result.append(view.materialize()) }
             }
             next = previous + 1
         }
         return result
     }
+
+    /// An index is used when the events it would yield are at most
+    /// 1/`indexShareDenominator` of the log; otherwise the log is read in order.
+    static let indexShareDenominator: UInt64 = 8
 
     /// Up to `limit` positions of events tagged `tag` at `from` or later, ascending.
     func positions(taggedWith tag: Tag, from: UInt64, limit: Int) throws(EventStoreError) -> [UInt64] {

@@ -2,10 +2,30 @@ import CLMDB
 public import RapportEventLog
 
 extension LMDBEventStore {
+    /// Rebuilds the type and actor indexes from the log, in one write
+    /// transaction: appends wait meanwhile, and readers see the old indexes
+    /// until it commits. For a store whose ``verify(progress:)`` reports a
+    /// problem in one of those indexes.
+    ///
+    /// ```swift
+    /// if let problem = try store.verify().problem, problem.message.contains("index") {
+    ///     try await store.rebuildIndexes()
+    /// }
+    /// ```
+    ///
+    /// - Throws: ``EventStoreError/corruptedRecord(position:reason:)`` when a
+    ///   record cannot be read (nothing is changed then), or a storage error.
+    public func rebuildIndexes() async throws(EventStoreError) {
+        let tables = environment.tables
+        try await writer.submit { txn in try IndexBuilder.rebuild(txn: txn, tables: tables) }.get()
+    }
+
     /// Walks the whole log in one read snapshot and checks everything the store
     /// promises: each record's checksum and structure, gapless positions from 1,
-    /// the chain of hashes, every stream and tag link and head, and the
-    /// event-id index. Reports the first problem with its position.
+    /// the chain of hashes, every stream and tag link and head, the event-id
+    /// index and the type and actor indexes. Reports the first problem with
+    /// its position. A problem in the type or actor index (and only there)
+    /// is repaired by ``rebuildIndexes()``.
     ///
     /// ```swift
     /// let report = try store.verify { done, total in print("\(done)/\(total)") }
@@ -66,6 +86,15 @@ struct LogVerifier {
         } catch {
             return problem("the id index cannot be read: \(error)")
         }
+        for index in SecondaryIndex.allCases {
+            do {
+                guard try reader.indexHolds(index, view) else {
+                    return problem("the \(index.name) index lacks this event (\(index.name) \(String(decoding: index.key(of: view), as: UTF8.self)))")
+                }
+            } catch {
+                return problem("the \(index.name) index cannot be read: \(error)")
+            }
+        }
         return nil
     }
 
@@ -90,6 +119,14 @@ struct LogVerifier {
         }
         let ids = try entryCount(in: reader.tables.eventIDs)
         if ids != head { return VerificationProblem(position: nil, message: "the id index holds \(ids) entries for \(head) events") }
+        // Every record is in each index (checked above); as many entries as
+        // records means nothing else is.
+        for index in SecondaryIndex.allCases {
+            let entries = try entryCount(in: index.table(reader.tables))
+            if entries != head {
+                return VerificationProblem(position: nil, message: "the \(index.name) index holds \(entries) entries for \(head) events")
+            }
+        }
         return nil
     }
 

@@ -261,15 +261,31 @@ public final class PostgresEventStore: EventStore {
 
     public func readLog(from position: LogPosition, filter: LogFilter, limit: Int) async throws(EventStoreError) -> [RecordedEvent] {
         try checkOpen()
-        return try await readLog(from: position, through: nil, filter: filter, limit: limit)
+        return try await readLog(from: position, through: filter.through, filter: filter, limit: limit)
     }
 
     /// Reads the log from `position` up to `end` (or the end), in order.
     func readLog(from position: LogPosition, through end: LogPosition?, filter: LogFilter, limit: Int)
         async throws(EventStoreError) -> [RecordedEvent]
     {
-        guard limit > 0, filter.types?.isEmpty != true, filter.tags?.isEmpty != true else { return [] }
+        guard limit > 0, filter.types?.isEmpty != true, filter.tags?.isEmpty != true, filter.actors?.isEmpty != true else { return [] }
         if let end, end < position { return [] }
+        if let actors = filter.actors {
+            // The schema has no actor index yet: read pages with the other
+            // criteria and keep the actors' events.
+            var others = filter
+            others.actors = nil
+            var result: [RecordedEvent] = []
+            var next = position
+            let pageSize = Swift.max(limit, 512)
+            while result.count < limit {
+                let page = try await readLog(from: next, through: end, filter: others, limit: pageSize)
+                result += page.lazy.filter { actors.contains($0.metadata.actor.id) }.prefix(limit - result.count)
+                guard page.count == pageSize, let last = page.last else { break }
+                next = last.position.next
+            }
+            return result
+        }
         var query = QueryBuilder()
         let from = query.bind(Int64(saturating: Swift.max(position.rawValue, 1)))
         let count = query.bind(Int64(limit))

@@ -58,12 +58,29 @@ public actor ProjectionRunner {
     public nonisolated let registry: EventTypeRegistry
     /// The codec of payloads.
     public nonisolated let codec: any EventCodec
-    /// Events per committed batch.
+    /// Log positions per committed batch.
     public nonisolated let batchSize: Int
+    /// Only events with these tags or by these actors reach the projections
+    /// (``LogFilter/tags`` and ``LogFilter/actors``; its other fields are
+    /// ignored). ``LogFilter/all`` by default.
+    public nonisolated let scope: LogFilter
 
+    /// Creates a runner.
+    ///
+    /// A `scope` builds a view of part of the history, reading only that
+    /// part through the store's indexes: one deal's state as of a date, say,
+    /// costs that deal's events, not the log's.
+    ///
+    /// ```swift
+    /// let oneDeal = LogFilter(tags: [dealID.tag])
+    /// let past = InMemoryReadModelStorage()
+    /// try await ProjectionRunner(log: store, storage: past, projections: [DealStates()], registry: .crm, scope: oneDeal)
+    ///     .catchUp(upTo: try await store.position(asOf: march1))
+    /// ```
     public init(
         log: any EventLogReader, storage: any ReadModelStorage, projections: [any Projection],
-        registry: EventTypeRegistry = EventTypeRegistry(), codec: any EventCodec = JSONEventCodec(), batchSize: Int = 5_000
+        registry: EventTypeRegistry = EventTypeRegistry(), codec: any EventCodec = JSONEventCodec(), batchSize: Int = 5_000,
+        scope: LogFilter = .all
     ) {
         precondition(Set(projections.map(\.name)).count == projections.count, "projection names must be unique")
         self.log = log
@@ -72,6 +89,7 @@ public actor ProjectionRunner {
         self.registry = registry
         self.codec = codec
         self.batchSize = max(1, batchSize)
+        self.scope = LogFilter(tags: scope.tags, actors: scope.actors)
     }
 
     /// Where each projection stands: its checkpoint, or nil when it must start
@@ -125,7 +143,10 @@ public actor ProjectionRunner {
             while cursor <= batchEnd {
                 let page: [RecordedEvent]
                 do {
-                    page = try await log.readLog(from: cursor, filter: LogFilter(types: types), limit: min(1_024, Int(batchEnd.rawValue - cursor.rawValue) + 1))
+                    // Bounded by the batch: nothing past it is read (an index
+                    // would otherwise hand over matches far beyond it).
+                    let filter = LogFilter(types: types, tags: scope.tags, actors: scope.actors, through: batchEnd)
+                    page = try await log.readLog(from: cursor, filter: filter, limit: min(1_024, Int(batchEnd.rawValue - cursor.rawValue) + 1))
                 } catch { throw .store(error) }
                 for event in page where event.position <= batchEnd {
                     var decoded: (any Event)?? = .none

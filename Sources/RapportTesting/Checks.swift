@@ -5,9 +5,9 @@ let tester = Principal(id: "user:conformance", role: .admin)
 
 func makeEvent(
     _ type: String = "TestEvent", tags: [Tag] = [], payload: String = "{}", id: EventID = EventID(),
-    channel: Channel = .api
+    channel: Channel = .api, actor: Principal = tester
 ) -> NewEvent {
-    NewEvent(id: id, type: type, metadata: EventMetadata(actor: tester, channel: channel), tags: tags, payload: Data(payload.utf8))
+    NewEvent(id: id, type: type, metadata: EventMetadata(actor: actor, channel: channel), tags: tags, payload: Data(payload.utf8))
 }
 
 func stream(_ name: String) -> StreamID { try! StreamID(name) }
@@ -236,16 +236,19 @@ extension ConformanceSuite {
             try c.expectEqual(backwards, ids.reversed(), "all events backwards through pages of 11")
         },
 
-        Check(name: "log reads filter by type and tag, in pages") { c in
-            var all: [(type: String, tags: [Tag])] = []
+        Check(name: "log reads filter by type, tag, actor and end position, in pages") { c in
+            var all: [(type: String, tags: [Tag], actor: String)] = []
             var random = SplitMix64(seed: 42)
+            let actors = ["user:anna", "user:boris", "system:import"].map { Principal(id: $0, role: .salesRep) }
             for index in 0..<600 {
                 let type = ["Created", "Updated", "Noted"][Int(random.next() % 3)]
                 var tags: [Tag] = []
                 if random.next() % 2 == 0 { tags.append(tag("contact:\(random.next() % 5)")) }
                 if random.next() % 3 == 0 { tags.append(tag("owner:\(random.next() % 2)")) }
-                all.append((type, tags))
-                try await c.store.append([makeEvent(type, tags: tags)], to: stream("mixed-\(index % 7)"))
+                // Runs of one actor, as in real use, and a rare one.
+                let actor = index % 97 == 0 ? actors[2] : actors[(index / 10) % 2]
+                all.append((type, tags, actor.id))
+                try await c.store.append([makeEvent(type, tags: tags, actor: actor)], to: stream("mixed-\(index % 7)"))
             }
             let filters: [LogFilter] = [
                 LogFilter(types: ["Noted"]),
@@ -254,6 +257,18 @@ extension ConformanceSuite {
                 LogFilter(types: ["Created", "Updated"], tags: [tag("owner:0")]),
                 LogFilter(tags: [tag("nobody:1")]),
                 LogFilter(tags: []),
+                LogFilter(actors: ["system:import"]),
+                LogFilter(actors: ["user:anna", "system:import"]),
+                LogFilter(types: ["Noted"], actors: ["user:boris"]),
+                LogFilter(types: ["Created"], tags: [tag("contact:2")], actors: ["user:anna"]),
+                LogFilter(actors: ["user:nobody"]),
+                LogFilter(actors: []),
+                LogFilter(types: ["NeverWritten"]),
+                LogFilter(through: 10),
+                LogFilter(types: ["Noted"], through: 300),
+                LogFilter(tags: [tag("contact:3")], through: 150),
+                LogFilter(actors: ["system:import"], through: 400),
+                LogFilter(types: ["Created"], actors: ["user:boris"], through: 599),
             ]
             for filter in filters {
                 for from: UInt64 in [1, 2, 150, 599, 600, 601] {
@@ -261,6 +276,8 @@ extension ConformanceSuite {
                         UInt64(index + 1) >= from
                             && (filter.types?.contains(all[index].type) ?? true)
                             && (filter.tags.map { wanted in all[index].tags.contains(where: wanted.contains) } ?? true)
+                            && (filter.actors?.contains(all[index].actor) ?? true)
+                            && UInt64(index + 1) <= filter.through?.rawValue ?? .max
                     }.map { UInt64($0 + 1) }
                     let read = try await c.store.readLog(from: LogPosition(from), filter: filter, limit: 10_000).map(\.position.rawValue)
                     try c.expectEqual(read, expected, "filter \(filter) from \(from)")

@@ -187,3 +187,9 @@ public enum ActivityDetails: Hashable, Sendable, Codable {
         }
     }
 }
+
+/// Snapshots store the stored properties as JSON (see `docs/snapshots.md`).
+extension Activity: SnapshottableAggregate, Equatable {
+    /// Raise with any change to the stored properties or to `apply(_:)`.
+    public static let snapshotSchemaVersion: UInt32 = 1
+}

@@ -176,3 +176,9 @@ public struct CampaignResponse: Hashable, Sendable, Codable {
         self.at = at
     }
 }
+
+/// Snapshots store the stored properties as JSON (see `docs/snapshots.md`).
+extension Campaign: SnapshottableAggregate, Equatable {
+    /// Raise with any change to the stored properties or to `apply(_:)`.
+    public static let snapshotSchemaVersion: UInt32 = 1
+}

@@ -268,3 +268,9 @@ extension UnitOfWork {
         try await execute(.linkContact(contact, role: role), on: company)
     }
 }
+
+/// Snapshots store the stored properties as JSON (see `docs/snapshots.md`).
+extension Company: SnapshottableAggregate, Equatable {
+    /// Raise with any change to the stored properties or to `apply(_:)`.
+    public static let snapshotSchemaVersion: UInt32 = 1
+}

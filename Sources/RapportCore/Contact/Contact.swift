@@ -122,3 +122,9 @@ public struct Consent: Hashable, Sendable, Codable {
     public var lawfulBasis: String
     public var at: Date
 }
+
+/// Snapshots store the stored properties as JSON (see `docs/snapshots.md`).
+extension Contact: SnapshottableAggregate, Equatable {
+    /// Raise with any change to the stored properties or to `apply(_:)`.
+    public static let snapshotSchemaVersion: UInt32 = 1
+}

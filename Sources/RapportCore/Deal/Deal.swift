@@ -182,3 +182,9 @@ extension Deal {
         DealContactRoleChanged.self, DealContactRemoved.self, DealWon.self, DealLost.self, DealReopened.self,
     ]
 }
+
+/// Snapshots store the stored properties as JSON (see `docs/snapshots.md`).
+extension Deal: SnapshottableAggregate, Equatable {
+    /// Raise with any change to the stored properties or to `apply(_:)`.
+    public static let snapshotSchemaVersion: UInt32 = 1
+}

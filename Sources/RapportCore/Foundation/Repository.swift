@@ -15,6 +15,13 @@ public import RapportEventLog
 /// try await repository.execute(.create(name: PersonName(given: "Ada", family: "Lovelace")), on: id, context: context)
 /// let contact = try await repository.load(id).state
 /// ```
+///
+/// With ``snapshots``, loading a long-lived aggregate reads its newest
+/// snapshot and only the events after it (see ``AggregateSnapshots``):
+///
+/// ```swift
+/// let repository = Repository(store: lmdbStore, snapshots: AggregateSnapshots(storage: lmdbStore))
+/// ```
 public struct Repository: Sendable {
     /// The store events are read from and appended to.
     public let store: any EventStore
@@ -24,33 +31,38 @@ public struct Repository: Sendable {
     public let codec: any EventCodec
     /// The event types the repository can read (every aggregate's, with upcasters).
     public let registry: EventTypeRegistry
+    /// Where snapshots of aggregates are kept, and when they are taken; nil: no snapshots.
+    public let snapshots: AggregateSnapshots?
 
-    /// Creates a repository over `store`. The registry defaults to every CRM event type.
+    /// Creates a repository over `store`. The registry defaults to every CRM
+    /// event type; snapshots are off unless given.
     public init(
         store: any EventStore, policy: any AccessPolicy = AllowAllPolicy(), codec: any EventCodec = JSONEventCodec(),
-        registry: EventTypeRegistry = .crm
+        registry: EventTypeRegistry = .crm, snapshots: AggregateSnapshots? = nil
     ) {
         self.store = store
         self.policy = policy
         self.codec = codec
         self.registry = registry
+        self.snapshots = snapshots
     }
 
-    /// Loads an aggregate by replaying its stream.
+    /// Loads an aggregate: the fold of every event of its stream.
     ///
-    /// - Throws: ``CRMError/store(_:)`` when the store fails or a stored event cannot be decoded.
+    /// With ``snapshots`` and a ``SnapshottableAggregate``, it starts from the
+    /// newest usable snapshot and replays only the events after it; it writes
+    /// a new snapshot when ``SnapshotPolicy/interval`` events or more were
+    /// replayed, and replaces an unusable one. The state is the same either way.
+    ///
+    /// ```swift
+    /// let loaded = try await repository.load(dealID)
+    /// print(loaded.state.stage, "at version", loaded.version)
+    /// ```
+    ///
+    /// - Throws: ``CRMError/store(_:)`` when the store fails or a stored event
+    ///   cannot be decoded (never because of a snapshot).
     public func load<A: Aggregate>(_ id: Identifier<A>) async throws(CRMError) -> Loaded<A> {
-        var state = A(id: id)
-        var version: UInt64 = 0
-        do throws(EventStoreError) {
-            for try await record in store.events(in: id.streamID) {
-                state.apply(try registry.decode(record, codec: codec))
-                version = record.streamVersion
-            }
-        } catch {
-            throw .store(error)
-        }
-        return Loaded(state: state, version: version)
+        try await load(id, through: nil).loaded
     }
 
     /// Runs `command` on the aggregate `id` and appends its events.
@@ -124,8 +136,10 @@ public struct UnitOfWork: Sendable {
     private var parts: [StreamAppend] = []
     /// Where each stream's part is in `parts`.
     private var partIndex: [StreamID: Int] = [:]
-    private var states: [StreamID: any Sendable] = [:]
+    private(set) var states: [StreamID: any Sendable] = [:]
     private var versions: [StreamID: UInt64] = [:]
+    /// The stream version each loaded aggregate's next snapshot is counted from.
+    var snapshotBases: [StreamID: UInt64] = [:]
     /// While a savepoint is open: how to undo each change since.
     private var journal: [Undo]?
     /// How many parts there were when the savepoint opened.
@@ -151,12 +165,13 @@ public struct UnitOfWork: Sendable {
     /// decided so far in this unit.
     public mutating func load<A: Aggregate>(_ id: Identifier<A>) async throws(CRMError) -> A {
         if let state = states[id.streamID] as? A { return state }
-        let loaded = try await repository.load(id)
+        let result = try await repository.load(id, through: nil)
         journal?.append(.state(id.streamID, states[id.streamID]))
         journal?.append(.version(id.streamID, versions[id.streamID]))
-        states[id.streamID] = loaded.state
-        versions[id.streamID] = loaded.version
-        return loaded.state
+        states[id.streamID] = result.loaded.state
+        versions[id.streamID] = result.loaded.version
+        snapshotBases[id.streamID] = result.snapshotBase
+        return result.loaded.state
     }
 
     /// Decides `command` on `id` and keeps its events for the commit.
@@ -243,24 +258,30 @@ public struct UnitOfWork: Sendable {
     /// `keepingAtMost` (they are reloaded when needed).
     mutating func commitAndContinue(keepingAtMost limit: Int) async throws(CRMError) -> AppendResult? {
         guard !parts.isEmpty else { return nil }
-        let result: AppendResult
-        do throws(EventStoreError) {
-            result = try await repository.store.append(AppendRequest(parts))
-        } catch {
-            if case .wrongExpectedVersion(let stream, let expected, let actual) = error, case .exactly(let version) = expected {
-                throw .concurrencyConflict(stream: stream.rawValue, expected: version, actual: actual)
-            }
-            throw .store(error)
-        }
+        let result = try await appendParts()
         for part in parts { versions[part.streamID, default: 0] += UInt64(part.events.count) }
+        await takeDueSnapshots(after: result, of: parts)
         parts.removeAll(keepingCapacity: true)
         partIndex.removeAll(keepingCapacity: true)
         pendingEventCount = 0
         if states.count > limit {
             states.removeAll(keepingCapacity: true)
             versions.removeAll(keepingCapacity: true)
+            snapshotBases.removeAll(keepingCapacity: true)
         }
         return result
+    }
+
+    /// Appends `parts` in one request; a stale expected version is a concurrency conflict.
+    private func appendParts() async throws(CRMError) -> AppendResult {
+        do throws(EventStoreError) {
+            return try await repository.store.append(AppendRequest(parts))
+        } catch {
+            if case .wrongExpectedVersion(let stream, let expected, let actual) = error, case .exactly(let version) = expected {
+                throw .concurrencyConflict(stream: stream.rawValue, expected: version, actual: actual)
+            }
+            throw .store(error)
+        }
     }
 
     /// Appends every decided event atomically. Every aggregate the unit read
@@ -278,14 +299,9 @@ public struct UnitOfWork: Sendable {
             do { head = try await repository.store.headPosition() } catch { throw .store(error) }
             return AppendResult(positions: head...head, streamVersions: [:], wasAlreadyStored: true)
         }
-        do throws(EventStoreError) {
-            return try await repository.store.append(AppendRequest(parts))
-        } catch {
-            if case .wrongExpectedVersion(let stream, let expected, let actual) = error, case .exactly(let version) = expected {
-                throw .concurrencyConflict(stream: stream.rawValue, expected: version, actual: actual)
-            }
-            throw .store(error)
-        }
+        let result = try await appendParts()
+        await takeDueSnapshots(after: result, of: parts)
+        return result
     }
 }
 

@@ -150,3 +150,9 @@ extension Lead {
         LeadCaptured.self, LeadOwnerAssigned.self, LeadStatusChanged.self, LeadDisqualified.self, LeadConverted.self,
     ]
 }
+
+/// Snapshots store the stored properties as JSON (see `docs/snapshots.md`).
+extension Lead: SnapshottableAggregate, Equatable {
+    /// Raise with any change to the stored properties or to `apply(_:)`.
+    public static let snapshotSchemaVersion: UInt32 = 1
+}

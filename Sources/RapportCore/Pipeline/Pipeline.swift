@@ -139,3 +139,9 @@ extension Pipeline {
         PipelineStageProbabilityChanged.self, PipelineStagesReordered.self, PipelineStageRemoved.self,
     ]
 }
+
+/// Snapshots store the stored properties as JSON (see `docs/snapshots.md`).
+extension Pipeline: SnapshottableAggregate, Equatable {
+    /// Raise with any change to the stored properties or to `apply(_:)`.
+    public static let snapshotSchemaVersion: UInt32 = 1
+}

@@ -119,3 +119,9 @@ public enum TaskPriority: String, Hashable, Sendable, Codable, CaseIterable, Com
 public enum TaskStatus: String, Hashable, Sendable, Codable, CaseIterable {
     case open, completed, cancelled
 }
+
+/// Snapshots store the stored properties as JSON (see `docs/snapshots.md`).
+extension FollowUpTask: SnapshottableAggregate, Equatable {
+    /// Raise with any change to the stored properties or to `apply(_:)`.
+    public static let snapshotSchemaVersion: UInt32 = 1
+}

@@ -106,6 +106,8 @@ public struct RecordView {
     public var chainHashBytes: UnsafeRawBufferPointer { slice(RecordFormat.Offset.chainHash, RecordFormat.chainHashSize) }
     /// The number of tags.
     public var tagCount: Int { u16(RecordFormat.Offset.tagCount) }
+    /// The UTF-8 bytes of the actor's id (the first field of the metadata).
+    public var actorIDBytes: UnsafeRawBufferPointer { slice(metadataStart + 2, u16(metadataStart)) }
 
     /// The type name (allocates a string; compare with ``hasType(_:)`` on hot paths).
     public var type: String { String(decoding: typeBytes, as: UTF8.self) }
@@ -115,6 +117,8 @@ public struct RecordView {
 
     /// Whether the record belongs to `stream`, without allocating.
     public func isInStream(_ stream: StreamID) -> Bool { Self.equal(streamIDBytes, stream.rawValue) }
+    /// Whether the event was made by the actor with this id, without allocating.
+    public func hasActor(_ id: String) -> Bool { Self.equal(actorIDBytes, id) }
 
     /// Whether the record carries `tag`, without allocating.
     public func hasTag(_ tag: Tag) -> Bool { tagLink(for: tag) != nil }

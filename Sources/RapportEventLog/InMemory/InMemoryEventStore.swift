@@ -89,7 +89,7 @@ public final class InMemoryEventStore: EventStore {
             guard !state.closed else { throw .storeClosed }
             var result: [RecordedEvent] = []
             var next = max(position.rawValue, 1)
-            let head = UInt64(state.records.count)
+            let head = min(UInt64(state.records.count), filter.through?.rawValue ?? .max)
             while next <= head && result.count < limit {
                 let matched = try withTypedBytes(of: state.records[Int(next - 1)]) { (bytes) throws(EventStoreError) -> RecordedEvent? in
                     let view = try RecordView(validating: bytes, at: LogPosition(next))

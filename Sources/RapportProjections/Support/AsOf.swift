@@ -12,11 +12,15 @@ extension Projection {
     /// let past = try await DealStates().readModel(asOf: 1_200, from: store)
     /// let deal = try DealStates().state(of: dealID, in: past)
     /// ```
+    ///
+    /// - Parameter scope: only events with these tags or by these actors
+    ///   (see ``ProjectionRunner/scope``), for a view of one entity.
     public func readModel(
-        asOf position: LogPosition, from log: any EventLogReader, registry: EventTypeRegistry = .crm
+        asOf position: LogPosition, from log: any EventLogReader, registry: EventTypeRegistry = .crm, scope: LogFilter = .all
     ) async throws(ReplayError) -> InMemoryReadModelStorage {
         let storage = InMemoryReadModelStorage()
-        try await ProjectionRunner(log: log, storage: storage, projections: [self], registry: registry).catchUp(upTo: position)
+        try await ProjectionRunner(log: log, storage: storage, projections: [self], registry: registry, scope: scope)
+            .catchUp(upTo: position)
         return storage
     }
 
@@ -36,13 +40,15 @@ extension Projection {
 }
 
 extension DealStates {
-    /// A deal's state as of `position` (a fresh build from events `1...position`).
+    /// A deal's state as of `position`: built from the deal's own events up
+    /// to `position`, found through its tag, so the cost is the deal's
+    /// history, not the log's.
     ///
     /// ```swift
     /// let then = try await states.state(of: dealID, asOf: result.lastPosition, from: store)
     /// ```
     public func state(of deal: DealID, asOf position: LogPosition, from log: any EventLogReader) async throws -> DealState? {
-        try state(of: deal, in: try await readModel(asOf: position, from: log))
+        try state(of: deal, in: try await readModel(asOf: position, from: log, scope: LogFilter(tags: [deal.tag])))
     }
 
     /// A pipeline's summary as of `position` (a fresh build from events `1...position`).

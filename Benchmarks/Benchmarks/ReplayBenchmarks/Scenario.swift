@@ -1,0 +1,186 @@
+import Benchmark
+import Foundation
+import RapportCore
+import RapportEventLog
+import RapportLMDB
+import RapportProjections
+import RapportReplay
+import RapportScenario
+
+// C1–C4 of shared/WORKLOAD.md on the LMDB store: the CRM scenario generated
+// (C1, measured once while the store is built), the three projections
+// rebuilt from position 1 in one pass (C2), audit queries (C3) and time
+// travel (C4). Size M (1,000,000 events) unless RAPPORT_BENCH_SCENARIO_EVENTS
+// says otherwise. The history is recorded in simulated time (ScenarioClock),
+// so "as of a date" means what the store knew then, as in real use.
+enum ScenarioBenchmarks {
+    static func register() {
+        let c2 = ScenarioRebuild()
+        Benchmark(
+            "C2 rebuild contact histories, audit trails and deal states",
+            configuration: .init(metrics: [.wallClock, .mallocCountTotal, .peakMemoryResident], warmupIterations: 0,
+                                 maxDuration: .seconds(1_800), maxIterations: 1),
+            closure: { benchmark in try await c2.iteration(benchmark) },
+            setup: { try await c2.setUp() },
+            teardown: { await c2.tearDown() })
+        for query in ScenarioQuery.Kind.allCases {
+            let runner = ScenarioQuery(query)
+            Benchmark(
+                query.name,
+                configuration: .init(warmupIterations: 3, maxDuration: .seconds(300), maxIterations: query.iterations),
+                closure: { benchmark in try await runner.iteration(benchmark) },
+                setup: { try await runner.setUp() },
+                teardown: { await runner.tearDown() })
+        }
+    }
+}
+
+/// The generated store, built once per run directory (C1 is measured then).
+enum ScenarioFixture {
+    static let events = ProcessInfo.processInfo.environment["RAPPORT_BENCH_SCENARIO_EVENTS"].flatMap(Int.init) ?? 1_000_000
+    static var path: String {
+        ((SnapshotFixture.shared ?? SnapshotFixture.privateDirectory) as NSString).appendingPathComponent("scenario-\(events)")
+    }
+    static var completeMark: String { path + ".complete" }
+    static let projections: [any Projection] = [ContactHistory(), AuditTrail(), DealStates()]
+
+    static func open() async throws -> LMDBEventStore {
+        if !FileManager.default.fileExists(atPath: completeMark) {
+            try? FileManager.default.removeItem(atPath: path)
+            var configuration = ScenarioConfiguration(events: events)
+            configuration.eventsPerCommit = 1_000
+            let clock = ScenarioClock(start: configuration.start)
+            var storeConfiguration = LMDBEventStore.Configuration()
+            storeConfiguration.clock = clock.storeClock
+            let store = try LMDBEventStore(path: path, configuration: storeConfiguration)
+            let start = DispatchTime.now().uptimeNanoseconds
+            let summary = try await ScenarioGenerator.generate(into: store, configuration: configuration, clock: clock)
+            let elapsed = DispatchTime.now().uptimeNanoseconds - start
+            publishResult(key: "C1 generate", samples: [elapsed], eventsPerOperation: summary.events, notes: [])
+            // The read models the queries use, built once (C2 measures the rebuild).
+            _ = try await ProjectionRunner(log: store, storage: store, projections: projections, registry: .crm).catchUp()
+            await store.close()
+            _ = FileManager.default.createFile(atPath: completeMark, contents: Data())
+        }
+        return try LMDBEventStore(path: path)
+    }
+}
+
+/// C2: empties the three read models and rebuilds them from position 1 in
+/// one pass, into the store's own read-model tables (as `rapport rebuild` does).
+final class ScenarioRebuild: @unchecked Sendable {
+    var store: LMDBEventStore?
+    var samples: [UInt64] = []
+    var events: UInt64 = 0
+
+    func setUp() async throws { store = try await ScenarioFixture.open() }
+
+    func iteration(_ benchmark: Benchmark) async throws {
+        let store = store!
+        try await store.commit(ScenarioFixture.projections.map {
+            ReadModelChanges(projection: $0.name, resetFirst: true, checkpoint: ProjectionCheckpoint(version: $0.version, position: .start))
+        })
+        let runner = ProjectionRunner(log: store, storage: store, projections: ScenarioFixture.projections, registry: .crm)
+        benchmark.startMeasurement()
+        let start = DispatchTime.now().uptimeNanoseconds
+        let head = try await runner.catchUp()
+        let end = DispatchTime.now().uptimeNanoseconds
+        benchmark.stopMeasurement()
+        events = head.rawValue
+        samples.append(end - start)
+    }
+
+    func tearDown() async {
+        await store?.close()
+        publishResult(key: "C2 rebuild", samples: samples, eventsPerOperation: Int(events), notes: [])
+    }
+}
+
+/// C3 and C4: one query per iteration, its subject drawn at random (seed 42).
+final class ScenarioQuery: @unchecked Sendable {
+    enum Kind: CaseIterable {
+        case actorMonth, dealChanges, dealAsOf, pipelineAsOf
+
+        var name: String {
+            switch self {
+            case .actorMonth: "C3 audit: everything one actor changed in one month"
+            case .dealChanges: "C3 audit: every change to one deal"
+            case .dealAsOf: "C4 time travel: one deal as of a past date"
+            case .pipelineAsOf: "C4 time travel: the pipeline summary as of a past date"
+            }
+        }
+        var key: String {
+            switch self {
+            case .actorMonth: "C3 actor-month"
+            case .dealChanges: "C3 deal-changes"
+            case .dealAsOf: "C4 deal-as-of"
+            case .pipelineAsOf: "C4 pipeline-as-of"
+            }
+        }
+        /// The summary rebuilds every deal up to the date: few iterations.
+        var iterations: Int { self == .pipelineAsOf ? 10 : 300 }
+    }
+
+    let kind: Kind
+    var store: LMDBEventStore?
+    var deals: [DealID] = []
+    var pipelines: [PipelineID] = []
+    var start = Date(), end = Date()
+    var random = SplitMix64(seed: 42)
+    var samples: [UInt64] = []
+    var results = 0
+
+    init(_ kind: Kind) { self.kind = kind }
+
+    func setUp() async throws {
+        let store = try await ScenarioFixture.open()
+        self.store = store
+        for try await event in store.events(from: 1, filter: LogFilter(types: ["DealOpened", "PipelineDefined"])) {
+            let id = String(event.streamID.rawValue.split(separator: "-", maxSplits: 1).last ?? "")
+            if event.type == "DealOpened", let deal = DealID(id) { deals.append(deal) }
+            if event.type == "PipelineDefined", let pipeline = PipelineID(id) { pipelines.append(pipeline) }
+        }
+        let configuration = ScenarioConfiguration(events: ScenarioFixture.events)
+        start = configuration.start
+        end = configuration.start.addingTimeInterval(configuration.duration)
+    }
+
+    /// A date inside the simulated history, a month before its end at the latest.
+    func someDate() -> Date {
+        start.addingTimeInterval(Double(random.next() % UInt64(end.timeIntervalSince(start) - 31 * 86_400)))
+    }
+
+    func iteration(_ benchmark: Benchmark) async throws {
+        let store = store!
+        let deal = deals[Int(random.next() % UInt64(deals.count))]
+        let actor = ScenarioGenerator.actors[Int(random.next() % UInt64(ScenarioGenerator.actors.count))].id
+        let date = someDate()
+        let pipeline = pipelines[Int(random.next() % UInt64(pipelines.count))]
+        benchmark.startMeasurement()
+        let begin = DispatchTime.now().uptimeNanoseconds
+        switch kind {
+        case .actorMonth:
+            if let month = try await AuditTrail.positions(from: date, through: date.addingTimeInterval(30 * 86_400), in: store) {
+                results += try AuditTrail().entries(AuditQuery(.actor(actor), positions: month), in: store,
+                                                    page: PageRequest(limit: 100_000)).items.count
+            }
+        case .dealChanges:
+            results += try AuditTrail().entries(AuditQuery(.entity(kind: "deal", id: deal.description)), in: store,
+                                                page: PageRequest(limit: 100_000)).items.count
+        case .dealAsOf:
+            let position = try await store.position(asOf: date)
+            results += try await DealStates().state(of: deal, asOf: position, from: store) == nil ? 0 : 1
+        case .pipelineAsOf:
+            let position = try await store.position(asOf: date)
+            results += try await DealStates().summary(of: pipeline, asOf: position, from: store, now: date) == nil ? 0 : 1
+        }
+        let finish = DispatchTime.now().uptimeNanoseconds
+        benchmark.stopMeasurement()
+        if benchmark.currentIteration >= benchmark.configuration.warmupIterations { samples.append(finish - begin) }
+    }
+
+    func tearDown() async {
+        await store?.close()
+        publishResult(key: kind.key, samples: samples, eventsPerOperation: 1, notes: [("results", "\(results)")])
+    }
+}

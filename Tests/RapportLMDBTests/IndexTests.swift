@@ -1,0 +1,128 @@
+import CLMDB
+import Foundation
+import RapportEventLog
+@testable import RapportLMDB
+import RapportScenario
+import Testing
+
+@Suite("LMDB type and actor indexes")
+struct IndexTests {
+    /// Runs `body` in a raw write transaction, to damage or age a store on purpose.
+    func rawWrite(_ store: LMDBEventStore, _ body: (OpaquePointer, Tables) throws -> Void) throws {
+        var txn: OpaquePointer?
+        #expect(mdb_txn_begin(store.environment.env, nil, 0, &txn) == MDB_SUCCESS)
+        try body(txn!, store.environment.tables)
+        #expect(mdb_txn_commit(txn) == MDB_SUCCESS)
+    }
+
+    /// A generated CRM history in a new store.
+    func generatedStore(_ label: String, events: Int = 4_000) async throws -> (LMDBEventStore, String, [RecordedEvent]) {
+        let path = temporaryStorePath(label)
+        let store = try LMDBEventStore(path: path)
+        var configuration = ScenarioConfiguration(events: events)
+        configuration.eventsPerCommit = 250
+        _ = try await ScenarioGenerator.generate(into: store, configuration: configuration)
+        let all = try await store.readLog(from: 1, filter: .all, limit: 1_000_000)
+        return (store, path, all)
+    }
+
+    @Test func queriesByTypeAndActorAgreeWithAFullScan() async throws {
+        let (store, path, all) = try await generatedStore("index-queries")
+        defer { removeStore(path) }
+        let types = Array(Set(all.map(\.type))).sorted()
+        let actors = Array(Set(all.map(\.metadata.actor.id))).sorted()
+        var random = SplitMix64(seed: 7)
+        func some(_ items: [String]) -> Set<String> {
+            Set((0..<(1 + Int(random.next() % 3))).map { _ in items[Int(random.next() % UInt64(items.count))] })
+        }
+        for round in 0..<60 {
+            var filter = LogFilter()
+            switch round % 3 {
+            case 0: filter.types = some(types)
+            case 1: filter.actors = some(actors)
+            default: (filter.types, filter.actors) = (some(types), some(actors))
+            }
+            let from = LogPosition(1 + random.next() % UInt64(all.count))
+            let limit = [1, 10, 100_000][round % 3]
+            let expected = all.filter { $0.position >= from && filter.matches($0) }.prefix(limit).map(\.position)
+            let read = try await store.readLog(from: from, filter: filter, limit: limit).map(\.position)
+            #expect(read == Array(expected), "filter \(filter) from \(from) limit \(limit)")
+        }
+        #expect(try store.verify().isSound)
+        await store.close()
+    }
+
+    @Test func aDamagedIndexIsFoundByVerifyAndRebuilt() async throws {
+        let (store, path, all) = try await generatedStore("index-damage", events: 1_000)
+        defer { removeStore(path) }
+        let victim = all[all.count / 2]
+        let byActor = LogFilter(actors: [victim.metadata.actor.id])
+        let expected = try await store.readLog(from: 1, filter: byActor, limit: 100_000).map(\.position)
+        #expect(expected.contains(victim.position))
+
+        // Remove one entry of the actor index: verify names the event.
+        try rawWrite(store) { txn, tables in
+            var key = Array(victim.metadata.actor.id.utf8)
+            var value = victim.position.rawValue.bigEndian
+            try key.withUnsafeMutableBytes { k in
+                try withUnsafeMutableBytes(of: &value) { v in
+                    var kv = MDB_val(mv_size: k.count, mv_data: k.baseAddress), vv = MDB_val(mv_size: 8, mv_data: v.baseAddress)
+                    try check(mdb_del(txn, tables.actorIndex, &kv, &vv), "damaging the index")
+                }
+            }
+        }
+        let damaged = try store.verify()
+        #expect(damaged.problem?.position == victim.position)
+        #expect(damaged.problem?.message.contains("actor index lacks this event") == true, "\(String(describing: damaged.problem))")
+        #expect(try await store.readLog(from: 1, filter: byActor, limit: 100_000).map(\.position) != expected)
+
+        // An entry pointing at nothing is found too.
+        try rawWrite(store) { txn, tables in
+            var key = Array("Ghost".utf8)
+            var value = UInt64(all.count + 50).bigEndian
+            try key.withUnsafeMutableBytes { k in
+                try withUnsafeMutableBytes(of: &value) { v in
+                    var kv = MDB_val(mv_size: k.count, mv_data: k.baseAddress), vv = MDB_val(mv_size: 8, mv_data: v.baseAddress)
+                    try check(mdb_put(txn, tables.typeIndex, &kv, &vv, 0), "damaging the index")
+                }
+            }
+        }
+        try await store.rebuildIndexes()
+        #expect(try store.verify().isSound)
+        #expect(try await store.readLog(from: 1, filter: byActor, limit: 100_000).map(\.position) == expected)
+        #expect(try await store.readLog(from: 1, filter: LogFilter(types: ["Ghost"]), limit: 10).isEmpty)
+        await store.close()
+    }
+
+    @Test func aStoreOfTheFirstFormatGetsItsIndexesWhenOpened() async throws {
+        var (store, path, all) = try await generatedStore("index-upgrade", events: 1_000)
+        defer { removeStore(path) }
+        // Make it look like a format-1 store: no indexes, the old marker.
+        try rawWrite(store) { txn, tables in
+            try check(mdb_drop(txn, tables.typeIndex, 0), "emptying")
+            try check(mdb_drop(txn, tables.actorIndex, 0), "emptying")
+            try Bytes.put(txn: txn, dbi: tables.meta, key: Array("format".utf8), value: Array("rapport-lmdb/1".utf8))
+        }
+        #expect(try store.verify().problem?.message.contains("index lacks") == true)
+        await store.close()
+
+        store = try LMDBEventStore(path: path)
+        #expect(try store.verify().isSound)
+        let type = all[10].type
+        #expect(try await store.readLog(from: 1, filter: LogFilter(types: [type]), limit: 100_000).map(\.position)
+                == all.filter { $0.type == type }.map(\.position))
+        await store.close()
+
+        // A format this library does not know is refused, not rewritten.
+        store = try LMDBEventStore(path: path)
+        try rawWrite(store) { txn, tables in
+            try Bytes.put(txn: txn, dbi: tables.meta, key: Array("format".utf8), value: Array("rapport-lmdb/9".utf8))
+        }
+        await store.close()
+        #expect {
+            _ = try LMDBEventStore(path: path)
+        } throws: { error in
+            "\(error)".contains("rapport-lmdb/9")
+        }
+    }
+}
