@@ -154,6 +154,7 @@ struct PostgresProjectionTests {
 
         // Exactly once: a runner started afresh (another process) finds nothing to do.
         let again = try database.store(schema: schema)
+        try await again.prepareForReading()
         let before = try everything(again)
         #expect(try await ProjectionRunner(log: again, storage: again, projections: Self.projections, registry: .crm).catchUp() == head)
         #expect(try everything(again) == before)
