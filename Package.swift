@@ -117,13 +117,15 @@ let package = Package(
             path: "Examples/AuditExport",
             swiftSettings: strictSettings
         ),
-        // The `rapport` command: demo, import, history, deal, pipeline, audit, verify, stats, rebuild.
+        // The `rapport` command: demo, import, history, deal, pipeline, audit, verify, stats, rebuild, copy.
         .executableTarget(
             name: "RapportCLI",
             dependencies: [
-                "RapportCore", "RapportEventLog", "RapportLMDB", "RapportReplay", "RapportScenario", "RapportProjections",
+                "RapportCore", "RapportEventLog", "RapportLMDB", "RapportPostgres", "RapportReplay", "RapportScenario", "RapportProjections",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: strictSettings
         ),
@@ -192,8 +194,13 @@ let package = Package(
         .testTarget(
             name: "RapportPostgresTests",
             dependencies: [
+                "RapportCore",
                 "RapportEventLog",
+                "RapportLMDB",
                 "RapportPostgres",
+                "RapportProjections",
+                "RapportReplay",
+                "RapportScenario",
                 "RapportTesting",
                 "RapportPostgresProbe",
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -4,6 +4,7 @@
 //
 //     cd Benchmarks && swift package --disable-sandbox benchmark
 //     ./run.sh          # everything, plus the ratios to raw LMDB
+//     ./run-postgres.sh # the PostgreSQL benchmarks on a throwaway server, plus the ratios to raw SQL
 //
 // The workloads (W1–W4) are defined in the project's shared/WORKLOAD.md; see
 // docs/benchmarks.md for the figures and how they were measured.
@@ -20,6 +21,8 @@ let package = Package(
     dependencies: [
         .package(name: "Rapport", path: "../"),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         // The baseline: the same workloads written against liblmdb directly, in C.
@@ -37,6 +40,25 @@ let package = Package(
                 .product(name: "RapportLMDB", package: "Rapport"),
             ],
             path: "Benchmarks/RapportBenchmarks",
+            swiftSettings: strictSettings,
+            plugins: [
+                .plugin(name: "BenchmarkPlugin", package: "benchmark"),
+            ]
+        ),
+        // W1–W4 against PostgresEventStore, beside raw INSERT / COPY / SELECT on the
+        // same server (RAPPORT_POSTGRES_URL; ./run-postgres.sh starts one). Timings.swift
+        // and Workload.swift are links to RapportBenchmarks' files.
+        .executableTarget(
+            name: "PostgresBenchmarks",
+            dependencies: [
+                "RawLMDB",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "RapportEventLog", package: "Rapport"),
+                .product(name: "RapportPostgres", package: "Rapport"),
+            ],
+            path: "Benchmarks/PostgresBenchmarks",
             swiftSettings: strictSettings,
             plugins: [
                 .plugin(name: "BenchmarkPlugin", package: "benchmark"),

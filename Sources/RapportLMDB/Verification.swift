@@ -1,37 +1,6 @@
 import CLMDB
 public import RapportEventLog
 
-/// The outcome of ``LMDBEventStore/verify(progress:)``.
-public struct VerificationReport: Sendable, Hashable, CustomStringConvertible {
-    /// How many records were checked.
-    public var eventsChecked: UInt64
-    /// The head position the check ran up to.
-    public var head: LogPosition
-    /// The first problem found, or nil when the store is sound.
-    public var problem: VerificationProblem?
-
-    /// True when no problem was found.
-    public var isSound: Bool { problem == nil }
-
-    public var description: String {
-        if let problem { return "Checked \(eventsChecked) of \(head) events: \(problem)" }
-        return "Checked \(eventsChecked) events up to position \(head): sound."
-    }
-}
-
-/// A problem found by ``LMDBEventStore/verify(progress:)``.
-public struct VerificationProblem: Sendable, Hashable, CustomStringConvertible {
-    /// The position of the record concerned, when the problem is in a record.
-    public var position: LogPosition?
-    /// What is wrong.
-    public var message: String
-
-    public var description: String {
-        if let position { return "position \(position): \(message)" }
-        return message
-    }
-}
-
 extension LMDBEventStore {
     /// Rebuilds the type and actor indexes from the log, in one write
     /// transaction: appends wait meanwhile, and readers see the old indexes
@@ -73,14 +42,13 @@ extension LMDBEventStore {
     }
 }
 
-/// Recomputes, from the log alone, what every index should hold, and
-/// compares it with what is stored.
+/// Recomputes, from the log alone, what every index should hold (through the
+/// kernel's ``LogChain``, the walk every backend shares), and compares it
+/// with what is stored.
 struct LogVerifier {
     let reader: TxnReader
     let head: UInt64
-    var streams: [String: Head] = [:]
-    var tags: [String: Head] = [:]
-    var previousHash = RecordFormat.genesisChainHash
+    var chain = LogChain()
     var checked: UInt64 = 0
 
     init(reader: TxnReader) throws(EventStoreError) {
@@ -109,38 +77,12 @@ struct LogVerifier {
     }
 
     private mutating func inspect(_ view: RecordView) -> VerificationProblem? {
-        let position = view.position.rawValue
         func problem(_ message: String) -> VerificationProblem { VerificationProblem(position: view.position, message: message) }
-        guard position == checked + 1 else { return problem("expected position \(checked + 1): the log has a gap") }
-        let matches = previousHash.withUnsafeBytes { view.chainHashMatches(previous: $0) }
-        guard matches else { return problem("the chain hash does not match the record and its predecessor") }
-        previousHash = Array(view.chainHashBytes)
-
-        let streamName = String(decoding: view.streamIDBytes, as: UTF8.self)
-        var streamHead = streams[streamName] ?? Head()
-        let links = streamHead.append(position: position)
-        streams[streamName] = streamHead
-        guard view.streamVersion == streamHead.count else {
-            return problem("stream \(streamName) should be at version \(streamHead.count), the record says \(view.streamVersion)")
-        }
-        guard view.previousInStream.rawValue == links.previous, view.skipInStream.rawValue == links.skip else {
-            return problem("the links of stream \(streamName) are wrong")
-        }
-        var tagProblem: VerificationProblem?
-        view.forEachTag { name, link in
-            let tagName = String(decoding: name, as: UTF8.self)
-            var tagHead = tags[tagName] ?? Head()
-            let expected = tagHead.append(position: position)
-            tags[tagName] = tagHead
-            if link.previous != expected.previous || link.skip != expected.skip, tagProblem == nil {
-                tagProblem = problem("the links of tag \(tagName) are wrong")
-            }
-        }
-        if let tagProblem { return tagProblem }
-        let id = EventID(bytes: UnsafeRawBufferPointer(rebasing: view.bytes[RecordFormat.Offset.eventID..<(RecordFormat.Offset.eventID + 16)]))
+        if let message = chain.follow(view) { return problem(message) }
+        let id = view.eventID
         do {
             guard let indexed = try reader.position(of: id) else { return problem("event id \(id) is missing from the id index") }
-            guard indexed == position else { return problem("the id index puts event \(id) at position \(indexed)") }
+            guard indexed == view.position.rawValue else { return problem("the id index puts event \(id) at position \(indexed)") }
         } catch {
             return problem("the id index cannot be read: \(error)")
         }
@@ -158,7 +100,7 @@ struct LogVerifier {
 
     /// Compares the stored heads and the id index's size with the recomputed ones.
     private func checkHeads() throws(EventStoreError) -> VerificationProblem? {
-        for (table, expected, kind) in [(reader.tables.streamHeads, streams, "stream"), (reader.tables.tagHeads, tags, "tag")] {
+        for (table, expected, kind) in [(reader.tables.streamHeads, chain.streams, "stream"), (reader.tables.tagHeads, chain.tags, "tag")] {
             var stored = 0
             var problem: VerificationProblem?
             try forEachEntry(in: table) { key, value in

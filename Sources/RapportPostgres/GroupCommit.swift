@@ -142,8 +142,6 @@ struct AppendTransaction: Sendable {
     let logger: Logger
     /// `idle_in_transaction_session_timeout` for append transactions, in milliseconds.
     let idleTimeoutMilliseconds: Int64
-    /// The most events one INSERT statement carries; larger groups use several in the same transaction.
-    static let eventsPerStatement = 5_000
     /// How often a group is tried when PostgreSQL reports a conflict it may not repeat.
     static let attempts = 3
 
@@ -235,18 +233,24 @@ struct AppendTransaction: Sendable {
         // 1. The lock. In READ COMMITTED, a FOR UPDATE that waited returns the
         //    row as the previous holder committed it, and every later statement
         //    of this transaction sees that holder's rows.
+        //    Recorded-at is the server's clock, but never earlier than the last
+        //    record's (its header's little-endian recorded-at): a log imported
+        //    from elsewhere may end later than this server's clock.
         let lock = PostgresQuery.bound(
             """
-            SELECT position, chain_hash,
+            SELECT h.position, h.chain_hash,
                    floor(extract(epoch FROM clock_timestamp()) * 1000000)::bigint,
+                   (SELECT substring(e.record FROM \(RecordFormat.Offset.recordedAt + 1) FOR 8) FROM \(schema.events) e WHERE e.position = h.position),
                    set_config('idle_in_transaction_session_timeout', $1, true)
-            FROM \(schema.logHead) WHERE singleton FOR UPDATE
+            FROM \(schema.logHead) h WHERE h.singleton FOR UPDATE OF h
             """, "\(idleTimeoutMilliseconds)")
         var head: (position: Int64, hash: ByteBuffer, now: Int64)?
-        for try await (position, hash, now, _) in try await connection.run(lock, logger: logger)
-            .decode((Int64, ByteBuffer, Int64, String).self)
+        for try await (position, hash, now, last, _) in try await connection.run(lock, logger: logger)
+            .decode((Int64, ByteBuffer, Int64, ByteBuffer?, String).self)
         {
-            head = (position, hash, now)
+            var lastRecordedAt = last
+            let previous = lastRecordedAt?.readInteger(endianness: .little, as: Int64.self) ?? .min
+            head = (position, hash, max(now, previous))
         }
         guard let head else {
             throw EventStoreError.incompatibleStore("the log head row of schema \"\(schema.name)\" is missing; the tables were changed by hand")
@@ -290,60 +294,9 @@ struct AppendTransaction: Sendable {
     }
 
     private func write(_ batch: AppendBatch, on connection: PostgresConnection) async throws {
-        let rows = batch.rows
-        var start = 0
-        var tagStart = 0
-        while start < rows.count {
-            let end = min(rows.count, start + Self.eventsPerStatement)
-            var tagEnd = tagStart
-            while tagEnd < rows.tagEvent.count && rows.tagEvent[tagEnd] < end { tagEnd += 1 }
-            let isLast = end == rows.count
-            var query = QueryBuilder()
-            query.append(
-                """
-                WITH inserted_events AS (
-                    INSERT INTO \(schema.events) (position, stream_id, stream_version, event_id, type, record)
-                    SELECT * FROM unnest(\(query.bind(Array(rows.positions[start..<end])))::bigint[],
-                                         \(query.bind(Array(rows.streamIDs[start..<end])))::text[],
-                                         \(query.bind(Array(rows.versions[start..<end])))::bigint[],
-                                         \(query.bind(Array(rows.eventIDs[start..<end])))::uuid[],
-                                         \(query.bind(Array(rows.types[start..<end])))::text[],
-                                         \(query.bind(Array(rows.records[start..<end])))::bytea[])
-                ), inserted_tags AS (
-                    INSERT INTO \(schema.eventTags) (tag, position)
-                    SELECT * FROM unnest(\(query.bind(Array(rows.tagNames[tagStart..<tagEnd])))::text[],
-                                         \(query.bind(rows.tagEvent[tagStart..<tagEnd].map { rows.positions[$0] }))::bigint[])
-                )
-                """)
-            if isLast {
-                let streams = batch.changedStreams, tags = batch.changedTags
-                query.append(
-                    """
-                    , stream_heads AS (
-                        INSERT INTO \(schema.streamHeads) (stream_id, version, ladder)
-                        SELECT * FROM unnest(\(query.bind(streams.map { $0.0.rawValue }))::text[],
-                                             \(query.bind(streams.map { Int64($0.1.count) }))::bigint[],
-                                             \(query.bind(streams.map { $0.1.ladderBytes() }))::bytea[])
-                        ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, ladder = excluded.ladder
-                    ), tag_heads AS (
-                        INSERT INTO \(schema.tagHeads) (tag, count, ladder)
-                        SELECT * FROM unnest(\(query.bind(tags.map { $0.0.rawValue }))::text[],
-                                             \(query.bind(tags.map { Int64($0.1.count) }))::bigint[],
-                                             \(query.bind(tags.map { $0.1.ladderBytes() }))::bytea[])
-                        ON CONFLICT (tag) DO UPDATE SET count = excluded.count, ladder = excluded.ladder
-                    ), log_head AS (
-                        UPDATE \(schema.logHead)
-                        SET position = \(query.bind(Int64(batch.lastPosition))), chain_hash = \(query.bind(ByteBuffer(bytes: batch.lastChainHash)))
-                        WHERE singleton
-                    )
-                    SELECT pg_notify(\(query.bind(schema.channel)), \(query.bind(String(batch.lastPosition))))
-                    """)
-            } else {
-                query.append("SELECT 1")
-            }
-            try await connection.execute(query.query, logger: logger)
-            start = end
-            tagStart = tagEnd
-        }
+        let streams = batch.changedStreams.map { ($0.0.rawValue, $0.1) }, tags = batch.changedTags.map { ($0.0.rawValue, $0.1) }
+        try await RowWriter(schema: schema, logger: logger).insert(
+            batch.rows, then: .init(streams: streams, tags: tags, lastPosition: batch.lastPosition, lastChainHash: batch.lastChainHash),
+            on: connection)
     }
 }

@@ -80,6 +80,8 @@ public final class PostgresEventStore: EventStore {
     let schema: Schema
     let logger: Logger
     let notifier = ChangeNotifier()
+    /// The connection held for the synchronous read-model reads.
+    let reading: ReadingConnection
     private let writer: GroupCommitWriter
     private let closed = Atomic<Bool>(false)
 
@@ -103,11 +105,10 @@ public final class PostgresEventStore: EventStore {
         self.configuration = configuration
         self.schema = try Schema(name: configuration.schema)
         self.logger = logger
-        let milliseconds = configuration.lockIdleTimeout.components.seconds * 1000
-            + configuration.lockIdleTimeout.components.attoseconds / 1_000_000_000_000_000
+        self.reading = ReadingConnection(client: client, logger: logger)
         self.writer = GroupCommitWriter(
             transaction: AppendTransaction(
-                client: client, schema: schema, logger: logger, idleTimeoutMilliseconds: max(1, milliseconds)),
+                client: client, schema: schema, logger: logger, idleTimeoutMilliseconds: Self.milliseconds(configuration.lockIdleTimeout)),
             maximumEventsPerCommit: configuration.maximumEventsPerCommit,
             maximumBytesPerCommit: configuration.maximumBytesPerCommit)
         writer.start()
@@ -116,6 +117,7 @@ public final class PostgresEventStore: EventStore {
     deinit {
         writer.stopWithoutWaiting()
         notifier.close()
+        reading.close()
     }
 
     // MARK: Schema
@@ -138,7 +140,7 @@ public final class PostgresEventStore: EventStore {
         let schema = self.schema
         let logger = self.logger
         do {
-            return try await client.withOpenConnection { connection -> [Int] in
+            let applied = try await client.withOpenConnection { connection -> [Int] in
                 try await connection.execute("BEGIN", logger: logger)
                 let applied: [Int]
                 do {
@@ -150,6 +152,7 @@ public final class PostgresEventStore: EventStore {
                 try await connection.execute("COMMIT", logger: logger)
                 return applied
             }
+            return applied
         } catch {
             throw PostgresFailure.storeError(error, doing: "migrating the schema", schema: schema.name)
         }
@@ -339,13 +342,12 @@ public final class PostgresEventStore: EventStore {
         await writer.stop()
         closed.store(true, ordering: .releasing)
         notifier.close()
+        reading.close()
     }
 
     // MARK: Verification
 
-    /// Reads the whole log and checks every record: its checksum and structure,
-    /// gapless positions from 1, the hash chain, and that the log head names the
-    /// last record and its chain hash.
+    /// Walks the whole log (``verifyLog(progress:)``) and throws at the first problem.
     ///
     /// ```swift
     /// let checked = try await store.verify()   // the head position
@@ -354,56 +356,24 @@ public final class PostgresEventStore: EventStore {
     /// - Returns: the position of the last record checked.
     /// - Throws: ``EventStoreError/corruptedRecord(position:reason:)`` at the first problem.
     @discardableResult
-    public func verify(pageSize: Int = 1_000) async throws(EventStoreError) -> LogPosition {
-        try checkOpen()
-        let head = try await headPosition()
-        var previousHash = RecordFormat.genesisChainHash
-        var expected: UInt64 = 1
-        while expected <= head.rawValue {
-            let query = PostgresQuery.bound(
-                "SELECT position, record FROM \(schema.events) WHERE position >= $1 AND position <= $2 ORDER BY position LIMIT $3",
-                Int64(expected), Int64(head.rawValue), Int64(Swift.max(1, pageSize)))
-            let page = try await rawRecords(query, doing: "verifying the log")
-            guard !page.isEmpty else {
-                throw .corruptedRecord(position: LogPosition(expected), reason: "the record is missing, but the head is at \(head)")
-            }
-            for (position, bytes) in page {
-                guard position == expected else {
-                    throw .corruptedRecord(position: LogPosition(expected), reason: "the record is missing; the next one is at \(position)")
-                }
-                let result = bytes.withUnsafeReadableBytes { raw in
-                    Result { () throws(EventStoreError) -> [UInt8] in
-                        let view = try RecordView(validating: raw, at: LogPosition(position))
-                        let matches = previousHash.withUnsafeBytes { view.chainHashMatches(previous: $0) }
-                        guard matches else { throw .corruptedRecord(position: LogPosition(position), reason: "the chain hash does not match the previous record") }
-                        return Array(view.chainHashBytes)
-                    }
-                }
-                previousHash = try result.get()
-                expected += 1
-            }
+    public func verify() async throws(EventStoreError) -> LogPosition {
+        let report = try await verifyLog(progress: nil)
+        if let problem = report.problem {
+            throw .corruptedRecord(position: problem.position ?? report.head, reason: problem.message)
         }
-        let stored = PostgresQuery(unsafeSQL: "SELECT chain_hash FROM \(schema.logHead) WHERE singleton")
-        let headHash = try await read(doing: "verifying the log") { connection, logger -> [UInt8] in
-            for try await hash in try await connection.run(stored, logger: logger).decode(ByteBuffer.self) { return Array(buffer: hash) }
-            return []
-        }
-        guard headHash == previousHash else {
-            throw .corruptedRecord(position: head, reason: "the log head's chain hash is not the last record's")
-        }
-        return head
+        return report.head
     }
 
     // MARK: Helpers
 
-    private func checkOpen() throws(EventStoreError) {
+    func checkOpen() throws(EventStoreError) {
         if closed.load(ordering: .acquiring) { throw .storeClosed }
     }
 
     /// Runs a read on a pooled connection. A read that lost its connection
     /// (a failover, a server restart, a connection the pool had not yet seen
     /// close) runs once more on another: reads change nothing, so that is safe.
-    private func read<Value: Sendable>(
+    func read<Value: Sendable>(
         doing: String, _ body: (PostgresConnection, Logger) async throws -> Value
     ) async throws(EventStoreError) -> Value {
         var attempt = 1
@@ -421,7 +391,7 @@ public final class PostgresEventStore: EventStore {
         }
     }
 
-    private func rawRecords(_ query: PostgresQuery, doing: String) async throws(EventStoreError) -> [(UInt64, ByteBuffer)] {
+    func rawRecords(_ query: PostgresQuery, doing: String) async throws(EventStoreError) -> [(UInt64, ByteBuffer)] {
         try await read(doing: doing) { connection, logger in
             var rows: [(UInt64, ByteBuffer)] = []
             for try await (position, record) in try await connection.run(query, logger: logger).decode((Int64, ByteBuffer).self) {

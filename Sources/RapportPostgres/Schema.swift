@@ -16,6 +16,8 @@ struct Schema: Sendable {
     let eventTags: String
     let streamHeads: String
     let tagHeads: String
+    let readModels: String
+    let checkpoints: String
     /// The LISTEN/NOTIFY channel appends notify on.
     let channel: String
 
@@ -39,6 +41,8 @@ struct Schema: Sendable {
         eventTags = "\(quoted).rapport_event_tags"
         streamHeads = "\(quoted).rapport_stream_heads"
         tagHeads = "\(quoted).rapport_tag_heads"
+        readModels = "\(quoted).rapport_read_models"
+        checkpoints = "\(quoted).rapport_projection_checkpoints"
         channel = "rapport_events_\(name)"
     }
 
@@ -100,6 +104,27 @@ struct Schema: Sendable {
                 """,
                 "COMMENT ON TABLE \(events) IS 'Rapport event log: one row per event, record = the exact stored record bytes (see docs/storage-format.md). Written only by the Rapport store.'",
                 "COMMENT ON TABLE \(logHead) IS 'Rapport log head: the last position and chain hash. Appends lock this row, so positions commit in order.'",
+            ]),
+            Migration(version: 2, description: "read models: projection keys and values, projection checkpoints", statements: [
+                // Keys are the UTF-8 bytes of the projection's key: bytea compares
+                // byte by byte, the order ReadModelReader.forEach promises.
+                """
+                CREATE TABLE \(readModels) (
+                    projection text NOT NULL,
+                    key bytea NOT NULL,
+                    value bytea NOT NULL,
+                    PRIMARY KEY (projection, key)
+                )
+                """,
+                """
+                CREATE TABLE \(checkpoints) (
+                    projection text PRIMARY KEY,
+                    version bigint NOT NULL,
+                    position bigint NOT NULL CHECK (position >= 0),
+                    committed_at timestamptz NOT NULL DEFAULT clock_timestamp()
+                )
+                """,
+                "COMMENT ON TABLE \(readModels) IS 'Rapport read models: one row per projection key, changed only with the projection checkpoint, in one transaction.'",
             ]),
         ]
     }

@@ -121,7 +121,10 @@ public actor ProjectionRunner {
     @discardableResult
     public func catchUp(upTo limit: LogPosition? = nil, progress: (@Sendable (ReplayProgress) -> Void)? = nil) async throws(ReplayError) -> LogPosition {
         var head: LogPosition
-        do { head = try await log.headPosition() } catch { throw .store(error) }
+        do {
+            try await storage.prepareForReading()
+            head = try await log.headPosition()
+        } catch { throw .store(error) }
         if let limit { head = min(head, limit) }
         var states = try projections.map { (projection) throws(ReplayError) -> ProjectionState in
             let start = try startingPoint(projection)
@@ -184,6 +187,7 @@ public actor ProjectionRunner {
     public func wait(for name: String, toReach position: LogPosition, timeout: Duration = .seconds(10)) async throws(ReplayError) {
         guard let projection = projections.first(where: { $0.name == name }) else { throw .unknownProjection(name) }
         let deadline = ContinuousClock.now + timeout
+        do { try await storage.prepareForReading() } catch { throw .store(error) }
         while true {
             let reached = try startingPoint(projection)
             if !reached.rebuild && reached.position >= position { return }

@@ -73,18 +73,7 @@ public struct ConformanceSuite: Sendable {
     /// - Throws: ``ConformanceFailure`` when the store does not behave as
     ///   promised, or the error the store threw where none was expected.
     public func run(_ name: String) async throws {
-        guard let check = Self.checks.first(where: { $0.name == name }) else {
-            throw ConformanceFailure(check: name, message: "there is no check of that name")
-        }
-        let subject = try await makeStore()
-        let context = CheckContext(name: name, subject: subject)
-        do {
-            try await check.body(context)
-        } catch {
-            await context.finish()
-            throw error
-        }
-        await context.finish()
+        try await runCheck(name, of: Self.checks) { CheckContext(name: name, subject: try await makeStore()) }
     }
 
     /// Runs every check; returns the failures (empty when the store conforms).
@@ -96,14 +85,39 @@ public struct ConformanceSuite: Sendable {
         return failures
     }
 
-    struct Check: Sendable {
-        let name: String
-        let body: @Sendable (CheckContext) async throws -> Void
+    typealias Check = NamedCheck<CheckContext>
+}
+
+/// A check of a suite: its name and what it does with its context.
+struct NamedCheck<Context>: Sendable {
+    let name: String
+    let body: @Sendable (Context) async throws -> Void
+}
+
+/// What a check works with; finished once the check is over, whatever happened.
+protocol CheckSubject {
+    func finish() async
+}
+
+/// Runs the check called `name` of `checks` on a context made by `makeContext`, and finishes the context.
+func runCheck<Context: CheckSubject>(
+    _ name: String, of checks: [NamedCheck<Context>], makeContext: () async throws -> Context
+) async throws {
+    guard let check = checks.first(where: { $0.name == name }) else {
+        throw ConformanceFailure(check: name, message: "there is no check of that name")
     }
+    let context = try await makeContext()
+    do {
+        try await check.body(context)
+    } catch {
+        await context.finish()
+        throw error
+    }
+    await context.finish()
 }
 
 /// What a check works with: the store, and assertions that throw.
-final class CheckContext: @unchecked Sendable {
+final class CheckContext: CheckSubject, @unchecked Sendable {
     let name: String
     private(set) var store: any EventStore
     private let subject: StoreUnderTest

@@ -38,10 +38,17 @@ struct ErrorTests {
         defer { scratch.cleanUp() }
         let unknown = try scratch.rapport("stats", "--backend", "sqlite", "--store", scratch.store)
         #expect(unknown.status == 64)
-        #expect(unknown.errors == "rapport: unknown backend \"sqlite\"; the only backend in this build is lmdb\n")
-        let postgres = try scratch.rapport("verify", "--backend", "postgres", "--store", scratch.store)
-        #expect(postgres.status == 69)
-        #expect(postgres.errors == "rapport: the postgres backend is not available in this build; use --backend lmdb\n")
+        #expect(unknown.errors == "rapport: unknown backend \"sqlite\"; the backends are lmdb and postgres\n")
+        let mismatch = try scratch.rapport("verify", "--backend", "postgres", "--store", scratch.store)
+        #expect(mismatch.status == 64)
+        #expect(mismatch.errors == "rapport: --backend postgres does not match the store lmdb:\(scratch.store) (a lmdb store)\n")
+        let lmdbOnly = try scratch.rapport("stats", "--store", "postgres://nobody@127.0.0.1:1/none")
+        #expect(lmdbOnly.status == 69)
+        #expect(lmdbOnly.errors.contains("works on LMDB stores only"))
+        let badURL = try scratch.rapport("verify", "--store", "postgres://127.0.0.1/db?colour=blue")
+        #expect(badURL.status == 64)
+        #expect(badURL.errors.contains("unknown option colour"))
+        #expect(!FileManager.default.fileExists(atPath: scratch.store), "nothing is created on a usage error")
     }
 
     @Test func aDirectoryThatIsNotAStoreIsExit65() throws {

@@ -60,7 +60,7 @@ struct Audit: AsyncParsableCommand {
             let zone = options.dates.timeZone
             let start = try from.map { (text) throws(CLIError) in try DateArgument.parse(text, option: "--from", timeZone: zone) }
             let end = try to.map { (text) throws(CLIError) in try DateArgument.parse(text, option: "--to", timeZone: zone) }
-            try await options.open().using { store in
+            try await options.openAny(readModels: true).using { store in
                 let trail = AuditTrail()
                 try await catchUp([trail], in: store, label: "updating the audit trail")
                 var query = AuditQuery(selection)

@@ -81,7 +81,7 @@ struct PipelineCommand: AsyncParsableCommand {
     }
 
     /// Whether the pipeline `--pipeline` names, not there at a past point, exists now.
-    private func existsNow(point: PointInTime, store: LMDBEventStore) async throws -> Bool {
+    private func existsNow(point: PointInTime, store: any EventStore & ReadModelStorage) async throws -> Bool {
         guard point.isPast else { return false }
         let states = DealStates()
         try await catchUp([states], in: store)

@@ -21,9 +21,8 @@ struct Rebuild: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             if list { return try await listProjections() }
-            try options.checkBackend()
             let chosen = try select(from: registeredProjections)
-            try await options.open().using { store in
+            try await options.openAny(readModels: true).using { store in
                 for projection in chosen {
                     // Empty the read model and put its checkpoint at the start: the runner then replays everything.
                     try await store.commit([ReadModelChanges(
@@ -56,7 +55,17 @@ struct Rebuild: AsyncParsableCommand {
             Terminal.print("no projections are registered")
             return
         }
-        let checkpoints = options.storeExists ? try await options.open().using { try $0.checkpoints() } : [:]
+        var checkpoints: [String: ProjectionCheckpoint] = [:]
+        do {
+            checkpoints = try await options.openAny(readModels: true).using { store in
+                try await store.prepareForReading()
+                var found: [String: ProjectionCheckpoint] = [:]
+                for projection in registeredProjections { found[projection.name] = try store.checkpoint(of: projection.name) }
+                return found
+            }
+        } catch let error as CLIError where error.status == .noInput {
+            // No store yet: nothing is built.
+        }
         for projection in registeredProjections.sorted(by: { $0.name < $1.name }) {
             let state: String
             if let checkpoint = checkpoints[projection.name] {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import RapportLMDB
+import RapportEventLog
 
 /// `rapport verify`: checks every record, link, head and index of the store.
 struct Verify: AsyncParsableCommand {
@@ -11,10 +11,10 @@ struct Verify: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let report = try await options.open().using { store in
+            let report = try await options.openAny().using { store in
                 let bar = ProgressBar("verifying")
                 defer { bar.finish() }
-                return try store.verify { done, total in bar.update(done, of: total) }
+                return try await store.verifyLog { done, total in bar.update(done, of: total) }
             }
             if let problem = report.problem {
                 let place = problem.position.map { "at position \($0)" } ?? "in the indexes"

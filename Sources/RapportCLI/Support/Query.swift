@@ -72,7 +72,7 @@ struct PointInTime {
     }
 
     /// The point for `date` (nil: now) in `store`.
-    static func at(_ date: Date?, in store: LMDBEventStore) async throws -> PointInTime {
+    static func at(_ date: Date?, in store: any EventStore & ReadModelStorage) async throws -> PointInTime {
         let head = try await store.headPosition()
         guard let date else { return PointInTime(date: nil, position: head, head: head) }
         return PointInTime(date: date, position: try await store.position(asOf: date), head: head)
@@ -92,7 +92,7 @@ struct PointInTime {
     /// from events `1...position` (`Projection.readModel(asOf:from:)`, whose
     /// cost grows with the history before the date). Every as-of read of a
     /// whole read model goes through here.
-    func readModel(of projection: any Projection, in store: LMDBEventStore) async throws -> any ReadModelStorage {
+    func readModel(of projection: any Projection, in store: any EventStore & ReadModelStorage) async throws -> any ReadModelStorage {
         guard isPast else {
             try await catchUp([projection], in: store)
             return store
@@ -104,7 +104,7 @@ struct PointInTime {
 /// Brings `projections`' read models in the store up to the head, with a
 /// progress bar when stderr is a terminal.
 @discardableResult
-func catchUp(_ projections: [any Projection], in store: LMDBEventStore, label: String = "updating the read models") async throws -> LogPosition {
+func catchUp(_ projections: [any Projection], in store: any EventStore & ReadModelStorage, label: String = "updating the read models") async throws -> LogPosition {
     let bar = ProgressBar(label)
     let reached = try await ProjectionRunner(log: store, storage: store, projections: projections, registry: .crm)
         .catchUp { progress in bar.update(progress.done, of: progress.total) }
@@ -114,7 +114,7 @@ func catchUp(_ projections: [any Projection], in store: LMDBEventStore, label: S
 
 /// An aggregate as its own stream stood at `position`: its events up to
 /// there, folded. `events` is how many there were (0: not created yet).
-func loadAggregate<A: Aggregate>(_ id: Identifier<A>, asOf position: LogPosition, from store: LMDBEventStore) async throws -> (state: A, events: Int) {
+func loadAggregate<A: Aggregate>(_ id: Identifier<A>, asOf position: LogPosition, from store: any EventStore & ReadModelStorage) async throws -> (state: A, events: Int) {
     var state = A(id: id)
     var events = 0
     for try await record in store.events(in: id.streamID) {

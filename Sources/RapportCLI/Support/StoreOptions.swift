@@ -4,33 +4,57 @@ import RapportLMDB
 
 /// The options every command takes: where the store is, which backend, which time zone.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The store's directory (default: $RAPPORT_STORE, else ./rapport-data).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp(
+        "The store: an LMDB directory (PATH or lmdb:PATH) or a postgres:// URL (default: $RAPPORT_STORE, else ./rapport-data).",
+        valueName: "store"))
     var store: String?
 
-    @Option(name: .long, help: ArgumentHelp("The storage backend; only lmdb is in this build.", valueName: "backend"))
-    var backend: String = "lmdb"
+    @Option(name: .long, help: ArgumentHelp("The storage backend, lmdb or postgres; by default the one --store names.", valueName: "backend"))
+    var backend: String?
 
     @Flag(name: .long, help: "Show times in UTC instead of the local time zone.")
     var utc = false
 
-    /// The store directory: `--store`, else `RAPPORT_STORE`, else `./rapport-data`.
-    var path: String {
+    /// The store as given: `--store`, else `RAPPORT_STORE`, else `./rapport-data`.
+    var storeArgument: String {
         if let store, !store.isEmpty { return store }
         if let fromEnvironment = ProcessInfo.processInfo.environment["RAPPORT_STORE"], !fromEnvironment.isEmpty { return fromEnvironment }
         return "rapport-data"
     }
 
+    /// Where the store is; `--backend`, when given, must name its kind.
+    func location() throws(CLIError) -> StoreLocation {
+        let location = try StoreLocation(parsing: storeArgument)
+        if let backend {
+            let wanted = backend.lowercased() == "postgresql" ? "postgres" : backend.lowercased()
+            guard ["lmdb", "postgres"].contains(wanted) else {
+                throw CLIError("unknown backend \"\(backend)\"; the backends are lmdb and postgres", status: .usage)
+            }
+            guard wanted == location.backend else {
+                throw CLIError("--backend \(backend) does not match the store \(location) (a \(location.backend) store)", status: .usage)
+            }
+        }
+        return location
+    }
+
+    /// The LMDB store's directory (for the commands that work on LMDB only).
+    var path: String {
+        if case .lmdb(let path) = try? location() { return path }
+        return storeArgument
+    }
+
     var dates: DateStyle { DateStyle(utc: utc) }
 
-    /// Refuses backends other than LMDB with a one-line reason.
+    /// Refuses a PostgreSQL store for the commands that work on LMDB only.
     func checkBackend() throws(CLIError) {
-        switch backend.lowercased() {
-        case "lmdb": return
-        case "postgres", "postgresql":
-            throw CLIError("the postgres backend is not available in this build; use --backend lmdb", status: .unavailable)
-        default:
-            throw CLIError("unknown backend \"\(backend)\"; the only backend in this build is lmdb", status: .usage)
+        if case .postgres = try location() {
+            throw CLIError("this command works on LMDB stores only in this build; verify, copy, audit and rebuild also work on PostgreSQL", status: .unavailable)
         }
+    }
+
+    /// Opens the store of either backend (see ``OpenedStore/open(_:mustExist:readModels:)``).
+    func openAny(create: Bool = false, readModels: Bool = false) async throws -> OpenedStore {
+        try await OpenedStore.open(try location(), mustExist: !create, readModels: readModels)
     }
 
     /// Whether a store exists at ``path`` (its `data.mdb` file).

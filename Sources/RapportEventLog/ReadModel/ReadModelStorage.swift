@@ -68,6 +68,23 @@ public protocol ReadModelStorage: Sendable {
     func read<R>(_ projection: String, _ body: (any ReadModelReader) throws(EventStoreError) -> R) throws(EventStoreError) -> R
     /// Commits the changes of several projections, with their checkpoints, in one transaction.
     func commit(_ changes: [ReadModelChanges]) async throws(EventStoreError)
+    /// Gets ready for the synchronous reads: a storage on a server connects
+    /// here, and may refuse ``checkpoint(of:)`` and ``read(_:_:)`` until it has
+    /// (a synchronous read cannot wait for a connection without blocking a
+    /// thread the connection needs). The projection runner calls it before
+    /// every catch-up; await it once before querying read models. Embedded
+    /// storages are always ready (the default does nothing).
+    ///
+    /// ```swift
+    /// try await storage.prepareForReading()
+    /// let state = try DealStates().state(of: deal, in: storage)
+    /// ```
+    func prepareForReading() async throws(EventStoreError)
+}
+
+extension ReadModelStorage {
+    /// Does nothing: the storage reads without connecting.
+    public func prepareForReading() async throws(EventStoreError) {}
 }
 
 /// Read models in memory, for tests and the in-memory store.

@@ -1,0 +1,1 @@
+../RapportBenchmarks/Timings.swift

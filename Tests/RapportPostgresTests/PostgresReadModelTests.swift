@@ -1,0 +1,165 @@
+import Foundation
+import RapportCore
+import RapportEventLog
+import RapportPostgres
+import RapportProjections
+import RapportReplay
+import RapportScenario
+import RapportTesting
+import Testing
+
+@Suite("PostgreSQL read-model storage", .enabled(if: PostgresTestEnvironment.shouldRun, PostgresTestEnvironment.skipMessage))
+struct PostgresReadModelTests {
+    /// Each check on a new schema; reopening makes a new store on it, as another process would.
+    static let suite = ReadModelStorageSuite {
+        let database = try TestDatabase.get()
+        let schema = database.freshSchemaName("rm")
+        let store = try database.store(schema: schema)
+        try await store.migrate()
+        try await store.prepareForReading()
+        return ReadModelStorageUnderTest(
+            storage: store,
+            reopen: { try database.store(schema: schema) },
+            close: { await ($0 as? PostgresEventStore)?.close() },
+            destroy: { await database.drop(schema) })
+    }
+
+    @Test(arguments: ReadModelStorageSuite.checkNames)
+    func readModels(_ check: String) async throws {
+        try await Self.suite.run(check)
+    }
+
+    @Test("a commit that fails part-way leaves no change of any projection in it")
+    func failedCommitChangesNothing() async throws {
+        let database = try TestDatabase.get()
+        let (store, schema) = try await database.freshStore("rmfail")
+        try await store.commit([ReadModelChanges(projection: "a", writes: ["k": [1]], checkpoint: ProjectionCheckpoint(version: 1, position: 1))])
+        try await store.prepareForReading()
+        // PostgreSQL's text cannot hold a 0 character: the second projection's statements fail
+        // after the first projection's have run in the same transaction.
+        await #expect(throws: EventStoreError.self) {
+            try await store.commit([
+                ReadModelChanges(projection: "a", writes: ["k": [2], "new": [3]], checkpoint: ProjectionCheckpoint(version: 1, position: 2)),
+                ReadModelChanges(projection: "bad\u{0}name", writes: ["k": [9]], checkpoint: ProjectionCheckpoint(version: 1, position: 2)),
+            ])
+        }
+        #expect(try store.checkpoint(of: "a") == ProjectionCheckpoint(version: 1, position: 1))
+        #expect(try store.read("a") { (reader) throws(EventStoreError) in try reader.value(forKey: "k") } == [1])
+        #expect(try store.read("a") { (reader) throws(EventStoreError) in try reader.value(forKey: "new") } == nil)
+        #expect(try await database.scalar("SELECT count(*) FROM \"\(schema)\".rapport_read_models") == 1)
+        await store.close()
+        await database.drop(schema)
+    }
+
+    @Test("a read before prepareForReading says to prepare; then reads see other stores' commits, and end with the store")
+    func readsNeedPreparing() async throws {
+        let database = try TestDatabase.get()
+        let (writer, schema) = try await database.freshStore("rmread")
+        try await writer.commit([ReadModelChanges(projection: "p", writes: ["k": [7]], checkpoint: ProjectionCheckpoint(version: 2, position: 9))])
+        let reader = try database.store(schema: schema)  // another process's store
+        #expect {
+            try reader.checkpoint(of: "p")
+        } throws: { error in
+            guard case .storage(let message) = error as? EventStoreError else { return false }
+            return message.contains("prepareForReading()")
+        }
+        try await reader.prepareForReading()
+        #expect(try reader.checkpoint(of: "p") == ProjectionCheckpoint(version: 2, position: 9))
+        #expect(try reader.read("p") { (r) throws(EventStoreError) in try r.value(forKey: "k") } == [7])
+        try await writer.commit([ReadModelChanges(projection: "p", writes: ["k": [8]], checkpoint: ProjectionCheckpoint(version: 2, position: 10))])
+        #expect(try reader.read("p") { (r) throws(EventStoreError) in try r.value(forKey: "k") } == [8])
+        await reader.close()
+        #expect(throws: EventStoreError.storeClosed) { try reader.checkpoint(of: "p") }
+        await writer.close()
+        await database.drop(schema)
+    }
+
+    @Test("a schema at version 1 migrates to version 2 and keeps its log")
+    func upgradeFromVersionOne() async throws {
+        let database = try TestDatabase.get()
+        let (store, schema) = try await database.freshStore("rmup")
+        try await store.append([testEvent(), testEvent()], to: try StreamID("kept-1"))
+        // Back to what version 1 created.
+        try await database.execute("DROP TABLE \"\(schema)\".rapport_read_models, \"\(schema)\".rapport_projection_checkpoints")
+        try await database.execute("DELETE FROM \"\(schema)\".rapport_schema_migrations WHERE version = 2")
+        await #expect {
+            try await store.commit([ReadModelChanges(projection: "p", checkpoint: ProjectionCheckpoint(version: 1, position: 1))])
+        } throws: { error in
+            guard case .incompatibleStore(let message) = error as? EventStoreError else { return false }
+            return message.contains("migrate()")
+        }
+        #expect(try await store.migrate() == [2])
+        #expect(try await store.headPosition() == 2)
+        try await store.verify()
+        try await store.commit([ReadModelChanges(projection: "p", checkpoint: ProjectionCheckpoint(version: 1, position: 2))])
+        try await store.prepareForReading()
+        #expect(try store.checkpoint(of: "p")?.position == 2)
+        await store.close()
+        await database.drop(schema)
+    }
+}
+
+@Suite("Projections on PostgreSQL", .enabled(if: PostgresTestEnvironment.shouldRun, PostgresTestEnvironment.skipMessage))
+struct PostgresProjectionTests {
+    static let projections: [any Projection] = [ContactHistory(), AuditTrail(), DealStates()]
+
+    func everything(_ storage: any ReadModelStorage) throws -> [String: [String: [UInt8]]] {
+        try Dictionary(uniqueKeysWithValues: Self.projections.map { ($0.name, try storage.contents(of: $0.name)) })
+    }
+
+    @Test("the three projections give the same read models and answers on PostgreSQL as in memory")
+    func sameAnswersAsInMemory() async throws {
+        let database = try TestDatabase.get()
+        let (store, schema) = try await database.freshStore("proj")
+        let summary = try await ScenarioGenerator.generate(into: store, configuration: ScenarioConfiguration(events: 3_000))
+        let head = try await store.headPosition()
+        #expect(head.rawValue >= 3_000)
+
+        // On PostgreSQL, followed live in small batches (commit boundaries inside appends),
+        // in memory, rebuilt in one pass: both over the same log.
+        let live = ProjectionRunner(log: store, storage: store, projections: Self.projections, registry: .crm, batchSize: 397)
+        try await live.catchUp(upTo: LogPosition(head.rawValue / 2))
+        #expect(try store.checkpoint(of: "audit-trail")?.position == LogPosition(head.rawValue / 2))
+        try await live.catchUp()
+        let memory = InMemoryReadModelStorage()
+        try await ProjectionRunner(log: store, storage: memory, projections: Self.projections, registry: .crm, batchSize: 10_000).catchUp()
+
+        let onPostgres = try everything(store), inMemory = try everything(memory)
+        for projection in Self.projections {
+            let a = onPostgres[projection.name]!, b = inMemory[projection.name]!
+            #expect(!a.isEmpty, "\(projection.name) is empty")
+            #expect(a.count == b.count && a == b, "\(projection.name): \(a.count) keys on PostgreSQL, \(b.count) in memory")
+        }
+        for projection in Self.projections {
+            #expect(try store.checkpoint(of: projection.name) == ProjectionCheckpoint(version: projection.version, position: head))
+        }
+
+        // The query APIs answer the same.
+        let contact = try #require(summary.busiestContact)
+        let timeline = try ContactHistory().timeline(of: contact, in: store, page: PageRequest(limit: 50))
+        #expect(!timeline.items.isEmpty)
+        #expect(timeline == (try ContactHistory().timeline(of: contact, in: memory, page: PageRequest(limit: 50))))
+        #expect(try ContactHistory().lastContacted(contact, in: store) == (try ContactHistory().lastContacted(contact, in: memory)))
+        let deal = try #require(summary.aWonDeal)
+        let state = try DealStates().state(of: deal, in: store)
+        let stateInMemory = try DealStates().state(of: deal, in: memory)
+        #expect(state != nil && state == stateInMemory)
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let pipeline = try DealStates().summary(of: summary.pipelines[0], in: store, now: now)
+        let pipelineInMemory = try DealStates().summary(of: summary.pipelines[0], in: memory, now: now)
+        #expect(pipeline != nil && pipeline == pipelineInMemory)
+        let audit = try AuditTrail().entries(AuditQuery(.all), in: store, page: PageRequest(limit: 100))
+        #expect(audit.items.count == 100)
+        #expect(audit == (try AuditTrail().entries(AuditQuery(.all), in: memory, page: PageRequest(limit: 100))))
+
+        // Exactly once: a runner started afresh (another process) finds nothing to do.
+        let again = try database.store(schema: schema)
+        try await again.prepareForReading()
+        let before = try everything(again)
+        #expect(try await ProjectionRunner(log: again, storage: again, projections: Self.projections, registry: .crm).catchUp() == head)
+        #expect(try everything(again) == before)
+        await again.close()
+        await store.close()
+        await database.drop(schema)
+    }
+}
