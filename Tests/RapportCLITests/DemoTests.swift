@@ -1,9 +1,23 @@
 import Foundation
+import RapportLMDB
 import Testing
+
+/// Opens the store at `path`, runs `body`, closes it.
+private func withStore<R>(_ path: String, _ body: (LMDBEventStore) async throws -> R) async throws -> R {
+    let store = try LMDBEventStore(path: path)
+    do {
+        let result = try await body(store)
+        await store.close()
+        return result
+    } catch {
+        await store.close()
+        throw error
+    }
+}
 
 @Suite("rapport demo")
 struct DemoTests {
-    @Test func generatesOnceThenOnlyShowsTheTour() throws {
+    @Test func generatesOnceThenOnlyShowsTheTour() async throws {
         let scratch = try Scratch("demo")
         defer { scratch.cleanUp() }
 
@@ -14,6 +28,17 @@ struct DemoTests {
         for heading in ["What the store holds", "contacts", "deals", "The busiest contact:", "As of 2024-01-02 08:00 UTC", "then:", "now:"] {
             #expect(first.output.contains(heading), "missing \(heading) in\n\(first.output)")
         }
+        // The actor's month, checked against a plain scan of the log by recorded-at.
+        let end = Date(timeIntervalSince1970: 1_704_182_400)  // 2024-01-02T08:00:00Z, a year into the history
+        let start = end.addingTimeInterval(-30 * 86_400)
+        let expected = try await withStore(scratch.store) { store in
+            try await store.readLog(from: 1, filter: .all, limit: 10_000).filter {
+                $0.metadata.actor.id == "user:rep-1" && $0.recordedAt > start && $0.recordedAt <= end
+            }.count
+        }
+        #expect(expected > 0)
+        #expect(first.output.contains("What user:rep-1 did from 2023-12-03 to 2024-01-02: \(expected) changes"), "\(first.output)")
+        #expect(first.output.contains("The pipelines now") && first.output.contains("win rate"))
         let statsBefore = try scratch.rapport("stats", "--store", scratch.store)
         #expect(statsBefore.status == 0)
         let events = try #require(statsBefore.outputLines.first { $0.hasPrefix("events:") })

@@ -3,9 +3,11 @@ import RapportCore
 import RapportEventLog
 import RapportLMDB
 import RapportProjections
+import RapportReplay
 
 /// The demo's tour of a store: what it holds, the busiest contact and its
-/// recent history, and one deal as of a past date.
+/// recent history, one actor's month, the pipeline summaries, and one deal
+/// as of a past date.
 struct Tour {
     let store: LMDBEventStore
     let dates: DateStyle
@@ -18,7 +20,52 @@ struct Tour {
         let census = try Census.take(of: store, detailed: true, progress: ProgressBar("reading"))
         printCounts(census)
         try await showBusiestContact(census)
+        try await showActorMonth(census)
+        try await showPipelines()
         try await showTimeTravel(census)
+    }
+
+    /// The tour's actor: the first sales rep of the generated scenario.
+    static let actor = "user:rep-1"
+
+    /// Everything one actor did in the month before the tour's date, read
+    /// through the actor index (no scan of the log).
+    private func showActorMonth(_ census: Census) async throws {
+        guard let first = census.firstOccurred else { return }
+        let end = asOf ?? first.addingTimeInterval(365 * 86_400)
+        let start = end.addingTimeInterval(-30 * 86_400)
+        let from = try await store.position(asOf: start).next
+        let through = try await store.position(asOf: end)
+        var types: [String: Int] = [:]
+        var total = 0
+        if from <= through {
+            for try await event in store.events(from: from, filter: LogFilter(actors: [Self.actor], through: through)) {
+                types[event.type, default: 0] += 1
+                total += 1
+            }
+        }
+        Terminal.print()
+        Terminal.print("What \(Self.actor) did from \(dates.date(start)) to \(dates.date(end)): \(Format.count(total)) changes")
+        for (type, count) in types.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }).prefix(5) {
+            Terminal.print("    \(type.padding(toLength: 28, withPad: " ", startingAt: 0)) \(Format.count(count))")
+        }
+        Terminal.print("  (rapport audit --actor \(Self.actor) --from \(dates.date(start)) --to \(dates.date(end)) lists each change)")
+    }
+
+    /// Each pipeline now: open deals by count and amount, wins and losses.
+    private func showPipelines() async throws {
+        let states = DealStates()
+        _ = try await catchUp([states], in: store, label: "updating deal states")
+        Terminal.print()
+        Terminal.print("The pipelines now")
+        for (id, name) in try states.pipelines(in: store) {
+            guard let summary = try states.summary(of: id, in: store, now: Date()) else { continue }
+            let amounts = summary.open.total.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+            let rate = summary.results.winRate.map { String(format: "%.0f %%", $0 * 100) } ?? "-"
+            Terminal.print("  \(name): \(Format.count(summary.open.count)) open (\(amounts.isEmpty ? "0" : amounts)), "
+                + "\(Format.count(summary.results.won)) won, \(Format.count(summary.results.lost)) lost, win rate \(rate)")
+        }
+        Terminal.print("  (rapport pipeline --by stage shows the stages)")
     }
 
     private func printCounts(_ census: Census) {
