@@ -88,8 +88,8 @@ struct IndexAdditions {
 }
 
 extension TxnReader {
-    /// Up to `limit` positions at `from` or later under `key` in `index`, ascending.
-    func positions(in index: SecondaryIndex, key: String, from: UInt64, limit: Int) throws(EventStoreError) -> [UInt64] {
+    /// Up to `limit` positions from `from` through `through` under `key` in `index`, ascending.
+    func positions(in index: SecondaryIndex, key: String, from: UInt64, through: UInt64, limit: Int) throws(EventStoreError) -> [UInt64] {
         guard limit > 0 else { return [] }
         do throws(LMDBError) {
             var cursor: OpaquePointer?
@@ -106,7 +106,9 @@ extension TxnReader {
                     var result: [UInt64] = []
                     while code == MDB_SUCCESS && result.count < limit {
                         guard v.mv_size == 8 else { throw LMDBError(code: MDB_CORRUPTED, operation: "reading the \(index.name) index") }
-                        result.append(UInt64(bigEndian: v.mv_data.loadUnaligned(as: UInt64.self)))
+                        let position = UInt64(bigEndian: v.mv_data.loadUnaligned(as: UInt64.self))
+                        guard position <= through else { return result }
+                        result.append(position)
                         code = mdb_cursor_get(cursor, &k, &v, MDB_NEXT_DUP)
                     }
                     if code != MDB_NOTFOUND && code != MDB_SUCCESS { try check(code, "reading the \(index.name) index") }

@@ -47,11 +47,10 @@ extension TxnReader {
         // When the types or actors asked for make up a large share of the
         // log, reading it in order is cheaper than hopping through an index.
         let candidates: (UInt64, Int) throws(EventStoreError) -> [UInt64]
-        let total = try last().position
         func isSelective(_ index: SecondaryIndex, _ keys: Set<String>) throws(EventStoreError) -> Bool {
             var matching: UInt64 = 0
             for key in keys { matching += try count(in: index, key: key) }
-            return matching.multipliedReportingOverflow(by: Self.indexShareDenominator).partialValue <= total
+            return matching.multipliedReportingOverflow(by: Self.indexShareDenominator).partialValue <= (try last().position)
         }
         if let tags = filter.tags {
             candidates = { (from, wanted) throws(EventStoreError) in
@@ -62,13 +61,13 @@ extension TxnReader {
         } else if let actors = filter.actors, try isSelective(.actor, actors) {
             candidates = { (from, wanted) throws(EventStoreError) in
                 var found: [UInt64] = []
-                for actor in actors { found += try positions(in: .actor, key: actor, from: from, limit: wanted) }
+                for actor in actors { found += try positions(in: .actor, key: actor, from: from, through: end, limit: wanted) }
                 return found
             }
         } else if let types = filter.types, try isSelective(.type, types) {
             candidates = { (from, wanted) throws(EventStoreError) in
                 var found: [UInt64] = []
-                for type in types { found += try positions(in: .type, key: type, from: from, limit: wanted) }
+                for type in types { found += try positions(in: .type, key: type, from: from, through: end, limit: wanted) }
                 return found
             }
         } else {
