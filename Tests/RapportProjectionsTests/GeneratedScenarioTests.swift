@@ -1,7 +1,7 @@
 import Foundation
 import RapportCore
 import RapportEventLog
-import RapportProjections
+@testable import RapportProjections
 import RapportReplay
 import RapportScenario
 import Testing
@@ -26,7 +26,8 @@ struct GeneratedScenarioTests {
         return all
     }
 
-    /// Every JSON value with its `recordedAt` fields removed (other values unchanged).
+    /// Every value with its `recordedAt` fields cleared: compact timeline and
+    /// audit entries are decoded, JSON values parsed; other values unchanged.
     func withoutRecordedAt(_ models: [String: [String: [UInt8]]]) throws -> [String: [String: String]] {
         func strip(_ value: Any) -> Any {
             if var object = value as? [String: Any] {
@@ -36,14 +37,26 @@ struct GeneratedScenarioTests {
             if let array = value as? [Any] { return array.map(strip) }
             return value
         }
+        let epoch = Date(timeIntervalSince1970: 0)
         return try models.mapValues { model in
-            try model.mapValues { bytes in
-                guard let json = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]) else {
-                    return String(decoding: bytes, as: UTF8.self)
+            var result: [String: String] = [:]
+            for (key, bytes) in model {
+                if bytes.first == CompactWriter.marker, key.hasPrefix("timeline/") {
+                    var entry = try Stored.decode(TimelineEntry.self, bytes)
+                    entry.recordedAt = epoch
+                    result[key] = "\(entry)"
+                } else if bytes.first == CompactWriter.marker, key.hasPrefix("entry/") {
+                    var entry = try Stored.decode(AuditEntry.self, bytes)
+                    entry.recordedAt = epoch
+                    result[key] = "\(entry)"
+                } else if let json = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]) {
+                    let data = try JSONSerialization.data(withJSONObject: strip(json), options: [.sortedKeys, .fragmentsAllowed])
+                    result[key] = String(decoding: data, as: UTF8.self)
+                } else {
+                    result[key] = bytes.map { String($0, radix: 16) }.joined(separator: " ")
                 }
-                let data = try JSONSerialization.data(withJSONObject: strip(json), options: [.sortedKeys, .fragmentsAllowed])
-                return String(decoding: data, as: UTF8.self)
             }
+            return result
         }
     }
 

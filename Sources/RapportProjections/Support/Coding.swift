@@ -76,14 +76,28 @@ public enum ProjectionTimestamp {
     }
 }
 
-/// Encoding and decoding of stored values (sendable: a fresh coder per call).
+/// Encoding and decoding of stored values: the compact binary form for
+/// ``CompactValue`` types, JSON for the others (sendable: a fresh coder per
+/// JSON call). Decoding goes by the stored bytes, so values written as JSON
+/// by an earlier version still read.
 enum Stored {
     static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        Array(try ProjectionTimestamp.makeEncoder().encode(value))
+        if let compact = value as? any CompactValue { return compact.compactBytes }
+        return Array(try ProjectionTimestamp.makeEncoder().encode(value))
     }
 
+    static func encode<T: CompactValue>(_ value: T) -> [UInt8] { value.compactBytes }
+
     static func decode<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]) throws -> T {
-        try ProjectionTimestamp.makeDecoder().decode(T.self, from: Data(bytes))
+        if bytes.first == CompactWriter.marker, let compact = T.self as? any CompactValue.Type {
+            return try compact.init(compactBytes: bytes) as! T
+        }
+        return try ProjectionTimestamp.makeDecoder().decode(T.self, from: Data(bytes))
+    }
+
+    static func decode<T: CompactValue>(_ type: T.Type, _ bytes: [UInt8]) throws -> T {
+        if bytes.first == CompactWriter.marker { return try T(compactBytes: bytes) }
+        return try ProjectionTimestamp.makeDecoder().decode(T.self, from: Data(bytes))
     }
 
     /// The value of an index key, which only its key matters for.

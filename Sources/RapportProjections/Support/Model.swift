@@ -14,6 +14,17 @@ extension ReadModelContext {
         setValue(try Stored.encode(value), forKey: key)
     }
 
+    /// The value under `key` in its compact form (or JSON, when an earlier version wrote it), or nil.
+    func load<T: CompactValue>(_ type: T.Type, _ key: String) throws -> T? {
+        guard let bytes = try value(forKey: key) else { return nil }
+        return try Stored.decode(T.self, bytes)
+    }
+
+    /// Stores `value` under `key` in its compact form.
+    mutating func store<T: CompactValue>(_ value: T, _ key: String) {
+        setValue(Stored.encode(value), forKey: key)
+    }
+
     /// Stores an index key (only the key matters).
     mutating func mark(_ key: String) {
         setValue(Stored.marker, forKey: key)

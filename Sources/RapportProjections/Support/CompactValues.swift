@@ -1,0 +1,157 @@
+import Foundation
+import RapportCore
+import RapportEventLog
+
+// The compact forms of the values written for nearly every event (see
+// CompactValue). Each lists its fields in the order they are stored;
+// changing an order or a field means a new projection version.
+
+extension TimelineEntry: CompactValue {
+    func write(to out: inout CompactWriter) {
+        out.uuid(contactID.uuid)
+        out.unsigned(position.rawValue)
+        out.uuid(eventID.uuid)
+        out.string(type)
+        out.string(entityKind)
+        out.string(entityID)
+        out.string(via.rawValue)
+        out.principal(actor)
+        out.string(channel.rawValue)
+        out.optional(interactionChannel) { $0.string($1.rawValue) }
+        out.optional(activityType) { $0.string($1) }
+        out.date(recordedAt)
+        out.optional(occurredAt) { $0.date($1) }
+        out.optional(correlationID) { $0.uuid($1) }
+    }
+
+    init(from input: inout CompactReader) throws(CompactReader.Malformed) {
+        contactID = ContactID(try input.uuid())
+        position = LogPosition(try input.unsigned())
+        eventID = EventID(try input.uuid())
+        type = try input.string()
+        entityKind = try input.string()
+        entityID = try input.string()
+        let via = try input.string()
+        guard let known = Via(rawValue: via) else { throw CompactReader.Malformed(reason: "unknown via \(via)") }
+        self.via = known
+        actor = try input.principal()
+        channel = Channel(try input.string())
+        interactionChannel = try input.optional { (r) throws(CompactReader.Malformed) in Channel(try r.string()) }
+        activityType = try input.optional { (r) throws(CompactReader.Malformed) in try r.string() }
+        recordedAt = try input.date()
+        occurredAt = try input.optional { (r) throws(CompactReader.Malformed) in try r.date() }
+        correlationID = try input.optional { (r) throws(CompactReader.Malformed) in try r.uuid() }
+    }
+}
+
+extension AuditEntry: CompactValue {
+    func write(to out: inout CompactWriter) {
+        out.unsigned(position.rawValue)
+        out.uuid(eventID.uuid)
+        out.string(streamID)
+        out.date(recordedAt)
+        out.optional(occurredAt) { $0.date($1) }
+        out.principal(actor)
+        out.string(entityKind)
+        out.string(entityID)
+        out.string(action)
+        out.unsigned(UInt64(changes.count))
+        for change in changes {
+            out.string(change.field)
+            out.optional(change.oldValue) { $0.string($1) }
+            out.optional(change.newValue) { $0.string($1) }
+        }
+        out.string(channel.rawValue)
+        out.optional(correlationID) { $0.uuid($1) }
+        out.optional(causationID) { $0.uuid($1) }
+    }
+
+    init(from input: inout CompactReader) throws(CompactReader.Malformed) {
+        position = LogPosition(try input.unsigned())
+        eventID = EventID(try input.uuid())
+        streamID = try input.string()
+        recordedAt = try input.date()
+        occurredAt = try input.optional { (r) throws(CompactReader.Malformed) in try r.date() }
+        actor = try input.principal()
+        entityKind = try input.string()
+        entityID = try input.string()
+        action = try input.string()
+        let count = try input.count()
+        var changes: [FieldChange] = []
+        changes.reserveCapacity(count)
+        for _ in 0..<count {
+            changes.append(FieldChange(
+                field: try input.string(),
+                oldValue: try input.optional { (r) throws(CompactReader.Malformed) in try r.string() },
+                newValue: try input.optional { (r) throws(CompactReader.Malformed) in try r.string() }))
+        }
+        self.changes = changes
+        channel = Channel(try input.string())
+        correlationID = try input.optional { (r) throws(CompactReader.Malformed) in try r.uuid() }
+        causationID = try input.optional { (r) throws(CompactReader.Malformed) in try r.uuid() }
+    }
+}
+
+extension LastContact: CompactValue {
+    func write(to out: inout CompactWriter) {
+        out.uuid(contactID.uuid)
+        out.optional(owner) { $0.string($1) }
+        out.optional(at) { $0.date($1) }
+        out.optional(activityID) { $0.string($1) }
+        out.optional(activityType) { $0.string($1) }
+    }
+
+    init(from input: inout CompactReader) throws(CompactReader.Malformed) {
+        contactID = ContactID(try input.uuid())
+        owner = try input.optional { (r) throws(CompactReader.Malformed) in try r.string() }
+        at = try input.optional { (r) throws(CompactReader.Malformed) in try r.date() }
+        activityID = try input.optional { (r) throws(CompactReader.Malformed) in try r.string() }
+        activityType = try input.optional { (r) throws(CompactReader.Malformed) in try r.string() }
+    }
+}
+
+extension ActivityLinks: CompactValue {
+    func write(to out: inout CompactWriter) {
+        out.string(type)
+        out.date(occurredAt)
+        out.strings(contacts)
+        out.bool(removed)
+    }
+
+    init(from input: inout CompactReader) throws(CompactReader.Malformed) {
+        type = try input.string()
+        occurredAt = try input.date()
+        contacts = try input.strings()
+        removed = try input.bool()
+    }
+}
+
+extension ContactStatus.Touch: CompactValue {
+    func write(to out: inout CompactWriter) {
+        out.string(activity)
+        out.date(at)
+        out.string(type)
+    }
+
+    init(from input: inout CompactReader) throws(CompactReader.Malformed) {
+        activity = try input.string()
+        at = try input.date()
+        type = try input.string()
+    }
+}
+
+extension ContactStatus: CompactValue {
+    func write(to out: inout CompactWriter) {
+        out.optional(owner) { $0.string($1) }
+        out.bool(archived)
+        out.optional(mergedInto) { $0.string($1) }
+        out.optional(latest) { $1.write(to: &$0) }
+    }
+
+    init(from input: inout CompactReader) throws(CompactReader.Malformed) {
+        owner = try input.optional { (r) throws(CompactReader.Malformed) in try r.string() }
+        archived = try input.bool()
+        mergedInto = try input.optional { (r) throws(CompactReader.Malformed) in try r.string() }
+        latest = try input.optional { (r) throws(CompactReader.Malformed) in try Touch(from: &r) }
+    }
+}
