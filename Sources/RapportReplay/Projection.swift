@@ -1,22 +1,30 @@
 import Foundation
 public import RapportEventLog
 
-/// Which events a projection wants. The runner skips every other event
-/// without decoding its payload.
+/// Which events a projection wants, and which of their payloads it needs
+/// decoded. The runner skips every other event without decoding its payload,
+/// and decodes a payload only when a projection applying the event needs it.
 ///
 /// ```swift
 /// ProjectionInterest(types: ["DealOpened", "DealMovedToStage", "DealWon", "DealLost"])
 /// ProjectionInterest(tagPrefixes: ["contact:"])        // every event touching a contact
+/// ProjectionInterest(tagPrefixes: ["contact:"], decoding: ["ContactCreated"])  // only those payloads decoded
 /// ```
 public struct ProjectionInterest: Sendable, Hashable {
     /// Event types wanted; nil for all.
     public var types: Set<String>?
     /// Tag prefixes, one of which an event's tags must start with; nil for all.
     public var tagPrefixes: [String]?
+    /// The wanted types whose payload the projection reads from the `decoded`
+    /// argument of ``Projection/apply(_:decoded:to:)``; nil (the default) for
+    /// every type. For the others `decoded` is nil, and decoding, often the
+    /// largest cost of a replay, is skipped when no other projection needs it.
+    public var decoding: Set<String>?
 
-    public init(types: Set<String>? = nil, tagPrefixes: [String]? = nil) {
+    public init(types: Set<String>? = nil, tagPrefixes: [String]? = nil, decoding: Set<String>? = nil) {
         self.types = types
         self.tagPrefixes = tagPrefixes
+        self.decoding = decoding
     }
 
     /// Every event.
@@ -30,6 +38,9 @@ public struct ProjectionInterest: Sendable, Hashable {
         }
         return true
     }
+
+    /// Whether the payload of a wanted event of `type` must be decoded.
+    public func decodes(_ type: String) -> Bool { decoding?.contains(type) ?? true }
 }
 
 /// Turns events into a read model.
@@ -58,28 +69,35 @@ public protocol Projection: Sendable {
     /// Which events it applies.
     var interest: ProjectionInterest { get }
     /// Applies one event. `decoded` is the payload decoded by the runner's
-    /// registry (nil when the type is not registered).
+    /// registry (nil when the type is not registered, or not in the
+    /// interest's ``ProjectionInterest/decoding``).
     func apply(_ event: RecordedEvent, decoded: (any Event)?, to model: inout ReadModelContext) throws
 }
 
 /// A projection's read model during a batch: reads see the batch's own
-/// writes first, then what is committed.
+/// writes first, then those of the previous batch while it is still being
+/// committed, then what is committed.
 public struct ReadModelContext {
     let projection: String
     let storage: any ReadModelStorage
     var writes: [String: [UInt8]?] = [:]
-    var reset: Bool
+    /// The previous batch's writes, while its commit is under way.
+    let pending: [String: [UInt8]?]
+    /// Whether committed state is hidden: the projection is being rebuilt
+    /// and no batch of the rebuild has been committed yet.
+    let storageHidden: Bool
 
-    init(projection: String, storage: any ReadModelStorage, reset: Bool) {
+    init(projection: String, storage: any ReadModelStorage, pending: [String: [UInt8]?] = [:], storageHidden: Bool) {
         self.projection = projection
         self.storage = storage
-        self.reset = reset
+        self.pending = pending
+        self.storageHidden = storageHidden
     }
 
     /// The raw value under `key`, or nil.
     public func value(forKey key: String) throws -> [UInt8]? {
-        if let pending = writes[key] { return pending }
-        if reset { return nil }
+        if let written = writes[key] ?? pending[key] { return written }
+        if storageHidden { return nil }
         return try storage.read(projection) { (reader) throws(EventStoreError) in try reader.value(forKey: key) }
     }
 
@@ -89,8 +107,8 @@ public struct ReadModelContext {
     /// - Complexity: O(k log k) for the k keys under the prefix, plus the
     ///   batch's pending writes: meant for occasional use, not every event.
     public func forEach(keyPrefix prefix: String, _ body: (String, [UInt8]) throws -> Void) throws {
-        var merged: [String: [UInt8]] = [:]
-        if !reset {
+        var merged: [String: [UInt8]?] = [:]
+        if !storageHidden {
             try storage.read(projection) { (reader) throws(EventStoreError) in
                 try reader.forEach(keyPrefix: prefix) { key, value in
                     merged[key] = value
@@ -98,8 +116,11 @@ public struct ReadModelContext {
                 }
             }
         }
+        for (key, value) in pending where key.hasPrefix(prefix) { merged[key] = value }
         for (key, value) in writes where key.hasPrefix(prefix) { merged[key] = value }
-        for key in merged.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) { try body(key, merged[key]!) }
+        for key in merged.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+            if let value = merged[key]! { try body(key, value) }
+        }
     }
 
     /// Stores `value` under `key` (nil removes it).

@@ -120,6 +120,10 @@ public actor ProjectionRunner {
     /// - Returns: the position all projections reached.
     @discardableResult
     public func catchUp(upTo limit: LogPosition? = nil, progress: (@Sendable (ReplayProgress) -> Void)? = nil) async throws(ReplayError) -> LogPosition {
+        // One catch-up at a time: the actor is reentrant at every await, and two
+        // passes from the same checkpoint would commit the same batches twice.
+        await enterCatchUp()
+        defer { leaveCatchUp() }
         var head: LogPosition
         do {
             try await storage.prepareForReading()
@@ -136,48 +140,124 @@ public actor ProjectionRunner {
             ? nil : states.reduce(into: Set<String>()) { $0.formUnion($1.projection.interest.types!) }
         let started = Date()
         let total = head.rawValue - lowest.rawValue
+        let storage = self.storage
+        // Batch N is committed while batch N + 1 is applied (the writer and the
+        // projections run side by side); batch N + 1 reads N's writes from
+        // memory until that commit is done. Commits stay in order.
+        var inFlight: BatchCommit?
         var next = lowest.next
-        while next <= head {
-            let batchEnd = LogPosition(min(head.rawValue, next.rawValue + UInt64(batchSize) - 1))
-            var contexts = states.map { ReadModelContext(projection: $0.projection.name, storage: storage, reset: $0.rebuild) }
-            var cursor = next
-            while cursor <= batchEnd {
-                let page: [RecordedEvent]
-                do {
-                    // Bounded by the batch: nothing past it is read (an index
-                    // would otherwise hand over matches far beyond it).
-                    let filter = LogFilter(types: types, tags: scope.tags, actors: scope.actors, through: batchEnd)
-                    page = try await log.readLog(from: cursor, filter: filter, limit: min(1_024, Int(batchEnd.rawValue - cursor.rawValue) + 1))
-                } catch { throw .store(error) }
-                for event in page where event.position <= batchEnd {
-                    var decoded: (any Event)?? = .none
-                    for index in states.indices where states[index].position < event.position && states[index].projection.interest.wants(event) {
-                        if case .none = decoded { decoded = .some(try? registry.decode(event, codec: codec)) }
-                        do {
-                            try states[index].projection.apply(event, decoded: decoded!, to: &contexts[index])
-                        } catch {
-                            throw .projectionFailed(projection: states[index].projection.name, position: event.position, reason: "\(error)")
-                        }
-                    }
+        do throws(ReplayError) {
+            while next <= head {
+                let batchEnd = LogPosition(min(head.rawValue, next.rawValue + UInt64(batchSize) - 1))
+                var contexts = states.indices.map { index in
+                    ReadModelContext(
+                        projection: states[index].projection.name, storage: storage, pending: inFlight?.writes[index] ?? [:],
+                        storageHidden: states[index].rebuild || inFlight?.hidesStorage[index] == true)
                 }
-                guard let last = page.last, last.position < batchEnd else { break }
-                cursor = last.position.next
+                try await apply(from: next, through: batchEnd, types: types, states: states, to: &contexts)
+                var changes: [ReadModelChanges] = []
+                var hidesStorage: [Bool] = []
+                for index in states.indices {
+                    let advances = states[index].position < batchEnd
+                    // Until this commit lands, the storage of a projection it resets is stale.
+                    hidesStorage.append(advances && states[index].rebuild)
+                    guard advances else { continue }
+                    changes.append(ReadModelChanges(
+                        projection: states[index].projection.name, resetFirst: states[index].rebuild, writes: contexts[index].writes,
+                        checkpoint: ProjectionCheckpoint(version: states[index].projection.version, position: batchEnd)))
+                    states[index].position = batchEnd
+                    states[index].rebuild = false
+                }
+                if let landing = inFlight {
+                    inFlight = nil
+                    try await landing.land(from: lowest, total: total, started: started, progress: progress)
+                }
+                inFlight = BatchCommit(changes, to: storage, writes: contexts.map(\.writes), hidesStorage: hidesStorage, end: batchEnd)
+                next = batchEnd.next
             }
-            var changes: [ReadModelChanges] = []
-            for index in states.indices where states[index].position < batchEnd {
-                changes.append(ReadModelChanges(
-                    projection: states[index].projection.name, resetFirst: states[index].rebuild, writes: contexts[index].writes,
-                    checkpoint: ProjectionCheckpoint(version: states[index].projection.version, position: batchEnd)))
-                states[index].position = batchEnd
-                states[index].rebuild = false
+            if let landing = inFlight {
+                inFlight = nil
+                try await landing.land(from: lowest, total: total, started: started, progress: progress)
             }
-            do { try await storage.commit(changes) } catch { throw .store(error) }
-            let done = batchEnd.rawValue - lowest.rawValue
-            let elapsed = Date().timeIntervalSince(started)
-            progress?(ReplayProgress(done: done, total: total, rate: elapsed > 0 ? Double(done) / elapsed : 0))
-            next = batchEnd.next
+        } catch {
+            // Never leave a commit running behind the caller's back.
+            _ = await inFlight?.commit.value
+            throw error
         }
         return head
+    }
+
+    private var catchingUp = false
+    private var waitingToCatchUp: [CheckedContinuation<Void, Never>] = []
+
+    private func enterCatchUp() async {
+        guard catchingUp else { return catchingUp = true }
+        await withCheckedContinuation { waitingToCatchUp.append($0) }  // handed over by leaveCatchUp
+    }
+
+    private func leaveCatchUp() {
+        if waitingToCatchUp.isEmpty { catchingUp = false } else { waitingToCatchUp.removeFirst().resume() }
+    }
+
+    /// Applies the events `from...through` to the projections that have not seen them.
+    private func apply(
+        from start: LogPosition, through end: LogPosition, types: Set<String>?, states: [ProjectionState],
+        to contexts: inout [ReadModelContext]
+    ) async throws(ReplayError) {
+        var cursor = start
+        while cursor <= end {
+            let page: [RecordedEvent]
+            do {
+                // Bounded by the batch: nothing past it is read (an index
+                // would otherwise hand over matches far beyond it).
+                let filter = LogFilter(types: types, tags: scope.tags, actors: scope.actors, through: end)
+                page = try await log.readLog(from: cursor, filter: filter, limit: min(1_024, Int(end.rawValue - cursor.rawValue) + 1))
+            } catch { throw .store(error) }
+            for event in page where event.position <= end {
+                var decoded: (any Event)?? = .none
+                for index in states.indices where states[index].position < event.position && states[index].projection.interest.wants(event) {
+                    let needsPayload = states[index].projection.interest.decodes(event.type)
+                    if needsPayload, case .none = decoded { decoded = .some(try? registry.decode(event, codec: codec)) }
+                    do {
+                        try states[index].projection.apply(event, decoded: needsPayload ? decoded! : nil, to: &contexts[index])
+                    } catch {
+                        throw .projectionFailed(projection: states[index].projection.name, position: event.position, reason: "\(error)")
+                    }
+                }
+            }
+            guard let last = page.last, last.position < end else { break }
+            cursor = last.position.next
+        }
+    }
+
+    /// One batch's commit, running while the next batch is applied.
+    private struct BatchCommit {
+        let commit: Task<Result<Void, EventStoreError>, Never>
+        /// Each projection's writes in the batch (by the runner's projection order).
+        let writes: [[String: [UInt8]?]]
+        /// Whether the commit resets each projection's read model (its committed state is stale until it lands).
+        let hidesStorage: [Bool]
+        let end: LogPosition
+
+        init(_ changes: [ReadModelChanges], to storage: any ReadModelStorage, writes: [[String: [UInt8]?]], hidesStorage: [Bool], end: LogPosition) {
+            commit = Task {
+                do throws(EventStoreError) { try await storage.commit(changes) } catch { return .failure(error) }
+                return .success(())
+            }
+            self.writes = writes
+            self.hidesStorage = hidesStorage
+            self.end = end
+        }
+
+        /// Waits for the commit, then reports progress.
+        func land(
+            from lowest: LogPosition, total: UInt64, started: Date, progress: (@Sendable (ReplayProgress) -> Void)?
+        ) async throws(ReplayError) {
+            if case .failure(let error) = await commit.value { throw .store(error) }
+            let done = end.rawValue - lowest.rawValue
+            let elapsed = Date().timeIntervalSince(started)
+            progress?(ReplayProgress(done: done, total: total, rate: elapsed > 0 ? Double(done) / elapsed : 0))
+        }
     }
 
     /// Waits until projection `name` has applied everything up to `position`

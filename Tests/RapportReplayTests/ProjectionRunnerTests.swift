@@ -158,3 +158,45 @@ final class ReportBox: @unchecked Sendable {
     func add(_ report: ReplayProgress) { lock.lock(); reports.append(report); lock.unlock() }
     var all: [ReplayProgress] { lock.lock(); defer { lock.unlock() }; return reports }
 }
+
+/// A registered event type, to see what the runner decodes.
+struct Pinged: Event {
+    static let typeName = "Pinged"
+    static let schemaVersion: UInt32 = 1
+    var n: Int
+}
+
+/// Records, per event, whether it was handed a decoded payload.
+struct DecodeWitness: Projection {
+    let name: String
+    let version = 1
+    let interest: ProjectionInterest
+
+    func apply(_ event: RecordedEvent, decoded: (any Event)?, to model: inout ReadModelContext) throws {
+        model.setValue([decoded == nil ? 0 : 1], forKey: "\(event.position.rawValue)")
+    }
+}
+
+@Suite("Projection runner: decoding")
+struct RunnerDecodingTests {
+    @Test("a payload is decoded for the projections whose interest lists its type, and only for them")
+    func decodesOnlyWhatIsListed() async throws {
+        let store = InMemoryEventStore()
+        for n in 0..<4 {
+            try await store.append([NewEvent(type: "Pinged", metadata: EventMetadata(actor: actor, channel: .api),
+                                             payload: Data("{\"n\":\(n)}".utf8))], to: try StreamID("p-\(n)"))
+        }
+        var registry = EventTypeRegistry()
+        registry.register(Pinged.self)
+        let storage = InMemoryReadModelStorage()
+        try await ProjectionRunner(log: store, storage: storage, projections: [
+            DecodeWitness(name: "all", interest: .everything),
+            DecodeWitness(name: "none", interest: ProjectionInterest(decoding: [])),
+            DecodeWitness(name: "listed", interest: ProjectionInterest(decoding: ["Pinged"])),
+        ], registry: registry).catchUp()
+        #expect(try snapshot(storage, "all").values.allSatisfy { $0 == [1] })
+        #expect(try snapshot(storage, "none").values.allSatisfy { $0 == [0] })
+        #expect(try snapshot(storage, "listed").values.allSatisfy { $0 == [1] })
+        #expect(try snapshot(storage, "none").count == 4)
+    }
+}

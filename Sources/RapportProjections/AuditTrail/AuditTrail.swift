@@ -36,7 +36,8 @@ public import RapportReplay
 public struct AuditTrail: Projection {
     public let name: String
     public let version = 1
-    public let interest = ProjectionInterest.everything
+    /// Every event; payloads are read as JSON fields, never decoded.
+    public let interest = ProjectionInterest(decoding: [])
 
     /// An audit trail stored under `name`.
     public init(name: String = "audit-trail") { self.name = name }

@@ -40,7 +40,18 @@ public import RapportReplay
 public struct ContactHistory: Projection {
     public let name: String
     public let version = 1
-    public let interest = ProjectionInterest(tagPrefixes: ["contact:", "company:", "deal:", "activity:", "task:", "campaign:"])
+    /// Every event tagged with a contact, company, deal, activity, task or
+    /// campaign; only the payloads that change links and statuses (see
+    /// `update`) are decoded.
+    public let interest = ProjectionInterest(
+        tagPrefixes: ["contact:", "company:", "deal:", "activity:", "task:", "campaign:"],
+        decoding: Set([
+            ContactCreated.self, ContactOwnerAssigned.self, ContactArchived.self, ContactRestored.self,
+            ContactLinkedToCompany.self, ContactUnlinkedFromCompany.self, CompanyContactLinked.self,
+            CompanyContactUnlinked.self, DealOpened.self, DealContactAdded.self, DealContactRemoved.self,
+            ContactAbsorbed.self, ContactMergedInto.self, ActivityLogged.self, ActivityLinked.self,
+            ActivityUnlinked.self, ActivityRemoved.self,
+        ].map { ($0 as any Event.Type).typeName }))
 
     /// The activity types that count as contacting someone.
     public static let contactActivityTypes: Set<ActivityType> = [.call, .meeting, .email, .sms, .chat]
@@ -92,6 +103,8 @@ public struct ContactHistory: Projection {
         try update(with: event, decoded: decoded, stream: stream, activity: activity, in: &model)
     }
 
+    /// Keeps links and statuses current. Every payload type this reads must
+    /// be in the interest's `decoding`.
     private func update(
         with event: RecordedEvent, decoded: (any Event)?, stream: (kind: String, id: String), activity: ActivityLinks?,
         in model: inout ReadModelContext
