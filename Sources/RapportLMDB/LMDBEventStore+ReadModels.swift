@@ -102,9 +102,14 @@ struct LMDBReadModelReader: ReadModelReader {
     }
 
     func forEach(keyPrefix: String, _ body: (String, [UInt8]) -> Bool) throws(EventStoreError) {
+        try forEach(keyPrefix: keyPrefix, from: keyPrefix, body)
+    }
+
+    func forEach(keyPrefix: String, from first: String, _ body: (String, [UInt8]) -> Bool) throws(EventStoreError) {
         let base = prefix
-        var start = base + Array(keyPrefix.utf8)
-        let wanted = start
+        let wanted = base + Array(keyPrefix.utf8)
+        let from = base + Array(first.utf8)
+        var start = from.lexicographicallyPrecedes(wanted) ? wanted : from
         var cursor: OpaquePointer?
         do throws(LMDBError) {
             try check(mdb_cursor_open(reader.txn, reader.tables.readModels, &cursor), "opening a cursor")

@@ -169,7 +169,14 @@ struct PostgresReadModelReader: ReadModelReader {
     /// Reads the keys under `prefix` a page at a time (so a body that stops
     /// early does not fetch the rest), in byte order.
     func forEach(keyPrefix prefix: String, _ body: (String, [UInt8]) -> Bool) throws(EventStoreError) {
+        try forEach(keyPrefix: prefix, from: prefix, body)
+    }
+
+    /// Reads the keys under `prefix` from `first` on, a page at a time, in byte order.
+    func forEach(keyPrefix prefix: String, from first: String, _ body: (String, [UInt8]) -> Bool) throws(EventStoreError) {
         let start = Array(prefix.utf8)
+        let from = Array(first.utf8)
+        let lowest = from.lexicographicallyPrecedes(start) ? start : from
         // Every key starting with `prefix` sorts below the prefix with its last byte
         // increased (UTF-8 never holds 0xFF, so that byte exists); the empty prefix has no bound.
         let bound: ByteBuffer? = start.isEmpty ? nil : ByteBuffer(bytes: start.dropLast() + [start.last! + 1])
@@ -181,7 +188,7 @@ struct PostgresReadModelReader: ReadModelReader {
             if let after {
                 query.append(" AND key > \(query.bind(after))")
             } else {
-                query.append(" AND key >= \(query.bind(ByteBuffer(bytes: start)))")
+                query.append(" AND key >= \(query.bind(ByteBuffer(bytes: lowest)))")
             }
             if let bound { query.append(" AND key < \(query.bind(bound))") }
             query.append(" ORDER BY key LIMIT \(query.bind(pageSize))")

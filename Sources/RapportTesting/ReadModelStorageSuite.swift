@@ -124,6 +124,30 @@ public struct ReadModelStorageSuite: Sendable {
             try c.expectEqual(values, ["deal/1": Array("deal/1".utf8), "deal/10": Array("deal/10".utf8)], "values met on a walk")
         },
 
+        Check(name: "a walk from a key starts at the first key at or after it, within the prefix") { c in
+            let keys = ["h/a/1", "h/a/3", "h/a/5", "h/a/é", "h/b/0", "h/", "g/z", "h/a"]
+            try await c.storage.commit([ReadModelChanges(
+                projection: "seek", writes: Dictionary(uniqueKeysWithValues: keys.map { ($0, Array($0.utf8)) }),
+                checkpoint: ProjectionCheckpoint(version: 1, position: 1))])
+            func walk(_ prefix: String, from start: String, first limit: Int = .max) throws -> [String] {
+                var seen: [String] = []
+                try c.storage.read("seek") { (reader) throws(EventStoreError) in
+                    try reader.forEach(keyPrefix: prefix, from: start) { key, value in
+                        if value == Array(key.utf8) { seen.append(key) } else { seen.append("wrong value under \(key)") }
+                        return seen.count < limit
+                    }
+                }
+                return seen
+            }
+            try c.expectEqual(try walk("h/a/", from: "h/a/2"), ["h/a/3", "h/a/5", "h/a/é"], "from between two keys")
+            try c.expectEqual(try walk("h/a/", from: "h/a/3"), ["h/a/3", "h/a/5", "h/a/é"], "from a key itself")
+            try c.expectEqual(try walk("h/a/", from: "h/a/4", first: 1), ["h/a/5"], "the first key at or after, alone")
+            try c.expectEqual(try walk("h/a/", from: "h/a/f"), ["h/a/é"], "from before a two-byte character")
+            try c.expectEqual(try walk("h/a/", from: "h/a/ê"), [], "from past the last key under the prefix")
+            try c.expectEqual(try walk("h/a/", from: "a"), ["h/a/1", "h/a/3", "h/a/5", "h/a/é"], "from before the prefix")
+            try c.expectEqual(try walk("h/a/", from: "z"), [], "from after the prefix")
+        },
+
         Check(name: "a walk reads more keys than one page") { c in
             let keys = (0..<2_500).map { "k/\(String(repeating: "0", count: 4 - String($0).count))\($0)" }
             try await c.storage.commit([ReadModelChanges(

@@ -26,6 +26,28 @@ public protocol ReadModelReader {
     /// Calls `body` with every key starting with `prefix` and its value, in
     /// key order (UTF-8 byte order), until `body` returns false.
     func forEach(keyPrefix prefix: String, _ body: (String, [UInt8]) -> Bool) throws(EventStoreError)
+    /// Like ``forEach(keyPrefix:_:)``, from the first key at or after `start`:
+    /// a seek, where the storage's keys are ordered (LMDB, PostgreSQL), then a
+    /// walk. The latest version of something at or before a position is one
+    /// seek when its keys hold inverted positions.
+    ///
+    /// ```swift
+    /// try reader.forEach(keyPrefix: "deal-at/42/", from: "deal-at/42/\(inverted)") { key, value in
+    ///     found = value
+    ///     return false            // the first one is all we need
+    /// }
+    /// ```
+    func forEach(keyPrefix prefix: String, from start: String, _ body: (String, [UInt8]) -> Bool) throws(EventStoreError)
+}
+
+extension ReadModelReader {
+    /// Filters ``forEach(keyPrefix:_:)``: correct for any reader, O(keys under
+    /// the prefix); ordered storages seek instead.
+    public func forEach(keyPrefix prefix: String, from start: String, _ body: (String, [UInt8]) -> Bool) throws(EventStoreError) {
+        try forEach(keyPrefix: prefix) { key, value in
+            key.utf8.lexicographicallyPrecedes(start.utf8) ? true : body(key, value)
+        }
+    }
 }
 
 /// The changes one batch made to one projection's read model, and the
