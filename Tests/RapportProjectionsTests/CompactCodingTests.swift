@@ -44,6 +44,19 @@ struct CompactCodingTests {
         #expect(try ContactStatus(compactBytes: ContactStatus().compactBytes) == ContactStatus())
         #expect(try [String](compactBytes: ["", "é", String(repeating: "x", count: 300)].compactBytes) == ["", "é", String(repeating: "x", count: 300)])
         #expect(Self.audit.compactBytes.first == CompactWriter.marker)
+        let eur = try Money(amount: Decimal(string: "12000.55")!, currency: "EUR")
+        let deal = DealState(
+            id: DealID(), title: "Pilot", pipelineID: PipelineID(), stage: "won", status: .won, amount: eur,
+            finalAmount: try Money(amount: 11_000, currency: "USD"), owner: "user:anna", companyID: CompanyID(),
+            expectedCloseDate: Self.date, openedAt: Self.date.addingTimeInterval(-86_400), closedAt: Self.date, lostReason: "price",
+            stageHistory: [StageVisit(stage: "lead", enteredAt: Self.date, leftAt: Self.date, movedBack: false, position: 3),
+                           StageVisit(stage: "won", enteredAt: Self.date, leftAt: nil, movedBack: true, position: 99)],
+            probability: Decimal(string: "0.35"))
+        #expect(try DealState(compactBytes: deal.compactBytes) == deal)
+        var plain = deal
+        (plain.amount, plain.finalAmount, plain.owner, plain.companyID, plain.expectedCloseDate) = (nil, nil, nil, nil, nil)
+        (plain.closedAt, plain.lostReason, plain.probability, plain.stageHistory) = (nil, nil, nil, [])
+        #expect(try DealState(compactBytes: plain.compactBytes) == plain)
     }
 
     @Test("varints cover the whole range of both signs")

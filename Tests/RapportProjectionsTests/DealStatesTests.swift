@@ -169,7 +169,22 @@ struct DealStatesTests {
             for deal in [s.d1, s.d2, s.d3, s.d4, s.d5] {
                 #expect(try await states.state(of: deal, asOf: position, fromStreamsIn: full.store) == states.state(of: deal, in: partial.live),
                         "deal \(deal) as of \(position)")
+                // From the versions in the full read model.
+                #expect(try states.state(of: deal, asOf: position, in: full.live) == states.state(of: deal, in: partial.live),
+                        "stored deal \(deal) as of \(position)")
             }
+            #expect(try states.summary(of: s.sales, asOf: position, in: full.live, now: day(40))
+                    == states.summary(of: s.sales, in: partial.live, now: day(40)), "stored summary as of \(position)")
+        }
+        // A read model that has not reached the position says so, rather than answer from too little.
+        let ahead = LogPosition(try await full.head().rawValue + 1)
+        #expect(throws: ProjectionQueryError.self) { try states.summary(of: s.sales, asOf: ahead, in: full.live, now: day(40)) }
+        do {
+            _ = try states.state(of: s.d1, asOf: ends[0], in: InMemoryReadModelStorage())
+            Issue.record("an empty read model answered")
+        } catch {
+            guard case .notCaughtUp(let projection, let reached, let asked) = error else { Issue.record("\(error)"); return }
+            #expect(projection == states.name && reached == nil && asked == ends[0])
         }
         // After 12 steps (d3 moved back, before anyone won): by hand.
         let then = try #require(try await states.summary(of: s.sales, asOf: ends[11], from: full.store, now: day(9)))
@@ -201,6 +216,12 @@ struct DealStatesTests {
         try await expectLiveEqualsRebuilt(lmdb)
         let summary = try #require(try states.summary(of: s.sales, in: store, now: day(40), staleAfterDays: 14))
         #expect(summary.open.weighted == ["EUR": 1650] && summary.results.winRate == 2.0 / 3.0 && summary.stale.map(\.id) == [s.d4])
+        // As of a past position, from the store's own read model (a seek per deal) and from a fresh build: the same.
+        let middle = LogPosition(try await store.headPosition().rawValue / 2)
+        let fresh = try await states.readModel(asOf: middle, from: store)
+        #expect(try await states.summary(of: s.sales, asOf: middle, from: store, now: day(40))
+                == states.summary(of: s.sales, in: fresh, now: day(40)))
+        #expect(try await states.state(of: s.d3, asOf: middle, from: store) == states.state(of: s.d3, in: fresh))
         let audit = AuditTrail()
         let entries = try allPages(limit: 7) { try audit.entries(.all, in: store, page: $0) }
         #expect(entries.count == Int(try await store.headPosition().rawValue))

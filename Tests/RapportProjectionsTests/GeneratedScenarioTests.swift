@@ -103,6 +103,13 @@ struct GeneratedScenarioTests {
             for opened in try await store.readLog(from: 1, filter: LogFilter(types: [DealOpened.typeName]), limit: 40) {
                 let id = try #require(DealID(String(opened.streamID.rawValue.dropFirst("deal-".count))))
                 #expect(try await deals.state(of: id, asOf: cut, fromStreamsIn: store) == deals.state(of: id, in: bounded), "deal \(id) as of \(cut)")
+                // And from the full read model's versions, one seek.
+                #expect(try deals.state(of: id, asOf: cut, in: rebuilt) == deals.state(of: id, in: bounded), "stored deal \(id) as of \(cut)")
+            }
+            let then = Date(timeIntervalSince1970: 1_790_000_000)
+            for pipeline in summary.pipelines {
+                let stored = try deals.summary(of: pipeline, asOf: cut, in: rebuilt, now: then)
+                #expect(stored == (try deals.summary(of: pipeline, in: bounded, now: then)), "stored summary of \(pipeline) as of \(cut)")
             }
             let boundedModel = try withoutRecordedAt(everything(bounded)), freshModel = try withoutRecordedAt(everything(fresh))
             for projection in Self.projections {

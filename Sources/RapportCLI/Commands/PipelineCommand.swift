@@ -44,18 +44,21 @@ struct PipelineCommand: AsyncParsableCommand {
             let date = try PointInTime.date(asOf, options: options)
             try await options.open().using { store in
                 let point = try await PointInTime.at(date, in: store)
+                // The store's own read model, caught up: now, it answers directly; in the
+                // past, from its versions of each deal (a seek per deal, not a rebuild).
                 let states = DealStates()
-                let model = try await point.readModel(of: states, in: store)
-                var pipelines = try states.pipelines(in: model)
+                try await catchUp([states], in: store)
+                let now = point.date ?? Date()
+                var summaries = try states.pipelines(in: store).compactMap { (pipeline) throws -> PipelineSummary? in
+                    point.isPast
+                        ? try states.summary(of: pipeline.id, asOf: point.position, in: store, now: now, staleAfterDays: staleAfter)
+                        : try states.summary(of: pipeline.id, in: store, now: now, staleAfterDays: staleAfter)
+                }.sorted { ($0.name, $0.pipelineID) < ($1.name, $1.pipelineID) }
                 if let pipeline {
-                    pipelines = pipelines.filter { matches($0) }
-                    if pipelines.isEmpty, try await !existsNow(point: point, store: store) {
+                    summaries = summaries.filter { matches((id: $0.pipelineID, name: $0.name)) }
+                    if summaries.isEmpty, try await !existsNow(point: point, store: store) {
                         throw CLIError("no pipeline \"\(pipeline)\" in \(options.path)", status: .notFound)
                     }
-                }
-                let now = point.date ?? Date()
-                let summaries = try pipelines.compactMap { (pipeline) throws in
-                    try states.summary(of: pipeline.id, in: model, now: now, staleAfterDays: staleAfter)
                 }
                 switch format {
                 case .json:

@@ -18,6 +18,72 @@ extension DealStates {
         }
     }
 
+    /// A deal's state as of `position` (with its stage's probability then),
+    /// from the stored read model: one seek, whatever the size of the log.
+    /// nil when the deal did not exist then.
+    ///
+    /// ```swift
+    /// let march1 = try await store.position(asOf: marchFirst)
+    /// let then = try states.state(of: dealID, asOf: march1, in: store)
+    /// ```
+    ///
+    /// - Throws: ``ProjectionQueryError/notCaughtUp(projection:reached:asked:)``
+    ///   when the read model has not reached `position`.
+    public func state(of deal: DealID, asOf position: LogPosition, in storage: any ReadModelStorage) throws(ProjectionQueryError) -> DealState? {
+        try requireReached(position, in: storage)
+        return try storage.query(name) { (reader) throws(ProjectionQueryError) in
+            guard var state = try reader.first(DealState.self, under: "deal-at/\(deal)/", from: Self.dealKey(deal.description, at: position))
+            else { return nil }
+            let pipeline = try reader.first(
+                PipelineInfo.self, under: "pipeline-at/\(state.pipelineID)/", from: Self.pipelineKey(state.pipelineID.description, at: position))
+            state.probability = pipeline?.stage(state.stage)?.probability
+            return state
+        }
+    }
+
+    /// A pipeline's summary as of `position`, from the stored read model: one
+    /// seek per deal the pipeline has now (deals opened later are left out),
+    /// whatever the size of the log. nil when the pipeline did not exist then.
+    ///
+    /// ```swift
+    /// let quarterEnd = try await store.position(asOf: endOfQuarter)
+    /// let then = try states.summary(of: sales, asOf: quarterEnd, in: store, now: endOfQuarter)
+    /// ```
+    ///
+    /// - Throws: ``ProjectionQueryError/notCaughtUp(projection:reached:asked:)``
+    ///   when the read model has not reached `position`.
+    public func summary(
+        of pipeline: PipelineID, asOf position: LogPosition, in storage: any ReadModelStorage, now: Date, staleAfterDays: Int = 30
+    ) throws(ProjectionQueryError) -> PipelineSummary? {
+        try requireReached(position, in: storage)
+        return try storage.query(name) { (reader) throws(ProjectionQueryError) -> PipelineSummary? in
+            guard let info = try reader.first(
+                PipelineInfo.self, under: "pipeline-at/\(pipeline)/", from: Self.pipelineKey(pipeline.description, at: position))
+            else { return nil }
+            var deals: [DealState] = []
+            for key in try reader.keys(withPrefix: "in-pipeline/\(pipeline)/") {
+                let id = String(key.dropFirst("in-pipeline/\(pipeline)/".count))
+                if let deal = try reader.first(DealState.self, under: "deal-at/\(id)/", from: Self.dealKey(id, at: position)) {
+                    deals.append(deal)
+                }
+            }
+            return Self.summarize(pipeline, info: info, deals: deals, now: now, staleAfterDays: staleAfterDays)
+        }
+    }
+
+    /// Whether the stored read model (this version) has reached `position`.
+    func hasReached(_ position: LogPosition, in storage: any ReadModelStorage) throws(ProjectionQueryError) -> Bool {
+        let checkpoint: ProjectionCheckpoint?
+        do { checkpoint = try storage.checkpoint(of: name) } catch { throw .store(error) }
+        return checkpoint.map { $0.version == version && $0.position >= position } ?? false
+    }
+
+    private func requireReached(_ position: LogPosition, in storage: any ReadModelStorage) throws(ProjectionQueryError) {
+        guard try !hasReached(position, in: storage) else { return }
+        let checkpoint = try? storage.checkpoint(of: name)
+        throw .notCaughtUp(projection: name, reached: checkpoint.flatMap { $0.version == version ? $0.position : nil }, asked: position)
+    }
+
     /// Every pipeline the read model knows, with its current name, ordered by name (then id).
     ///
     /// ```swift

@@ -28,9 +28,16 @@ public import RapportReplay
 /// | `deal/<deal>` | the ``DealState`` |
 /// | `pipeline/<pipeline>` | the pipeline's name and stages (with probabilities) |
 /// | `in-pipeline/<pipeline>/<deal>` | index of a pipeline's deals |
+/// | `deal-at/<deal>/<inverted position>` | the ``DealState`` after each event that changed it (newest first) |
+/// | `pipeline-at/<pipeline>/<inverted position>` | the pipeline after each event that changed it |
+///
+/// The `…-at` keys answer "as of" questions from the stored read model: a
+/// deal as of a position is one seek, a pipeline's summary one seek per
+/// deal of the pipeline, whatever the size of the log.
 public struct DealStates: Projection {
     public let name: String
-    public let version = 1
+    /// 2: the `deal-at` and `pipeline-at` versions.
+    public let version = 2
     public let interest: ProjectionInterest = {
         ProjectionInterest(types: Set((Deal.eventTypes + Pipeline.eventTypes).map { $0.typeName }))
     }()
@@ -42,13 +49,13 @@ public struct DealStates: Projection {
         let id = event.streamEntity.id
         let date = event.effectiveDate
         if let defined = decoded as? PipelineDefined {
-            try model.store(PipelineInfo(name: defined.name, stages: defined.stages), "pipeline/\(id)")
+            try store(PipelineInfo(name: defined.name, stages: defined.stages), pipeline: id, at: event.position, in: &model)
             return
         }
         if event.streamEntity.kind == Pipeline.kind {
             guard var pipeline = try model.load(PipelineInfo.self, "pipeline/\(id)"), let decoded else { return }
             pipeline.apply(decoded)
-            try model.store(pipeline, "pipeline/\(id)")
+            try store(pipeline, pipeline: id, at: event.position, in: &model)
             return
         }
         if let opened = decoded as? DealOpened, let dealID = DealID(id) {
@@ -56,7 +63,7 @@ public struct DealStates: Projection {
                 id: dealID, title: opened.title, pipelineID: opened.pipelineID, stage: opened.stage, status: .open,
                 amount: opened.amount, owner: opened.ownerID, companyID: opened.companyID, expectedCloseDate: opened.expectedCloseDate,
                 openedAt: date, stageHistory: [StageVisit(stage: opened.stage, enteredAt: date, movedBack: false, position: event.position)])
-            try model.store(state, "deal/\(id)")
+            store(state, deal: id, at: event.position, in: &model)
             model.mark("in-pipeline/\(opened.pipelineID)/\(id)")
             return
         }
@@ -92,6 +99,23 @@ public struct DealStates: Projection {
             state.closedAt = nil
         default: return
         }
-        try model.store(state, "deal/\(id)")
+        store(state, deal: id, at: event.position, in: &model)
     }
+
+    /// Stores the deal's current state and its version as of `position`.
+    private func store(_ state: DealState, deal id: String, at position: LogPosition, in model: inout ReadModelContext) {
+        let bytes = Stored.encode(state)
+        model.setValue(bytes, forKey: "deal/\(id)")
+        model.setValue(bytes, forKey: Self.dealKey(id, at: position))
+    }
+
+    /// Stores the pipeline's current form and its version as of `position`.
+    private func store(_ info: PipelineInfo, pipeline id: String, at position: LogPosition, in model: inout ReadModelContext) throws {
+        let bytes = try Stored.encode(info)
+        model.setValue(bytes, forKey: "pipeline/\(id)")
+        model.setValue(bytes, forKey: Self.pipelineKey(id, at: position))
+    }
+
+    static func dealKey(_ id: String, at position: LogPosition) -> String { "deal-at/\(id)/\(Key.inverted(position))" }
+    static func pipelineKey(_ id: String, at position: LogPosition) -> String { "pipeline-at/\(id)/\(Key.inverted(position))" }
 }

@@ -40,22 +40,30 @@ extension Projection {
 }
 
 extension DealStates {
-    /// A deal's state as of `position`. When `log` can also read streams (every
-    /// store can), this reads only the deal's and its pipeline's streams
-    /// (``state(of:asOf:fromStreamsIn:)``); otherwise it builds every deal
+    /// A deal's state as of `position`. When `log` is a store whose own
+    /// deal-states read model has reached `position`, one seek in it
+    /// (``state(of:asOf:in:)``); else, when it can read streams (every store
+    /// can), only the deal's and its pipeline's streams
+    /// (``state(of:asOf:fromStreamsIn:)``); otherwise a build of every deal
     /// from events `1...position`.
     ///
     /// ```swift
     /// let then = try await states.state(of: dealID, asOf: result.lastPosition, from: store)
     /// ```
     public func state(of deal: DealID, asOf position: LogPosition, from log: any EventLogReader) async throws -> DealState? {
+        if let storage = try await storedModel(reaching: position, in: log) {
+            return try state(of: deal, asOf: position, in: storage)
+        }
         if let streams = log as? any EventStreamReader {
             return try await state(of: deal, asOf: position, fromStreamsIn: streams)
         }
         return try state(of: deal, in: try await readModel(asOf: position, from: log))
     }
 
-    /// A pipeline's summary as of `position` (a fresh build from events `1...position`).
+    /// A pipeline's summary as of `position`: from the store's own deal-states
+    /// read model when `log` is a store whose read model has reached
+    /// `position` (``summary(of:asOf:in:now:staleAfterDays:)``, one seek per
+    /// deal), else a fresh build from events `1...position`.
     ///
     /// ```swift
     /// let endOfQuarter = try await store.position(asOf: quarterEnd)
@@ -64,6 +72,17 @@ extension DealStates {
     public func summary(
         of pipeline: PipelineID, asOf position: LogPosition, from log: any EventLogReader, now: Date, staleAfterDays: Int = 30
     ) async throws -> PipelineSummary? {
-        try summary(of: pipeline, in: try await readModel(asOf: position, from: log), now: now, staleAfterDays: staleAfterDays)
+        if let storage = try await storedModel(reaching: position, in: log) {
+            return try summary(of: pipeline, asOf: position, in: storage, now: now, staleAfterDays: staleAfterDays)
+        }
+        return try summary(of: pipeline, in: try await readModel(asOf: position, from: log), now: now, staleAfterDays: staleAfterDays)
+    }
+
+    /// The store's own deal-states read model, when `log` keeps read models
+    /// too (every store does) and this version of it has reached `position`.
+    private func storedModel(reaching position: LogPosition, in log: any EventLogReader) async throws -> (any ReadModelStorage)? {
+        guard let storage = log as? any ReadModelStorage else { return nil }
+        try await storage.prepareForReading()
+        return try hasReached(position, in: storage) ? storage : nil
     }
 }

@@ -155,3 +155,83 @@ extension ContactStatus: CompactValue {
         latest = try input.optional { (r) throws(CompactReader.Malformed) in try Touch(from: &r) }
     }
 }
+
+extension CompactWriter {
+    mutating func decimal(_ value: Decimal) { string(value.description) }
+
+    mutating func money(_ value: Money) {
+        decimal(value.amount)
+        string(value.currency)
+    }
+}
+
+extension CompactReader {
+    mutating func decimal() throws(CompactReader.Malformed) -> Decimal {
+        let text = try string()
+        guard let value = Decimal(string: text, locale: nil), !value.isNaN else { throw Malformed(reason: "\(text) is not a decimal") }
+        return value
+    }
+
+    mutating func money() throws(CompactReader.Malformed) -> Money {
+        let amount = try decimal(), currency = try string()
+        do { return try Money(amount: amount, currency: currency) } catch {
+            throw Malformed(reason: "\(amount) \(currency) is not an amount: \(error)")
+        }
+    }
+}
+
+extension DealState: CompactValue {
+    func write(to out: inout CompactWriter) {
+        out.uuid(id.uuid)
+        out.string(title)
+        out.uuid(pipelineID.uuid)
+        out.string(stage)
+        out.string(status.rawValue)
+        out.optional(amount) { $0.money($1) }
+        out.optional(finalAmount) { $0.money($1) }
+        out.optional(owner) { $0.string($1) }
+        out.optional(companyID) { $0.uuid($1.uuid) }
+        out.optional(expectedCloseDate) { $0.date($1) }
+        out.date(openedAt)
+        out.optional(closedAt) { $0.date($1) }
+        out.optional(lostReason) { $0.string($1) }
+        out.unsigned(UInt64(stageHistory.count))
+        for visit in stageHistory {
+            out.string(visit.stage)
+            out.date(visit.enteredAt)
+            out.optional(visit.leftAt) { $0.date($1) }
+            out.bool(visit.movedBack)
+            out.unsigned(visit.position.rawValue)
+        }
+        out.optional(probability) { $0.decimal($1) }
+    }
+
+    init(from input: inout CompactReader) throws(CompactReader.Malformed) {
+        id = DealID(try input.uuid())
+        title = try input.string()
+        pipelineID = PipelineID(try input.uuid())
+        stage = try input.string()
+        let status = try input.string()
+        guard let known = DealStatus(rawValue: status) else { throw CompactReader.Malformed(reason: "unknown deal status \(status)") }
+        self.status = known
+        amount = try input.optional { (r) throws(CompactReader.Malformed) in try r.money() }
+        finalAmount = try input.optional { (r) throws(CompactReader.Malformed) in try r.money() }
+        owner = try input.optional { (r) throws(CompactReader.Malformed) in try r.string() }
+        companyID = try input.optional { (r) throws(CompactReader.Malformed) in CompanyID(try r.uuid()) }
+        expectedCloseDate = try input.optional { (r) throws(CompactReader.Malformed) in try r.date() }
+        openedAt = try input.date()
+        closedAt = try input.optional { (r) throws(CompactReader.Malformed) in try r.date() }
+        lostReason = try input.optional { (r) throws(CompactReader.Malformed) in try r.string() }
+        let count = try input.count()
+        var visits: [StageVisit] = []
+        visits.reserveCapacity(count)
+        for _ in 0..<count {
+            visits.append(StageVisit(
+                stage: try input.string(), enteredAt: try input.date(),
+                leftAt: try input.optional { (r) throws(CompactReader.Malformed) in try r.date() },
+                movedBack: try input.bool(), position: LogPosition(try input.unsigned())))
+        }
+        stageHistory = visits
+        probability = try input.optional { (r) throws(CompactReader.Malformed) in try r.decimal() }
+    }
+}

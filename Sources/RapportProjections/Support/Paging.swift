@@ -70,12 +70,16 @@ public enum ProjectionQueryError: Error, Sendable, CustomStringConvertible {
     case corruptValue(key: String, reason: String)
     /// The continuation token is not one this query returned.
     case invalidToken(String)
+    /// The read model has not reached the position asked about (it is at `reached`, nil: never built).
+    case notCaughtUp(projection: String, reached: LogPosition?, asked: LogPosition)
 
     public var description: String {
         switch self {
         case .store(let error): return error.description
         case .corruptValue(let key, let reason): return "The read-model value under \(key) does not decode: \(reason)."
         case .invalidToken(let token): return "\(token) is not a continuation of this query."
+        case .notCaughtUp(let projection, let reached, let asked):
+            return "The read model \(projection) has not reached position \(asked) (it is at \(reached.map { "\($0)" } ?? "nothing")); catch it up first."
         }
     }
 }
@@ -127,6 +131,21 @@ extension ReadModelReader {
         } catch { throw .store(error) }
         if let problem { throw problem }
         return finished
+    }
+
+    /// The value of the first key at or after `start` under `prefix`, decoded,
+    /// or nil: one seek. Under keys that end in inverted positions
+    /// (``Key/inverted(_:)``), the version as of a position.
+    func first<T: Decodable>(_ type: T.Type, under prefix: String, from start: String) throws(ProjectionQueryError) -> T? {
+        var found: (key: String, bytes: [UInt8])?
+        do {
+            try forEach(keyPrefix: prefix, from: start) { key, bytes in
+                found = (key, bytes)
+                return false
+            }
+        } catch { throw .store(error) }
+        guard let found else { return nil }
+        do { return try Stored.decode(T.self, found.bytes) } catch { throw .corruptValue(key: found.key, reason: "\(error)") }
     }
 
     /// The keys starting with `prefix`, in order.
