@@ -249,23 +249,28 @@ struct ReaderHandle: @unchecked Sendable {
 
 /// The store's identity and format, kept in the `meta` table.
 ///
-/// Format 2 added the type and actor indexes. A format-1 store is upgraded
-/// when opened: the indexes are built from its log in the setup transaction,
-/// then the marker says 2, so a library that knows only format 1 (and would
-/// not keep the indexes) refuses it.
+/// Format 2 added the type and actor indexes; format 3 stores the stream and
+/// tag heads as varints (``StoredHead``) instead of fixed u64s. An older store
+/// is upgraded when opened, in the setup transaction: a format-1 store gets
+/// its indexes built from its log, and the heads of a format-1 or format-2
+/// store are rewritten in the new form; then the marker says 3, so a library
+/// that knows only an older format (and would misread the heads) refuses it.
 enum StoreMeta {
     static let formatKey = "format"
-    static let formatValue = "rapport-lmdb/2"
-    static let upgradable = "rapport-lmdb/1"
+    static let formatValue = "rapport-lmdb/3"
+    /// Formats this library upgrades when it opens them.
+    static let upgradable: Set<String> = ["rapport-lmdb/1", "rapport-lmdb/2"]
 
     static func checkOrInitialize(txn: OpaquePointer, tables: Tables) throws {
         if let stored = try Bytes.get(txn: txn, dbi: tables.meta, key: Array(formatKey.utf8)) {
             let text = String(decoding: stored, as: UTF8.self)
             if text == formatValue { return }
-            guard text == upgradable else {
+            guard upgradable.contains(text) else {
                 throw LMDBError(code: MDB_INVALID, operation: "the store has format \(text), this library reads \(formatValue)")
             }
-            try IndexBuilder.rebuild(txn: txn, tables: tables)
+            if text == "rapport-lmdb/1" { try IndexBuilder.rebuild(txn: txn, tables: tables) }
+            try rewriteFixedHeads(txn: txn, dbi: tables.streamHeads, kind: "stream")
+            try rewriteFixedHeads(txn: txn, dbi: tables.tagHeads, kind: "tag")
         } else {
             var stat = MDB_stat()
             try check(mdb_stat(txn, tables.events, &stat), "reading the events table")
@@ -274,5 +279,28 @@ enum StoreMeta {
             }
         }
         try Bytes.put(txn: txn, dbi: tables.meta, key: Array(formatKey.utf8), value: Array(formatValue.utf8))
+    }
+
+    /// Rewrites every head of `dbi` from formats 1 and 2's fixed u64s (the
+    /// count, then the ladder) into format 3's varints.
+    private static func rewriteFixedHeads(txn: OpaquePointer, dbi: MDB_dbi, kind: String) throws {
+        var heads: [(key: [UInt8], value: [UInt8])] = []
+        var cursor: OpaquePointer?
+        try check(mdb_cursor_open(txn, dbi, &cursor), "opening a cursor on the \(kind) heads")
+        defer { mdb_cursor_close(cursor) }
+        var k = MDB_val(), v = MDB_val()
+        var code = mdb_cursor_get(cursor, &k, &v, MDB_FIRST)
+        while code == MDB_SUCCESS {
+            let key = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
+            let value = UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
+            let head = Head(decoding: value)
+            guard value.count % 8 == 0, value.count == head.encodedCount, head.isWellFormed else {
+                throw LMDBError(code: MDB_CORRUPTED, operation: "upgrading the head of \(kind) \(String(decoding: key, as: UTF8.self))")
+            }
+            heads.append((Array(key), StoredHead.encoded(head)))
+            code = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
+        }
+        if code != MDB_NOTFOUND { try check(code, "reading the \(kind) heads") }
+        for (key, value) in heads { try Bytes.put(txn: txn, dbi: dbi, key: key, value: value) }
     }
 }

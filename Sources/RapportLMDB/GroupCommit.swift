@@ -212,12 +212,13 @@ final class GroupCommitWriter: @unchecked Sendable {
         let needed = requests.reduce(0) { total, request in
             total + request.streams.reduce(0) { $0 + $1.events.reduce(0) { $0 + $1.payload.count + 512 } }
         }
+        let streamCount = requests.reduce(0) { $0 + $1.streams.count }
         do {
-            var batch = try AppendBatch(txn: txn, tables: environment.tables, now: clock.nowMicros())
+            var batch = try AppendBatch(txn: txn, tables: environment.tables, now: clock.nowMicros(), expectedStreams: streamCount)
             var results: [Result<AppendResult, EventStoreError>] = []
             results.reserveCapacity(requests.count)
             for request in requests { results.append(try batch.apply(request)) }
-            try batch.writeHeads()
+            try batch.finish()
             committed = true  // mdb_txn_commit frees the transaction, whatever it returns
             try check(mdb_txn_commit(txn), "committing appends")
             return results
@@ -236,23 +237,43 @@ final class GroupCommitWriter: @unchecked Sendable {
 /// The appends of one write transaction: checks each request against the
 /// store's state (including earlier requests of the same transaction), then
 /// writes its records, event ids and heads.
+///
+/// Each stream met in the transaction gets a slot (its head, and whether it
+/// changed); a stream id is hashed once per request to find its slot, and the
+/// changed heads are written at the end by walking the slots.
 struct AppendBatch: AppendStateReader {
     let txn: OpaquePointer
     let tables: Tables
     let reader: TxnReader
+    /// A cursor on `event-ids` for the whole transaction: new ids (UUIDv7)
+    /// mostly sort after every stored one, and LMDB answers a lookup or an
+    /// insert beyond the last key of the cursor's page without a descent
+    /// from the root. Closed by ``finish()``, or with an aborted transaction.
+    private let eventIDCursor: OpaquePointer
     var lastPosition: UInt64
     var lastChainHash: [UInt8]
-    var streamHeads: [StreamID: Head] = [:]
-    var tagHeads: [Tag: Head] = [:]
-    var dirtyStreams: Set<StreamID> = []
-    var dirtyTags: Set<Tag> = []
+    /// The heads of the streams read or written in this transaction, in the order first met.
+    private var streams: [HeadSlot<StreamID>] = []
+    private var streamSlots: [StreamID: Int] = [:]
+    /// The slots ``currentVersion(of:)`` looked up while the current request
+    /// was checked, in order, so that writing it needs no second lookup.
+    private var checkedSlots: [Int] = []
+    private var tags: [HeadSlot<Tag>] = []
+    private var tagSlots: [Tag: Int] = [:]
     var typeAdditions = IndexAdditions()
     var actorAdditions = IndexAdditions()
     /// The store clock for this transaction, never earlier than the last
     /// record's: recorded-at times increase with positions.
     let recordedAt: Int64
 
-    init(txn: OpaquePointer, tables: Tables, now: Int64) throws {
+    /// A head read or changed in this transaction.
+    private struct HeadSlot<Key> {
+        let key: Key
+        var head: Head
+        var changed = false
+    }
+
+    init(txn: OpaquePointer, tables: Tables, now: Int64, expectedStreams: Int) throws {
         self.txn = txn
         self.tables = tables
         self.reader = TxnReader(txn: txn, tables: tables)
@@ -266,41 +287,68 @@ struct AppendBatch: AppendStateReader {
             lastChainHash = RecordFormat.genesisChainHash
             recordedAt = now
         }
+        streams.reserveCapacity(expectedStreams)
+        streamSlots.reserveCapacity(expectedStreams)
+        var cursor: OpaquePointer?
+        try check(mdb_cursor_open(txn, tables.eventIDs, &cursor), "opening an event-id cursor")
+        eventIDCursor = cursor!
     }
 
     mutating func currentVersion(of stream: StreamID) throws(EventStoreError) -> UInt64 {
-        try streamHead(stream).count
+        let slot = try streamSlot(stream)
+        checkedSlots.append(slot)
+        return streams[slot].head.count
     }
 
     mutating func lastPosition(taggedWith tag: Tag) throws(EventStoreError) -> UInt64 {
-        try tagHead(tag).lastPosition
+        tags[try tagSlot(tag)].head.lastPosition
     }
 
     mutating func storedEvent(id: EventID) throws(EventStoreError) -> StoredEventReference? {
-        guard let position = try reader.position(of: id) else { return nil }
+        guard let position = try storedPosition(of: id) else { return nil }
         let view = try reader.requireView(at: position, reason: "the event-id index points at it")
         return StoredEventReference(
             position: view.position, streamID: StreamID(unchecked: String(decoding: view.streamIDBytes, as: UTF8.self)),
             streamVersion: view.streamVersion)
     }
 
-    private mutating func streamHead(_ stream: StreamID) throws(EventStoreError) -> Head {
-        if let cached = streamHeads[stream] { return cached }
-        let head = try reader.streamHead(stream) ?? Head()
-        streamHeads[stream] = head
-        return head
+    private func storedPosition(of id: EventID) throws(EventStoreError) -> UInt64? {
+        var uuid = id.uuid.uuid
+        do throws(LMDBError) {
+            return try withTypedBytes(of: &uuid) { (key) throws(LMDBError) -> UInt64? in
+                var k = MDB_val(mv_size: 16, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+                var v = MDB_val()
+                let code = mdb_cursor_get(eventIDCursor, &k, &v, MDB_SET)
+                if code == MDB_NOTFOUND { return nil }
+                try check(code, "looking up event id \(id)")
+                guard v.mv_size == 8 else {
+                    throw LMDBError(code: MDB_CORRUPTED, operation: "an event-id entry of \(v.mv_size) bytes")
+                }
+                return UInt64(bigEndian: v.mv_data.loadUnaligned(as: UInt64.self))
+            }
+        } catch { throw error.storeError }
     }
 
-    private mutating func tagHead(_ tag: Tag) throws(EventStoreError) -> Head {
-        if let cached = tagHeads[tag] { return cached }
-        let head = try reader.tagHead(tag) ?? Head()
-        tagHeads[tag] = head
-        return head
+    private mutating func streamSlot(_ stream: StreamID) throws(EventStoreError) -> Int {
+        if let slot = streamSlots[stream] { return slot }
+        let slot = streams.count
+        streams.append(HeadSlot(key: stream, head: try reader.streamHead(stream) ?? Head()))
+        streamSlots[stream] = slot
+        return slot
+    }
+
+    private mutating func tagSlot(_ tag: Tag) throws(EventStoreError) -> Int {
+        if let slot = tagSlots[tag] { return slot }
+        let slot = tags.count
+        tags.append(HeadSlot(key: tag, head: try reader.tagHead(tag) ?? Head()))
+        tagSlots[tag] = slot
+        return slot
     }
 
     /// Checks and writes one request. A rejected request is returned as a
     /// failure and has written nothing; LMDB failures are thrown and fail the transaction.
     mutating func apply(_ request: AppendRequest) throws -> Result<AppendResult, EventStoreError> {
+        checkedSlots.removeAll(keepingCapacity: true)
         let decision: AppendDecision
         do { decision = try AppendChecks.decide(request, state: &self) } catch { return .failure(error) }
         switch decision {
@@ -309,22 +357,29 @@ struct AppendBatch: AppendStateReader {
         case .write:
             let first = lastPosition + 1
             var versions: [StreamID: UInt64] = [:]
-            for part in request.streams {
-                var head = try streamHead(part.streamID)
-                versions[part.streamID] = head.count
-                guard !part.events.isEmpty else { continue }  // a version check only
+            versions.reserveCapacity(request.streams.count)
+            let slotsChecked = checkedSlots.count == request.streams.count
+            for (index, part) in request.streams.enumerated() {
+                var slot = slotsChecked ? checkedSlots[index] : -1
+                if slot < 0 || streams[slot].key != part.streamID { slot = try streamSlot(part.streamID) }
+                guard !part.events.isEmpty else {  // a version check only
+                    versions[part.streamID] = streams[slot].head.count
+                    continue
+                }
+                // Moved out of its slot while it changes, so its ladder is never copied.
+                var head = streams[slot].head
+                streams[slot].head = Head()
+                defer { streams[slot].head = head }
                 for event in part.events {
                     try write(event, in: part.streamID, head: &head)
                 }
-                streamHeads[part.streamID] = head
-                dirtyStreams.insert(part.streamID)
+                streams[slot].changed = true
                 versions[part.streamID] = head.count
             }
             return .success(AppendResult(
                 positions: LogPosition(first)...LogPosition(lastPosition), streamVersions: versions, wasAlreadyStored: false))
         }
     }
-
 
     private mutating func write(_ event: NewEvent, in stream: StreamID, head: inout Head) throws {
         let position = lastPosition + 1
@@ -333,11 +388,10 @@ struct AppendBatch: AppendStateReader {
         if !event.tags.isEmpty {
             tagLinks.reserveCapacity(event.tags.count)
             for tag in event.tags {
-                var tagHead = try tagHead(tag)
-                let link = tagHead.append(position: position)
+                let slot = try tagSlot(tag)
+                let link = tags[slot].head.append(position: position)
                 tagLinks.append(RecordFormat.TagLink(previous: link.previous, skip: link.skip))
-                tagHeads[tag] = tagHead
-                dirtyTags.insert(tag)
+                tags[slot].changed = true
             }
         }
         let size = RecordFormat.encodedSize(of: event, in: stream)
@@ -363,7 +417,7 @@ struct AppendBatch: AppendStateReader {
             try withUnsafeMutableBytes(of: &stored) { value in
                 var ik = MDB_val(mv_size: 16, mv_data: id.baseAddress)
                 var iv = MDB_val(mv_size: 8, mv_data: value.baseAddress)
-                try check(mdb_put(txn, tables.eventIDs, &ik, &iv, UInt32(MDB_NOOVERWRITE)), "indexing event id \(event.id)")
+                try check(mdb_cursor_put(eventIDCursor, &ik, &iv, UInt32(MDB_NOOVERWRITE)), "indexing event id \(event.id)")
             }
         }
         typeAdditions.add(event.type, position)
@@ -371,21 +425,24 @@ struct AppendBatch: AppendStateReader {
         lastPosition = position
     }
 
-    /// Writes every head changed in this transaction, and the index entries of its events.
-    mutating func writeHeads() throws {
-        for stream in dirtyStreams { try put(head: streamHeads[stream]!, key: stream.rawValue, in: tables.streamHeads) }
-        for tag in dirtyTags { try put(head: tagHeads[tag]!, key: tag.rawValue, in: tables.tagHeads) }
+    /// Writes every head changed in this transaction and the index entries of
+    /// its events, and closes the batch's cursor: the last step before the commit.
+    mutating func finish() throws {
+        mdb_cursor_close(eventIDCursor)
+        for slot in streams where slot.changed { try put(head: slot.head, key: slot.key.rawValue, in: tables.streamHeads) }
+        for slot in tags where slot.changed { try put(head: slot.head, key: slot.key.rawValue, in: tables.tagHeads) }
         try typeAdditions.write(txn: txn, dbi: tables.typeIndex)
         try actorAdditions.write(txn: txn, dbi: tables.actorIndex)
     }
 
     private func put(head: Head, key: String, in dbi: MDB_dbi) throws {
         var key = key
+        let size = StoredHead.encodedCount(of: head)
         try key.withUTF8Bytes { (utf8) throws(LMDBError) in
             var k = MDB_val(mv_size: utf8.count, mv_data: UnsafeMutableRawPointer(mutating: utf8.baseAddress))
-            var v = MDB_val(mv_size: head.encodedCount, mv_data: nil)
+            var v = MDB_val(mv_size: size, mv_data: nil)
             try check(mdb_put(txn, dbi, &k, &v, UInt32(MDB_RESERVE)), "writing a head")
-            head.encode(into: UnsafeMutableRawBufferPointer(start: v.mv_data, count: head.encodedCount))
+            StoredHead.encode(head, into: UnsafeMutableRawBufferPointer(start: v.mv_data, count: size))
         }
     }
 }

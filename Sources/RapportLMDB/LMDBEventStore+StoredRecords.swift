@@ -101,9 +101,7 @@ extension LMDBEventStore: StoredRecordLog {
     }
 
     private static func put(head: Head, key: String, dbi: MDB_dbi, txn: OpaquePointer) throws {
-        var bytes = [UInt8](repeating: 0, count: head.encodedCount)
-        bytes.withUnsafeMutableBytes { head.encode(into: $0) }
-        try Bytes.put(txn: txn, dbi: dbi, key: Array(key.utf8), value: bytes)
+        try Bytes.put(txn: txn, dbi: dbi, key: Array(key.utf8), value: StoredHead.encoded(head))
     }
 
     /// ``verify(progress:)`` as the ``StoredRecordLog`` walk.

@@ -70,11 +70,22 @@ struct TxnReader {
     }
 
     func streamHead(_ stream: StreamID) throws(EventStoreError) -> Head? {
-        do throws(LMDBError) { return try get(tables.streamHeads, text: stream.rawValue).map(Head.init(decoding:)) } catch { throw error.storeError }
+        try head(in: tables.streamHeads, key: stream.rawValue, kind: "stream")
     }
 
     func tagHead(_ tag: Tag) throws(EventStoreError) -> Head? {
-        do throws(LMDBError) { return try get(tables.tagHeads, text: tag.rawValue).map(Head.init(decoding:)) } catch { throw error.storeError }
+        try head(in: tables.tagHeads, key: tag.rawValue, kind: "tag")
+    }
+
+    /// The stored head under `key`, nil when there is none. A value that is not a well-formed head is a storage error.
+    private func head(in dbi: MDB_dbi, key: String, kind: String) throws(EventStoreError) -> Head? {
+        let stored: UnsafeRawBufferPointer?
+        do throws(LMDBError) { stored = try get(dbi, text: key) } catch { throw error.storeError }
+        guard let stored else { return nil }
+        guard let head = StoredHead.decode(stored) else {
+            throw .storage("the stored head of \(kind) \(key) is damaged (\(stored.count) bytes that are not a head)")
+        }
+        return head
     }
 
     func position(of id: EventID) throws(EventStoreError) -> UInt64? {

@@ -94,13 +94,34 @@ struct IndexTests {
         await store.close()
     }
 
+    /// Rewrites every head of `dbi` in the fixed form of formats 1 and 2 (u64 count, then u64 ladder entries).
+    func writeFixedHeads(txn: OpaquePointer, dbi: MDB_dbi) throws {
+        var heads: [([UInt8], [UInt8])] = []
+        var cursor: OpaquePointer?
+        try check(mdb_cursor_open(txn, dbi, &cursor), "opening a cursor")
+        var k = MDB_val(), v = MDB_val()
+        var code = mdb_cursor_get(cursor, &k, &v, MDB_FIRST)
+        while code == MDB_SUCCESS {
+            let head = try #require(StoredHead.decode(UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)))
+            var fixed = [UInt8](repeating: 0, count: head.encodedCount)
+            fixed.withUnsafeMutableBytes { head.encode(into: $0) }
+            heads.append((Array(UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)), fixed))
+            code = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
+        }
+        mdb_cursor_close(cursor)
+        #expect(code == MDB_NOTFOUND)
+        for (key, value) in heads { try Bytes.put(txn: txn, dbi: dbi, key: key, value: value) }
+    }
+
     @Test func aStoreOfTheFirstFormatGetsItsIndexesWhenOpened() async throws {
         var (store, path, all) = try await generatedStore("index-upgrade", events: 1_000)
         defer { removeStore(path) }
-        // Make it look like a format-1 store: no indexes, the old marker.
+        // Make it look like a format-1 store: no indexes, fixed-size heads, the old marker.
         try rawWrite(store) { txn, tables in
             try check(mdb_drop(txn, tables.typeIndex, 0), "emptying")
             try check(mdb_drop(txn, tables.actorIndex, 0), "emptying")
+            try writeFixedHeads(txn: txn, dbi: tables.streamHeads)
+            try writeFixedHeads(txn: txn, dbi: tables.tagHeads)
             try Bytes.put(txn: txn, dbi: tables.meta, key: Array("format".utf8), value: Array("rapport-lmdb/1".utf8))
         }
         #expect(try store.verify().problem?.message.contains("index lacks") == true)
@@ -124,5 +145,45 @@ struct IndexTests {
         } throws: { error in
             "\(error)".contains("rapport-lmdb/9")
         }
+    }
+    @Test func aStoreOfTheSecondFormatGetsCompactHeadsWhenOpened() async throws {
+        var (store, path, all) = try await generatedStore("head-upgrade", events: 1_000)
+        defer { removeStore(path) }
+        let stream = all[500].streamID
+        let version = try await store.streamVersion(of: stream)
+        let streamEvents = try await store.readStream(stream, from: 1, direction: .forward, limit: 10_000)
+        // Make it look like a format-2 store: fixed-size heads, the old marker.
+        try rawWrite(store) { txn, tables in
+            try writeFixedHeads(txn: txn, dbi: tables.streamHeads)
+            try writeFixedHeads(txn: txn, dbi: tables.tagHeads)
+            try Bytes.put(txn: txn, dbi: tables.meta, key: Array("format".utf8), value: Array("rapport-lmdb/2".utf8))
+        }
+        await store.close()
+
+        store = try LMDBEventStore(path: path)
+        #expect(try store.verify().isSound)
+        #expect(try await store.streamVersion(of: stream) == version)
+        #expect(try await store.readStream(stream, from: 1, direction: .forward, limit: 10_000) == streamEvents)
+        let appended = try await store.append([testEvent()], to: stream, expecting: .exactly(version))
+        #expect(appended.streamVersions[stream] == version + 1)
+        #expect(try store.verify().isSound)
+        await store.close()
+    }
+
+    @Test func aDamagedHeadIsReportedNotMisread() async throws {
+        let (store, path, all) = try await generatedStore("head-damage", events: 200)
+        defer { removeStore(path) }
+        let stream = all[100].streamID
+        try rawWrite(store) { txn, tables in
+            // A varint that never ends.
+            try Bytes.put(txn: txn, dbi: tables.streamHeads, key: Array(stream.rawValue.utf8), value: [0x85, 0x80])
+        }
+        #expect(try store.verify().problem?.message.contains("head of stream \(stream)") == true)
+        await #expect {
+            _ = try await store.streamVersion(of: stream)
+        } throws: { error in
+            "\(error)".contains("damaged")
+        }
+        await store.close()
     }
 }

@@ -69,10 +69,11 @@ public enum AppendChecks {
         found.reserveCapacity(request.eventCount)
         var anyStored = false
         for part in request.streams {
-            for event in part.events {
-                let reference = try state.storedEvent(id: event.id)
+            for index in part.events.indices {
+                let id = part.events[index].id  // only the id: no copy of the whole event
+                let reference = try state.storedEvent(id: id)
                 anyStored = anyStored || reference != nil
-                found.append((event.id, part.streamID, reference))
+                found.append((id, part.streamID, reference))
             }
         }
         guard anyStored else { return nil }

@@ -24,11 +24,14 @@ extension AppendRequest {
     /// - Throws: the first problem found, as an ``EventStoreError``.
     public func validate(limits: EventLimits) throws(EventStoreError) {
         if streams.isEmpty { throw .invalidEvent("the append request has no streams") }
-        var seenStreams = Set<StreamID>(minimumCapacity: streams.count)
-        var seenIDs = Set<EventID>(minimumCapacity: eventCount)
+        // One stream or one event cannot repeat itself: no set is needed then.
+        var seenStreams = Set<StreamID>(minimumCapacity: streams.count > 1 ? streams.count : 0)
+        let events = eventCount
+        var seenIDs = Set<EventID>(minimumCapacity: events > 1 ? events : 0)
+        var checkedTexts = CheckedTexts()
         var total = 0
         for part in streams {
-            if !seenStreams.insert(part.streamID).inserted {
+            if streams.count > 1 && !seenStreams.insert(part.streamID).inserted {
                 throw .invalidEvent("stream \(part.streamID) appears twice in one append request")
             }
             if case .exactly(let version) = part.expectedVersion, version == UInt64.max {
@@ -39,18 +42,50 @@ extension AppendRequest {
                 throw .invalidEvent("the request has more than \(limits.maximumEventsPerAppend) events")
             }
             for event in part.events {
-                if !seenIDs.insert(event.id).inserted {
+                if events > 1 && !seenIDs.insert(event.id).inserted {
                     throw .invalidEvent("event id \(event.id) appears twice in one append request")
                 }
-                try event.validate(in: part.streamID, limits: limits)
+                try event.validate(in: part.streamID, limits: limits, checkedTexts: &checkedTexts)
             }
         }
         if total == 0 { throw .invalidEvent("the append request has no events") }
     }
 }
 
+/// The type name and metadata texts of the event checked last in a request.
+/// The events of one request mostly share them, so each later event that
+/// has the same texts skips their checks (comparing equal strings costs less
+/// than checking them byte by byte again).
+struct CheckedTexts {
+    private var type: String?
+    private var actorID: String?
+    private var role: String?
+    private var channel: String?
+
+    /// Whether every text of `event` was checked already.
+    func holds(_ event: NewEvent) -> Bool {
+        type == event.type && actorID == event.metadata.actor.id && role == event.metadata.actor.role.rawValue
+            && channel == event.metadata.channel.rawValue
+    }
+
+    mutating func remember(_ event: NewEvent) {
+        type = event.type
+        actorID = event.metadata.actor.id
+        role = event.metadata.actor.role.rawValue
+        channel = event.metadata.channel.rawValue
+    }
+}
+
 extension NewEvent {
-    func validate(in stream: StreamID, limits: EventLimits) throws(EventStoreError) {
+    func validate(in stream: StreamID, limits: EventLimits, checkedTexts: inout CheckedTexts) throws(EventStoreError) {
+        if !checkedTexts.holds(self) {
+            try validateTexts()
+            checkedTexts.remember(self)
+        }
+        try validateRest(in: stream, limits: limits)
+    }
+
+    private func validateTexts() throws(EventStoreError) {
         if let reason = TextRules.problem(in: type, maximumLength: RecordFormat.maximumNameLength) {
             throw .invalidEvent("the type name \(String(reflecting: type)) is not valid: \(reason)")
         }
@@ -63,6 +98,9 @@ extension NewEvent {
         if let reason = TextRules.problem(in: metadata.channel.rawValue, maximumLength: RecordFormat.maximumNameLength) {
             throw .invalidEvent("the channel of event \(id) is not valid: \(reason)")
         }
+    }
+
+    private func validateRest(in stream: StreamID, limits: EventLimits) throws(EventStoreError) {
         if tags.count > limits.maximumTagsPerEvent {
             throw .invalidEvent("event \(id) has \(tags.count) tags; the limit is \(limits.maximumTagsPerEvent)")
         }

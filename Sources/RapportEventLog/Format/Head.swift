@@ -11,8 +11,10 @@
 /// Every backend keeps one per stream and per tag, so the links it writes into
 /// records are the same everywhere (and so are the records' chain hashes).
 ///
-/// Stored by LMDB as little-endian UInt64s: the count, then the ladder (bit
-/// width of the count entries); PostgreSQL stores the count and the ladder as columns.
+/// `encode(into:)` and `init(decoding:)` are the fixed form (little-endian
+/// UInt64s: the count, then the ladder, bit width of the count entries) that
+/// LMDB stores of formats 1 and 2 hold; format 3 stores varints (RapportLMDB's
+/// `StoredHead`). PostgreSQL stores the count and the ladder as columns.
 package struct Head: Hashable, Sendable {
     package var count: UInt64 = 0
     package var ladder: [UInt64] = []
