@@ -68,6 +68,7 @@ let package = Package(
         .executableTarget(
             name: "ReplayBenchmarks",
             dependencies: [
+                "RawLMDB",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "RapportCore", package: "Rapport"),
                 .product(name: "RapportEventLog", package: "Rapport"),

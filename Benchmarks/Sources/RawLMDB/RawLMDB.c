@@ -2,6 +2,9 @@
 
 #include <errno.h>
 #include <lmdb.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -164,3 +167,11 @@ uint64_t raw_now_ns(void) {
 }
 
 const char *raw_error_text(int code) { return mdb_strerror(code); }
+
+size_t raw_heap_in_use(void) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    return mallinfo2().uordblks;
+#else
+    return 0;
+#endif
+}

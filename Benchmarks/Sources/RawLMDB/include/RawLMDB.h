@@ -53,6 +53,10 @@ uint64_t raw_sum_bytes(const uint8_t *bytes, size_t count);
 /// A monotonic clock in nanoseconds (CLOCK_MONOTONIC).
 uint64_t raw_now_ns(void);
 
+/// Bytes the C allocator has handed out and not taken back (glibc's
+/// `mallinfo2().uordblks`; 0 where there is no glibc): the heap in use.
+size_t raw_heap_in_use(void);
+
 /// LMDB's text for an error code.
 const char *raw_error_text(int code);
 
