@@ -62,7 +62,53 @@ public struct JSONEventCodec: EventCodec {
 
     public func decode<E: Event>(_ type: E.Type, from data: Data) throws -> E {
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .custom(Self.decodeDate)
         return try decoder.decode(type, from: data)
+    }
+
+    /// `.iso8601`, with a fast path for the form this codec writes
+    /// (`2024-03-01T09:30:00Z`); every other form goes to Foundation's
+    /// ISO 8601 parser, so exactly the same texts are accepted.
+    @Sendable static func decodeDate(_ decoder: any Decoder) throws -> Date {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        if let date = internetDate(text) ?? (try? Date.ISO8601FormatStyle().parse(text)) { return date }
+        throw DecodingError.dataCorruptedError(in: container, debugDescription: "Expected date string to be ISO8601-formatted.")
+    }
+
+    /// The date `yyyy-MM-ddTHH:mm:ssZ` (UTC, whole seconds, from the year
+    /// 1600 on) names; nil for any other text or an impossible date (a 31st
+    /// of April, a 25th hour).
+    static func internetDate(_ text: String) -> Date? {
+        var text = text
+        return text.withUTF8 { (bytes) -> Date? in
+            guard bytes.count == 20, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T"),
+                  bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"), bytes[19] == UInt8(ascii: "Z") else { return nil }
+            func number(_ start: Int, _ count: Int) -> Int? {
+                var value = 0
+                for index in start..<(start + count) {
+                    let digit = Int(bytes[index]) - 48
+                    guard (0...9).contains(digit) else { return nil }
+                    value = value * 10 + digit
+                }
+                return value
+            }
+            guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2),
+                  let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2),
+                  (1...12).contains(month), hour < 24, minute < 60, second < 60,
+                  // Foundation's calendar is Julian before the Gregorian reform: leave early years to it.
+                  year >= 1600 else { return nil }
+            let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+            let lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+            guard (1...lengths[month - 1]).contains(day) else { return nil }
+            // Days from 1970-01-01 to the date (proleptic Gregorian calendar).
+            let y = month <= 2 ? year - 1 : year
+            let era = (y >= 0 ? y : y - 399) / 400
+            let yearOfEra = y - era * 400
+            let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+            let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+            let days = era * 146_097 + dayOfEra - 719_468
+            return Date(timeIntervalSince1970: TimeInterval(days * 86_400 + hour * 3_600 + minute * 60 + second))
+        }
     }
 }

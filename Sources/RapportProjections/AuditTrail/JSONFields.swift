@@ -8,7 +8,7 @@ enum JSONFields {
         let bytes = [UInt8](data)
         var index = 0
         func skipSpace() {
-            while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+            while index < bytes.count, isSpace(bytes[index]) { index += 1 }
         }
         /// Skips a string starting at `index` (on its quote); false when unterminated.
         func skipString() -> Bool {
@@ -47,7 +47,8 @@ enum JSONFields {
                 }
                 return false
             default:
-                while index < bytes.count, ![UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) {
+                while index < bytes.count, !isSpace(bytes[index]),
+                      bytes[index] != UInt8(ascii: ","), bytes[index] != UInt8(ascii: "}"), bytes[index] != UInt8(ascii: "]") {
                     index += 1
                 }
                 return true
@@ -67,7 +68,7 @@ enum JSONFields {
             }
             let keyStart = index
             guard bytes[index] == UInt8(ascii: "\""), skipString() else { return nil }
-            guard let key = try? JSONDecoder().decode(String.self, from: Data(bytes[keyStart..<index])) else { return nil }
+            guard let key = unquoted(bytes[keyStart..<index]) else { return nil }
             skipSpace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
             index += 1
@@ -80,11 +81,30 @@ enum JSONFields {
 
     /// The string a JSON string literal holds, or nil when `text` is not one.
     static func string(_ text: String) -> String? {
-        try? JSONDecoder().decode(String.self, from: Data(text.utf8))
+        unquoted(Array(text.utf8)[...])
+    }
+
+    /// The string the JSON string literal `literal` (quotes included) holds;
+    /// nil when it is not one. Literals without escapes, nearly all of them,
+    /// are read without a JSON decoder.
+    static func unquoted(_ literal: ArraySlice<UInt8>) -> String? {
+        guard literal.count >= 2, literal.first == UInt8(ascii: "\""), literal.last == UInt8(ascii: "\"") else { return nil }
+        let inner = literal.dropFirst().dropLast()
+        if !inner.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 < 0x20 }) {
+            return String(validating: inner, as: UTF8.self)
+        }
+        return try? JSONDecoder().decode(String.self, from: Data(literal))
+    }
+
+    private static func isSpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
     }
 
     /// `text` as a JSON string literal.
     static func literal(_ text: String) -> String {
+        if !text.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 < 0x20 }) {
+            return "\"" + text + "\""
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .withoutEscapingSlashes
         return String(decoding: (try? encoder.encode(text)) ?? Data("\"\"".utf8), as: UTF8.self)
