@@ -117,6 +117,12 @@ extension ReadModelStorage {
 public final class InMemoryReadModelStorage: ReadModelStorage {
     private struct State {
         var models: [String: [String: [UInt8]]] = [:]
+        /// Each model's keys in byte order, computed on the first ordered
+        /// read after a commit (which drops them).
+        var sortedKeys: [String: [String]] = [:]
+        /// Raised by every commit to a model, so a reader never caches keys
+        /// of a model that changed under it.
+        var generations: [String: UInt64] = [:]
         var checkpoints: [String: ProjectionCheckpoint] = [:]
     }
     private let state = Mutex(State())
@@ -129,8 +135,13 @@ public final class InMemoryReadModelStorage: ReadModelStorage {
     }
 
     public func read<R>(_ projection: String, _ body: (any ReadModelReader) throws(EventStoreError) -> R) throws(EventStoreError) -> R {
-        let model = state.withLock { $0.models[projection] ?? [:] }
-        return try body(DictionaryReader(model: model))
+        let (model, generation, keys) = state.withLock {
+            ($0.models[projection] ?? [:], $0.generations[projection] ?? 0, $0.sortedKeys[projection])
+        }
+        let reader = DictionaryReader(model: model, keys: SortedKeys(keys) { sorted in
+            self.state.withLock { if ($0.generations[projection] ?? 0) == generation { $0.sortedKeys[projection] = sorted } }
+        })
+        return try body(reader)
     }
 
     public func commit(_ changes: [ReadModelChanges]) async throws(EventStoreError) {
@@ -139,18 +150,54 @@ public final class InMemoryReadModelStorage: ReadModelStorage {
                 if change.resetFirst { state.models[change.projection] = [:] }
                 for (key, value) in change.writes { state.models[change.projection, default: [:]][key] = value }
                 state.checkpoints[change.projection] = change.checkpoint
+                state.sortedKeys[change.projection] = nil
+                state.generations[change.projection, default: 0] += 1
             }
+        }
+    }
+
+    /// A model's keys in byte order, sorted once and shared with later readers.
+    private final class SortedKeys {
+        private var keys: [String]?
+        private let share: ([String]) -> Void
+
+        init(_ keys: [String]?, share: @escaping ([String]) -> Void) {
+            self.keys = keys
+            self.share = share
+        }
+
+        func get(_ model: [String: [UInt8]]) -> [String] {
+            if let keys { return keys }
+            let sorted = model.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            keys = sorted
+            share(sorted)
+            return sorted
         }
     }
 
     private struct DictionaryReader: ReadModelReader {
         let model: [String: [UInt8]]
+        let keys: SortedKeys
 
         func value(forKey key: String) throws(EventStoreError) -> [UInt8]? { model[key] }
 
         func forEach(keyPrefix prefix: String, _ body: (String, [UInt8]) -> Bool) throws(EventStoreError) {
-            let keys = model.keys.filter { $0.hasPrefix(prefix) }.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            for key in keys where !body(key, model[key]!) { return }
+            try forEach(keyPrefix: prefix, from: prefix, body)
+        }
+
+        /// A binary search for the first key, then a walk: O(log n + keys visited).
+        func forEach(keyPrefix prefix: String, from start: String, _ body: (String, [UInt8]) -> Bool) throws(EventStoreError) {
+            let sorted = keys.get(model)
+            let first = start.utf8.lexicographicallyPrecedes(prefix.utf8) ? prefix : start
+            var low = 0, high = sorted.count
+            while low < high {
+                let middle = (low + high) / 2
+                if sorted[middle].utf8.lexicographicallyPrecedes(first.utf8) { low = middle + 1 } else { high = middle }
+            }
+            for key in sorted[low...] {
+                guard key.utf8.starts(with: prefix.utf8) else { return }
+                if !body(key, model[key]!) { return }
+            }
         }
     }
 }

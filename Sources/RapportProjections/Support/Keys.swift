@@ -52,51 +52,27 @@ enum Key {
     static func decodeComponent(_ text: Substring) -> String {
         text.replacingOccurrences(of: "%2F", with: "/").replacingOccurrences(of: "%25", with: "%")
     }
-
-    /// The fewest decimal prefixes (of ``width``-digit numbers) whose keys are
-    /// exactly the numbers in `range`, in ascending order: a range scan with
-    /// nothing but prefix scans. At most about 2 × 9 × 20 prefixes.
-    ///
-    /// `prefixes(covering: 120...135)` is `…12`, `…130` … `…135`.
-    static func prefixes(covering range: ClosedRange<UInt64>) -> [String] {
-        var result: [String] = []
-        var low = range.lowerBound
-        let high = range.upperBound
-        while true {
-            var digits = 0
-            var size: UInt64 = 1
-            while digits < width - 1 {
-                let next = size * 10
-                guard low % next == 0, high - low >= next - 1 else { break }
-                size = next
-                digits += 1
-            }
-            result.append(String(padded(low).dropLast(digits)))
-            let (end, overflow) = low.addingReportingOverflow(size)
-            if overflow || end > high || end == 0 { break }
-            low = end
-        }
-        return result
-    }
 }
 
 extension ReadModelReader {
     /// Calls `body` with every key `base + n…` for the numbers `n` in `range`
     /// (numbers of ``Key/width`` digits, possibly followed by more
-    /// components), in key order, until `body` returns false. Only keys in
-    /// the range are visited: O(log-ish) seeks plus the keys returned.
+    /// components), in key order, until `body` returns false. One seek to
+    /// the range's start, then a walk that ends at the range's end.
     ///
     /// - Returns: false when `body` stopped the scan.
     @discardableResult
     func forEach(base: String, in range: ClosedRange<UInt64>, _ body: (String, [UInt8]) -> Bool) throws(EventStoreError) -> Bool {
-        var going = true
-        for prefix in Key.prefixes(covering: range) {
-            try forEach(keyPrefix: base + prefix) { key, value in
-                going = body(key, value)
-                return going
-            }
-            if !going { return false }
+        let last = Array(Key.padded(range.upperBound).utf8)
+        let skip = base.utf8.count
+        var stopped = false
+        try forEach(keyPrefix: base, from: base + Key.padded(range.lowerBound)) { key, value in
+            let number = key.utf8.dropFirst(skip).prefix(Key.width)
+            guard !last.lexicographicallyPrecedes(number) else { return false }
+            if body(key, value) { return true }
+            stopped = true
+            return false
         }
-        return true
+        return !stopped
     }
 }
