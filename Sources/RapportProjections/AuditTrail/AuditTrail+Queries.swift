@@ -21,13 +21,13 @@ public enum AuditSelection: Hashable, Sendable {
     /// The entries of one event type.
     case action(String)
 
-    /// The index key prefix.
+    /// The index key prefix (a field's changes: its entity's index).
     var base: String {
         switch self {
         case .all: "entry/"
         case .actor(let actor): "actor/\(Key.component(actor))/"
         case .entity(let kind, let id): "entity/\(Key.component(kind))/\(Key.component(id))/"
-        case .field(let field, let kind, let id): "field/\(Key.component(kind))/\(Key.component(id))/\(Key.component(field))/"
+        case .field(_, let kind, let id): AuditSelection.entity(kind: kind, id: id).base
         case .action(let action): "action/\(Key.component(action))/"
         }
     }
@@ -76,8 +76,11 @@ extension AuditTrail {
     /// }
     /// ```
     ///
-    /// - Complexity: a range scan of one index from the continuation (or the
-    ///   range's start) on, plus one lookup per entry returned: O(page).
+    /// - Complexity: one seek into one index at the continuation (or the
+    ///   range's start), then a walk: O(log n + page) for `.all` and
+    ///   `.actor` (whose index holds the entries), plus one lookup per entry
+    ///   for `.entity` and `.action`. `.field` walks its entity's entries and
+    ///   keeps those that change the field: O(the entity's entries).
     public func entries(_ query: AuditQuery, in storage: any ReadModelStorage, page: PageRequest = PageRequest()) throws(ProjectionQueryError) -> Page<AuditEntry> {
         var low = query.positions?.lowerBound.rawValue ?? 1
         if let after = try PageToken.position(of: page.after) {
@@ -91,31 +94,46 @@ extension AuditTrail {
             do { high = try storage.checkpoint(of: name)?.position.rawValue ?? 0 } catch { throw .store(error) }
         }
         guard low <= high else { return Page(items: [], continuation: nil) }
-        let base = query.selection.base
+        let selection = query.selection
+        let base = selection.base
         return try storage.query(name) { (reader) throws(ProjectionQueryError) in
-            var positions: [String] = []
+            var items: [AuditEntry] = []
             var more = false
-            var problem: ProjectionQueryError?
-            do throws(EventStoreError) {
-                try reader.forEach(base: base, in: low...high) { key, _ in
-                    guard positions.count < page.limit else {
+            switch selection {
+            case .all, .actor:
+                try reader.scan(AuditEntry.self, base: base, in: low...high) { _, entry in
+                    guard items.count < page.limit else {
                         more = true
                         return false
                     }
-                    positions.append(String(key.dropFirst(base.count).prefix(Key.width)))
+                    items.append(entry)
                     return true
                 }
-            } catch { throw .store(error) }
-            var items: [AuditEntry] = []
-            items.reserveCapacity(positions.count)
-            for position in positions {
-                guard let entry = try reader.decoded(AuditEntry.self, "entry/\(position)") else {
-                    problem = .corruptValue(key: "entry/\(position)", reason: "an index names an entry that is not stored")
-                    break
+            case .entity, .action, .field:
+                // The index names positions; the entries are looked up after the walk.
+                var field: String?
+                if case .field(let name, _, _) = selection { field = name }
+                var positions: [String] = []
+                do throws(EventStoreError) {
+                    try reader.forEach(base: base, in: low...high) { key, _ in
+                        // A field's entries are filtered after the lookups: collect the entity's whole range.
+                        guard field != nil || positions.count <= page.limit else { return false }
+                        positions.append(String(key.dropFirst(base.count).prefix(Key.width)))
+                        return true
+                    }
+                } catch { throw .store(error) }
+                for position in positions {
+                    guard let entry = try reader.decoded(AuditEntry.self, "entry/\(position)") else {
+                        throw .corruptValue(key: "entry/\(position)", reason: "an index names an entry that is not stored")
+                    }
+                    if let field, !entry.changes.contains(where: { $0.field == field }) { continue }
+                    guard items.count < page.limit else {
+                        more = true
+                        break
+                    }
+                    items.append(entry)
                 }
-                items.append(entry)
             }
-            if let problem { throw problem }
             return Page(items: items, continuation: more ? items.last.map { PageToken(after: $0.position) } : nil)
         }
     }

@@ -26,16 +26,18 @@ public import RapportReplay
 /// | key | value |
 /// |-----|-------|
 /// | `entry/<position>` | the ``AuditEntry`` |
-/// | `actor/<actor>/<position>` | index |
+/// | `actor/<actor>/<position>` | the ``AuditEntry`` again |
 /// | `entity/<kind>/<id>/<position>` | index |
-/// | `field/<kind>/<id>/<field>/<position>` | index |
 /// | `action/<type>/<position>` | index |
 ///
 /// Positions are 20-digit zero-padded, so each index is in log order and a
-/// position range is a range scan.
+/// position range is one seek and a walk. The actor index holds the entries
+/// themselves, so "everything Anna did in March" reads one contiguous run
+/// of keys. A field's changes are found through its entity's index.
 public struct AuditTrail: Projection {
     public let name: String
-    public let version = 1
+    /// 2: entries in the actor index; no field index.
+    public let version = 2
     /// Every event; payloads are read as JSON fields, never decoded.
     public let interest = ProjectionInterest(decoding: [])
 
@@ -45,13 +47,10 @@ public struct AuditTrail: Projection {
     public func apply(_ event: RecordedEvent, decoded: (any Event)?, to model: inout ReadModelContext) throws {
         let entry = Self.entry(for: event)
         let position = Key.position(event.position)
-        try model.store(entry, "entry/\(position)")
-        model.mark("actor/\(Key.component(entry.actor.id))/\(position)")
-        let entity = "\(Key.component(entry.entityKind))/\(Key.component(entry.entityID))"
-        model.mark("entity/\(entity)/\(position)")
-        for field in Set(entry.changes.map(\.field)) {
-            model.mark("field/\(entity)/\(Key.component(field))/\(position)")
-        }
+        let bytes = Stored.encode(entry)
+        model.setValue(bytes, forKey: "entry/\(position)")
+        model.setValue(bytes, forKey: "actor/\(Key.component(entry.actor.id))/\(position)")
+        model.mark("entity/\(Key.component(entry.entityKind))/\(Key.component(entry.entityID))/\(position)")
         model.mark("action/\(Key.component(entry.action))/\(position)")
     }
 
