@@ -38,7 +38,7 @@ extension LMDBEventStore: ReadModelStorage {
                 // In key order: neighbouring keys share pages, so each dirty page
                 // is found while it is still in the CPU's caches.
                 let writes = change.writes.map { (key: prefix + Array($0.key.utf8), value: $0.value) }
-                    .sorted { $0.key.lexicographicallyPrecedes($1.key) }
+                    .sorted { Self.precedes($0.key, $1.key) }
                 for (fullKey, value) in writes {
                     if let value {
                         try Bytes.put(txn: txn, dbi: tables.readModels, key: fullKey, value: value)
@@ -52,6 +52,16 @@ extension LMDBEventStore: ReadModelStorage {
                     $0.storeBytes(of: change.checkpoint.position.rawValue.littleEndian, toByteOffset: 8, as: UInt64.self)
                 }
                 try Bytes.put(txn: txn, dbi: tables.checkpoints, key: Array(change.projection.utf8), value: checkpoint)
+            }
+        }
+    }
+
+    /// Byte order, as LMDB compares keys (`memcmp`, then the shorter first).
+    static func precedes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.withUnsafeBytes { x in
+            b.withUnsafeBytes { y in
+                let order = memcmp(x.baseAddress!, y.baseAddress!, min(x.count, y.count))
+                return order != 0 ? order < 0 : x.count < y.count
             }
         }
     }
