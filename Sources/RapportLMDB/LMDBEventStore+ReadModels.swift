@@ -37,8 +37,12 @@ extension LMDBEventStore: ReadModelStorage {
                 if change.resetFirst { try Self.deleteAll(prefix: prefix, txn: txn, dbi: tables.readModels) }
                 // In key order: neighbouring keys share pages, so each dirty page
                 // is found while it is still in the CPU's caches.
-                let writes = change.writes.map { (key: prefix + Array($0.key.utf8), value: $0.value) }
-                    .sorted { Self.precedes($0.key, $1.key) }
+                let writes = change.writes.map { key, value in
+                    var fullKey = prefix
+                    fullKey.reserveCapacity(prefix.count + key.utf8.count)
+                    fullKey.append(contentsOf: key.utf8)
+                    return (key: fullKey, value: value)
+                }.sorted { Self.precedes($0.key, $1.key) }
                 for (fullKey, value) in writes {
                     if let value {
                         try Bytes.put(txn: txn, dbi: tables.readModels, key: fullKey, value: value)

@@ -99,8 +99,12 @@ public struct JSONEventCodec: EventCodec {
                   // Foundation's calendar is Julian before the Gregorian reform: leave early years to it.
                   year >= 1600 else { return nil }
             let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-            let lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-            guard (1...lengths[month - 1]).contains(day) else { return nil }
+            let length = switch month {
+            case 2: leap ? 29 : 28
+            case 4, 6, 9, 11: 30
+            default: 31
+            }
+            guard (1...length).contains(day) else { return nil }
             // Days from 1970-01-01 to the date (proleptic Gregorian calendar).
             let y = month <= 2 ? year - 1 : year
             let era = (y >= 0 ? y : y - 399) / 400

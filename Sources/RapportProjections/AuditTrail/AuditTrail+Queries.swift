@@ -116,8 +116,11 @@ extension AuditTrail {
                 var positions: [String] = []
                 do throws(EventStoreError) {
                     try reader.forEach(base: base, in: low...high) { key, _ in
-                        // A field's entries are filtered after the lookups: collect the entity's whole range.
-                        guard field != nil || positions.count <= page.limit else { return false }
+                        // A field's entries are filtered after the lookups: it collects the entity's whole range.
+                        guard field != nil || positions.count < page.limit else {
+                            more = true
+                            return false
+                        }
                         positions.append(String(key.dropFirst(base.count).prefix(Key.width)))
                         return true
                     }
@@ -127,7 +130,7 @@ extension AuditTrail {
                         throw .corruptValue(key: "entry/\(position)", reason: "an index names an entry that is not stored")
                     }
                     if let field, !entry.changes.contains(where: { $0.field == field }) { continue }
-                    guard items.count < page.limit else {
+                    guard items.count < page.limit else {  // only a field's walk gets here with a full page
                         more = true
                         break
                     }
