@@ -250,16 +250,20 @@ struct ReaderHandle: @unchecked Sendable {
 /// The store's identity and format, kept in the `meta` table.
 ///
 /// Format 2 added the type and actor indexes; format 3 stores the stream and
-/// tag heads as varints (``StoredHead``) instead of fixed u64s. An older store
-/// is upgraded when opened, in the setup transaction: a format-1 store gets
-/// its indexes built from its log, and the heads of a format-1 or format-2
-/// store are rewritten in the new form; then the marker says 3, so a library
-/// that knows only an older format (and would misread the heads) refuses it.
+/// tag heads as varints (``StoredHead``) instead of fixed u64s; format 4 lets
+/// the type and actor indexes trail the log up to a watermark
+/// (``IndexWatermark``). An older store is upgraded when opened, in the setup
+/// transaction: a format-1 store gets its indexes built from its log, the
+/// heads of a format-1 or format-2 store are rewritten in the new form, and
+/// the indexes of a format-2 or format-3 store, complete by construction, get
+/// a watermark at the log's end; then the marker says 4, so a library that
+/// knows only an older format (and would not read the unindexed tail)
+/// refuses it.
 enum StoreMeta {
     static let formatKey = "format"
-    static let formatValue = "rapport-lmdb/3"
+    static let formatValue = "rapport-lmdb/4"
     /// Formats this library upgrades when it opens them.
-    static let upgradable: Set<String> = ["rapport-lmdb/1", "rapport-lmdb/2"]
+    static let upgradable: Set<String> = ["rapport-lmdb/1", "rapport-lmdb/2", "rapport-lmdb/3"]
 
     static func checkOrInitialize(txn: OpaquePointer, tables: Tables) throws {
         if let stored = try Bytes.get(txn: txn, dbi: tables.meta, key: Array(formatKey.utf8)) {
@@ -268,15 +272,22 @@ enum StoreMeta {
             guard upgradable.contains(text) else {
                 throw LMDBError(code: MDB_INVALID, operation: "the store has format \(text), this library reads \(formatValue)")
             }
-            if text == "rapport-lmdb/1" { try IndexBuilder.rebuild(txn: txn, tables: tables) }
-            try rewriteFixedHeads(txn: txn, dbi: tables.streamHeads, kind: "stream")
-            try rewriteFixedHeads(txn: txn, dbi: tables.tagHeads, kind: "tag")
+            if text != "rapport-lmdb/3" {
+                try rewriteFixedHeads(txn: txn, dbi: tables.streamHeads, kind: "stream")
+                try rewriteFixedHeads(txn: txn, dbi: tables.tagHeads, kind: "tag")
+            }
+            if text == "rapport-lmdb/1" {
+                try IndexBuilder.rebuild(txn: txn, tables: tables)
+            } else {
+                try IndexWatermark.write(try TxnReader(txn: txn, tables: tables).last().position, txn: txn, tables: tables)
+            }
         } else {
             var stat = MDB_stat()
             try check(mdb_stat(txn, tables.events, &stat), "reading the events table")
             guard stat.ms_entries == 0 else {
                 throw LMDBError(code: MDB_INVALID, operation: "the environment holds events but no Rapport format marker")
             }
+            try IndexWatermark.write(0, txn: txn, tables: tables)
         }
         try Bytes.put(txn: txn, dbi: tables.meta, key: Array(formatKey.utf8), value: Array(formatValue.utf8))
     }

@@ -27,6 +27,7 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     private let environment: Environment
     private let maximumEventsPerCommit: Int
+    private let maximumIndexLag: UInt64
     private let logger: Logger
     private let clock: StoreClock
     private let condition = NSCondition()
@@ -38,10 +39,11 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var stopped: CheckedContinuation<Void, Never>?
     private var running = true
 
-    init(environment: Environment, maximumEventsPerCommit: Int, logger: Logger, clock: StoreClock) {
+    init(environment: Environment, maximumEventsPerCommit: Int, maximumIndexLag: Int, logger: Logger, clock: StoreClock) {
         self.environment = environment
         self.clock = clock
         self.maximumEventsPerCommit = maximumEventsPerCommit
+        self.maximumIndexLag = UInt64(Swift.max(maximumIndexLag, 0))
         self.logger = logger
         let thread = Thread { [self] in self.run() }
         thread.name = "rapport.lmdb.writer"
@@ -219,6 +221,10 @@ final class GroupCommitWriter: @unchecked Sendable {
             results.reserveCapacity(requests.count)
             for request in requests { results.append(try batch.apply(request)) }
             try batch.finish()
+            // The type and actor indexes follow at a bounded distance (IndexWatermark).
+            if try batch.lastPosition - IndexWatermark.read(batch.reader) > maximumIndexLag {
+                try IndexWatermark.catchUp(txn: txn, tables: environment.tables)
+            }
             committed = true  // mdb_txn_commit frees the transaction, whatever it returns
             try check(mdb_txn_commit(txn), "committing appends")
             return results
@@ -260,8 +266,6 @@ struct AppendBatch: AppendStateReader {
     private var checkedSlots: [Int] = []
     private var tags: [HeadSlot<Tag>] = []
     private var tagSlots: [Tag: Int] = [:]
-    var typeAdditions = IndexAdditions()
-    var actorAdditions = IndexAdditions()
     /// The store clock for this transaction, never earlier than the last
     /// record's: recorded-at times increase with positions.
     let recordedAt: Int64
@@ -420,19 +424,15 @@ struct AppendBatch: AppendStateReader {
                 try check(mdb_cursor_put(eventIDCursor, &ik, &iv, UInt32(MDB_NOOVERWRITE)), "indexing event id \(event.id)")
             }
         }
-        typeAdditions.add(event.type, position)
-        actorAdditions.add(event.metadata.actor.id, position)
         lastPosition = position
     }
 
-    /// Writes every head changed in this transaction and the index entries of
-    /// its events, and closes the batch's cursor: the last step before the commit.
+    /// Writes every head changed in this transaction and closes the batch's
+    /// cursor: the last step before the commit.
     mutating func finish() throws {
         mdb_cursor_close(eventIDCursor)
         for slot in streams where slot.changed { try put(head: slot.head, key: slot.key.rawValue, in: tables.streamHeads) }
         for slot in tags where slot.changed { try put(head: slot.head, key: slot.key.rawValue, in: tables.tagHeads) }
-        try typeAdditions.write(txn: txn, dbi: tables.typeIndex)
-        try actorAdditions.write(txn: txn, dbi: tables.actorIndex)
     }
 
     private func put(head: Head, key: String, in dbi: MDB_dbi) throws {

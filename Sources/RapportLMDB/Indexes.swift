@@ -6,12 +6,19 @@ import RapportEventLog
 /// Each is an LMDB table with sorted duplicates of fixed size (DUPSORT,
 /// DUPFIXED): the key is the type name or the actor id, its values the
 /// big-endian positions of the events, so byte order is log order and
-/// 512 positions fit in a page. They are written in the append transaction,
-/// never ahead of or behind the log. A type or an actor has many events and
-/// there are few of them, so a commit only appends to the end of a few
-/// position lists: a handful of pages, however many events it holds. A
-/// lookup is one B-tree descent (O(log n)) to the first position at or after
-/// the one asked for, then a walk along the sorted positions.
+/// 512 positions fit in a page.
+///
+/// They follow the log at a bounded distance rather than in every append
+/// transaction (see ``IndexWatermark``): they hold exactly the positions up
+/// to the watermark, never one past the log, and readers read the records
+/// after the watermark (at most
+/// ``LMDBEventStore/Configuration/maximumIndexLag`` of them) in order. A
+/// one-event append therefore changes three B-trees (events, event ids,
+/// stream heads) instead of five; the indexes are written in batches, where
+/// a type or an actor has many events and only the ends of a few position
+/// lists change. A lookup is one B-tree descent (O(log n)) to the first
+/// position at or after the one asked for, then a walk along the sorted
+/// positions.
 enum SecondaryIndex: CaseIterable {
     case type
     case actor
@@ -39,25 +46,26 @@ enum SecondaryIndex: CaseIterable {
     }
 }
 
-/// The positions one transaction adds to an index, grouped by key in the
+/// The positions one catch-up adds to an index, grouped by key in the
 /// order keys first appear; each key's positions ascend.
 struct IndexAdditions {
-    private var keys: [String] = []
+    private var keys: [[UInt8]] = []
     private var positions: [[UInt64]] = []
-    private var slots: [String: Int] = [:]
+    private var slots: [[UInt8]: Int] = [:]
     private var last = -1
 
     var isEmpty: Bool { keys.isEmpty }
 
-    mutating func add(_ key: String, _ position: UInt64) {
+    mutating func add(_ key: UnsafeRawBufferPointer, _ position: UInt64) {
         // Consecutive events mostly share a type and an actor: try the last key first.
-        if last < 0 || keys[last] != key {
-            if let slot = slots[key] {
+        if last < 0 || !keys[last].withUnsafeBytes({ $0.elementsEqual(key) }) {
+            let bytes = Array(key)
+            if let slot = slots[bytes] {
                 last = slot
             } else {
                 last = keys.count
-                slots[key] = last
-                keys.append(key)
+                slots[bytes] = last
+                keys.append(bytes)
                 positions.append([])
             }
         }
@@ -72,10 +80,9 @@ struct IndexAdditions {
         try check(mdb_cursor_open(txn, dbi, &cursor), "opening an index cursor")
         defer { mdb_cursor_close(cursor) }
         for (index, key) in keys.enumerated() {
-            var key = key
-            try key.withUTF8Bytes { (utf8) throws(LMDBError) in
+            try key.withTypedBytes { (bytes) throws(LMDBError) in
                 for position in positions[index] {
-                    var k = MDB_val(mv_size: utf8.count, mv_data: UnsafeMutableRawPointer(mutating: utf8.baseAddress))
+                    var k = MDB_val(mv_size: bytes.count, mv_data: UnsafeMutableRawPointer(mutating: bytes.baseAddress))
                     var value = position.bigEndian
                     try Swift.withUnsafeMutableBytes(of: &value) { (bytes) throws(LMDBError) in
                         var v = MDB_val(mv_size: 8, mv_data: bytes.baseAddress)
@@ -83,6 +90,67 @@ struct IndexAdditions {
                     }
                 }
             }
+        }
+    }
+}
+
+/// How far the type and actor indexes reach: the `indexed-through` entry of
+/// the `meta` table, the last position they hold (8 bytes, big-endian).
+/// Every position up to it is in both indexes, none after it; it is never
+/// past the log. It moves only in a write transaction that writes the
+/// indexes of the records between it and the log's end (``catchUp(txn:tables:)``),
+/// so a crash leaves it and the indexes agreeing.
+enum IndexWatermark {
+    static let key = Array("indexed-through".utf8)
+
+    /// The last indexed position. A format-4 store always has one; its absence is damage.
+    static func read(_ reader: TxnReader) throws(EventStoreError) -> UInt64 {
+        let stored: UnsafeRawBufferPointer?
+        do throws(LMDBError) {
+            stored = try key.withTypedBytes { (k) throws(LMDBError) in try reader.get(reader.tables.meta, key: k) }
+        } catch { throw error.storeError }
+        guard let stored, stored.count == 8 else {
+            throw .storage("the store's index watermark is missing or damaged (meta entry indexed-through); rebuildIndexes() restores it")
+        }
+        return UInt64(bigEndian: stored.loadUnaligned(as: UInt64.self))
+    }
+
+    static func write(_ position: UInt64, txn: OpaquePointer, tables: Tables) throws(LMDBError) {
+        var value = position.bigEndian
+        try key.withTypedBytes { (k) throws(LMDBError) in
+            try withTypedBytes(of: &value) { (v) throws(LMDBError) in try Bytes.put(txn: txn, dbi: tables.meta, key: k, value: v) }
+        }
+    }
+
+    /// How many records are read before the collected positions are written out.
+    static let recordsPerRound = 262_144
+
+    /// Indexes every record after the watermark, in the write transaction
+    /// `txn` (which sees its own appends), and moves the watermark to the
+    /// log's end. Reads each record's header in place, in rounds of
+    /// ``recordsPerRound`` so memory does not grow with the log; a damaged
+    /// record fails the transaction.
+    static func catchUp(txn: OpaquePointer, tables: Tables) throws {
+        let reader = TxnReader(txn: txn, tables: tables)
+        var indexed = try read(reader)
+        while true {
+            var types = IndexAdditions(), actors = IndexAdditions()
+            var seen = 0
+            try reader.forEachRecord(from: indexed + 1) { (view) throws(EventStoreError) -> Bool in
+                guard view.position.rawValue == indexed + 1 else {
+                    throw .corruptedRecord(position: view.position, reason: "the log has a gap before it (indexed through \(indexed))")
+                }
+                types.add(view.typeBytes, view.position.rawValue)
+                actors.add(view.actorIDBytes, view.position.rawValue)
+                indexed += 1
+                seen += 1
+                return seen < recordsPerRound
+            }
+            guard seen > 0 else { return }
+            try types.write(txn: txn, dbi: tables.typeIndex)
+            try actors.write(txn: txn, dbi: tables.actorIndex)
+            try write(indexed, txn: txn, tables: tables)
+            if seen < recordsPerRound { return }
         }
     }
 }
@@ -165,32 +233,13 @@ extension TxnReader {
 /// older version of the library is opened, and on request
 /// (``LMDBEventStore/rebuildIndexes()``).
 enum IndexBuilder {
-    /// How many records are read before the collected positions are written out.
-    static let recordsPerRound = 262_144
-
     /// Empties both indexes and fills them from every record of the log, in
-    /// the write transaction `txn`.
+    /// the write transaction `txn`, and sets the watermark to the log's end.
     static func rebuild(txn: OpaquePointer, tables: Tables) throws {
         for index in SecondaryIndex.allCases {
             try check(mdb_drop(txn, index.table(tables), 0), "emptying the \(index.name) index")
         }
-        let reader = TxnReader(txn: txn, tables: tables)
-        var next: UInt64 = 1
-        while true {
-            var additions = SecondaryIndex.allCases.map { _ in IndexAdditions() }
-            var seen = 0
-            try reader.forEachRecord(from: next) { (view) throws(EventStoreError) -> Bool in
-                for (slot, index) in SecondaryIndex.allCases.enumerated() {
-                    additions[slot].add(String(decoding: index.key(of: view), as: UTF8.self), view.position.rawValue)
-                }
-                next = view.position.rawValue + 1
-                seen += 1
-                return seen < recordsPerRound
-            }
-            for (slot, index) in SecondaryIndex.allCases.enumerated() {
-                try additions[slot].write(txn: txn, dbi: index.table(tables))
-            }
-            if seen < recordsPerRound { return }
-        }
+        try IndexWatermark.write(0, txn: txn, tables: tables)
+        try IndexWatermark.catchUp(txn: txn, tables: tables)
     }
 }

@@ -44,7 +44,6 @@ extension LMDBEventStore: StoredRecordLog {
                         : EventStoreError.storage("the log changed during the import (it is at position \(stored), the import at \(chain.lastPosition))")
                 }
                 var streams = Set<String>(), tags = Set<String>()
-                var types = IndexAdditions(), actors = IndexAdditions()
                 for record in batch {
                     try record.bytes.withUnsafeBytes { raw in
                         let view = try RecordView(validating: raw, at: record.position)
@@ -54,14 +53,11 @@ extension LMDBEventStore: StoredRecordLog {
                         try Self.put(view, txn: txn, tables: tables)
                         streams.insert(String(decoding: view.streamIDBytes, as: UTF8.self))
                         view.forEachTag { name, _ in tags.insert(String(decoding: name, as: UTF8.self)) }
-                        types.add(view.type, view.position.rawValue)
-                        actors.add(String(decoding: view.actorIDBytes, as: UTF8.self), view.position.rawValue)
                     }
                 }
                 for stream in streams { try Self.put(head: chain.streams[stream]!, key: stream, dbi: tables.streamHeads, txn: txn) }
                 for tag in tags { try Self.put(head: chain.tags[tag]!, key: tag, dbi: tables.tagHeads, txn: txn) }
-                try types.write(txn: txn, dbi: tables.typeIndex)
-                try actors.write(txn: txn, dbi: tables.actorIndex)
+                try IndexWatermark.catchUp(txn: txn, tables: tables)
                 state.pending = chain
             }
             state.committed = state.pending
@@ -77,7 +73,7 @@ extension LMDBEventStore: StoredRecordLog {
     }
 
     /// Writes a checked record and its id index entry (the type and actor
-    /// index entries are collected and written per batch, as appends do).
+    /// indexes catch up once per batch).
     private static func put(_ view: RecordView, txn: OpaquePointer, tables: Tables) throws {
         var key = view.position.rawValue.bigEndian
         try withUnsafeMutableBytes(of: &key) { keyBytes in

@@ -59,6 +59,18 @@ public final class LMDBEventStore: EventStore {
         public var maximumReaders: Int = 256
         /// The most events the writer puts in one transaction when grouping appends.
         public var maximumEventsPerCommit: Int = 100_000
+        /// How many events the type and actor indexes may trail the log by
+        /// (1,024). Appends then change fewer B-trees per commit, and the
+        /// indexes are written in batches; reads filtered by type or actor
+        /// read those last events' headers in order. 0 writes the indexes in
+        /// every append transaction. Each process appending to a store uses
+        /// its own setting; the indexes never point past the log.
+        ///
+        /// ```swift
+        /// var configuration = LMDBEventStore.Configuration()
+        /// configuration.maximumIndexLag = 0   // indexes always current
+        /// ```
+        public var maximumIndexLag: Int = 1_024
         /// Size limits on appended events.
         public var limits = EventLimits()
         /// Where the store reports map growth and failed commits.
@@ -89,6 +101,7 @@ public final class LMDBEventStore: EventStore {
         self.environment = try Environment(path: path, configuration: configuration)
         self.writer = GroupCommitWriter(
             environment: environment, maximumEventsPerCommit: configuration.maximumEventsPerCommit,
+            maximumIndexLag: configuration.maximumIndexLag,
             logger: configuration.logger, clock: configuration.clock)
     }
 

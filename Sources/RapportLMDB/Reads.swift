@@ -42,11 +42,23 @@ extension TxnReader {
         guard limit > 0, position <= end else { return [] }
         var result: [RecordedEvent] = []
         var next = Swift.max(position, 1)
+        /// Reads the log in order from `next`, keeping what the filter matches.
+        func scan() throws(EventStoreError) -> [RecordedEvent] {
+            try forEachRecord(from: next) { (view) throws(EventStoreError) -> Bool in
+                guard view.position.rawValue <= end else { return false }
+                if filter.matches(view) { result.append(view.materialize()) }
+                return result.count < limit
+            }
+            return result
+        }
         // The most selective index at hand gives candidate positions; the
         // filter then checks each candidate's header for the other criteria.
         // When the types or actors asked for make up a large share of the
         // log, reading it in order is cheaper than hopping through an index.
+        // The type and actor indexes reach only the watermark: past it, the
+        // log is read in order (at most the configured index lag).
         let candidates: (UInt64, Int) throws(EventStoreError) -> [UInt64]
+        var indexEnd = end
         func isSelective(_ index: SecondaryIndex, _ keys: Set<String>) throws(EventStoreError) -> Bool {
             var matching: UInt64 = 0
             for key in keys { matching += try count(in: index, key: key) }
@@ -58,25 +70,25 @@ extension TxnReader {
                 for tag in tags { found += try positions(taggedWith: tag, from: from, limit: wanted) }
                 return found
             }
-        } else if let actors = filter.actors, try isSelective(.actor, actors) {
-            candidates = { (from, wanted) throws(EventStoreError) in
-                var found: [UInt64] = []
-                for actor in actors { found += try positions(in: .actor, key: actor, from: from, through: end, limit: wanted) }
-                return found
+        } else if filter.actors != nil || filter.types != nil {
+            let watermark = try IndexWatermark.read(self)
+            guard next <= watermark else { return try scan() }
+            let index: SecondaryIndex, keys: Set<String>
+            if let actors = filter.actors, try isSelective(.actor, actors) {
+                (index, keys) = (.actor, actors)
+            } else if let types = filter.types, try isSelective(.type, types) {
+                (index, keys) = (.type, types)
+            } else {
+                return try scan()
             }
-        } else if let types = filter.types, try isSelective(.type, types) {
-            candidates = { (from, wanted) throws(EventStoreError) in
+            indexEnd = Swift.min(end, watermark)
+            candidates = { [indexEnd] (from, wanted) throws(EventStoreError) in
                 var found: [UInt64] = []
-                for type in types { found += try positions(in: .type, key: type, from: from, through: end, limit: wanted) }
+                for key in keys { found += try positions(in: index, key: key, from: from, through: indexEnd, limit: wanted) }
                 return found
             }
         } else {
-            try forEachRecord(from: next) { (view) throws(EventStoreError) -> Bool in
-                guard view.position.rawValue <= end else { return false }
-                if filter.matches(view) { result.append(view.materialize()) }
-                return result.count < limit
-            }
-            return result
+            return try scan()
         }
         while result.count < limit {
             let wanted = limit - result.count
@@ -94,7 +106,9 @@ extension TxnReader {
             }
             next = previous + 1
         }
-        return result
+        guard result.count < limit, indexEnd < end else { return result }
+        next = Swift.max(next, indexEnd + 1)
+        return try scan()
     }
 
     /// An index is used when the events it would yield are at most

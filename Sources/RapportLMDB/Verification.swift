@@ -48,12 +48,15 @@ extension LMDBEventStore {
 struct LogVerifier {
     let reader: TxnReader
     let head: UInt64
+    /// The last position the type and actor indexes hold; nil when its entry is missing or damaged.
+    let watermark: UInt64?
     var chain = LogChain()
     var checked: UInt64 = 0
 
     init(reader: TxnReader) throws(EventStoreError) {
         self.reader = reader
         head = try reader.last().position
+        watermark = try? IndexWatermark.read(reader)
     }
 
     mutating func run(progress: ((UInt64, UInt64) -> Void)?) throws(EventStoreError) -> VerificationReport {
@@ -86,10 +89,16 @@ struct LogVerifier {
         } catch {
             return problem("the id index cannot be read: \(error)")
         }
+        guard let watermark else { return nil }  // reported once, after the walk
+        let indexed = view.position.rawValue <= watermark
         for index in SecondaryIndex.allCases {
             do {
-                guard try reader.indexHolds(index, view) else {
+                let holds = try reader.indexHolds(index, view)
+                if indexed && !holds {
                     return problem("the \(index.name) index lacks this event (\(index.name) \(String(decoding: index.key(of: view), as: UTF8.self)))")
+                }
+                if !indexed && holds {
+                    return problem("the \(index.name) index holds this event, past its watermark \(watermark)")
                 }
             } catch {
                 return problem("the \(index.name) index cannot be read: \(error)")
@@ -119,12 +128,17 @@ struct LogVerifier {
         }
         let ids = try entryCount(in: reader.tables.eventIDs)
         if ids != head { return VerificationProblem(position: nil, message: "the id index holds \(ids) entries for \(head) events") }
-        // Every record is in each index (checked above); as many entries as
-        // records means nothing else is.
+        guard let watermark, watermark <= head else {
+            return VerificationProblem(
+                position: nil, message: "the index watermark is damaged or past the log (\(watermark.map(String.init) ?? "missing"), head \(head))")
+        }
+        // Every record up to the watermark is in each index, none after it
+        // (checked above); as many entries as indexed records means nothing else is.
         for index in SecondaryIndex.allCases {
             let entries = try entryCount(in: index.table(reader.tables))
-            if entries != head {
-                return VerificationProblem(position: nil, message: "the \(index.name) index holds \(entries) entries for \(head) events")
+            if entries != watermark {
+                return VerificationProblem(
+                    position: nil, message: "the \(index.name) index holds \(entries) entries for \(watermark) indexed events")
             }
         }
         return nil

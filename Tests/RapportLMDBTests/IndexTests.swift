@@ -15,10 +15,13 @@ struct IndexTests {
         #expect(mdb_txn_commit(txn) == MDB_SUCCESS)
     }
 
-    /// A generated CRM history in a new store.
-    func generatedStore(_ label: String, events: Int = 4_000) async throws -> (LMDBEventStore, String, [RecordedEvent]) {
+    /// A generated CRM history in a new store, appended in commits of 250
+    /// events; the indexes trail the log by at most `indexLag` events.
+    func generatedStore(_ label: String, events: Int = 4_000, indexLag: Int = 0) async throws -> (LMDBEventStore, String, [RecordedEvent]) {
         let path = temporaryStorePath(label)
-        let store = try LMDBEventStore(path: path)
+        var storeConfiguration = LMDBEventStore.Configuration()
+        storeConfiguration.maximumIndexLag = indexLag
+        let store = try LMDBEventStore(path: path, configuration: storeConfiguration)
         var configuration = ScenarioConfiguration(events: events)
         configuration.eventsPerCommit = 250
         _ = try await ScenarioGenerator.generate(into: store, configuration: configuration)
@@ -26,9 +29,22 @@ struct IndexTests {
         return (store, path, all)
     }
 
-    @Test func queriesByTypeAndActorAgreeWithAFullScan() async throws {
-        let (store, path, all) = try await generatedStore("index-queries")
+    /// The last position the type and actor indexes hold.
+    func watermark(_ store: LMDBEventStore) throws -> UInt64 {
+        try store.environment.read { (txn) throws(EventStoreError) in try IndexWatermark.read(txn.reader) }
+    }
+
+    @Test(arguments: [0, 1_000, 100_000])
+    func queriesByTypeAndActorAgreeWithAFullScan(indexLag: Int) async throws {
+        let (store, path, all) = try await generatedStore("index-queries-\(indexLag)", indexLag: indexLag)
         defer { removeStore(path) }
+        // Commits of 250: a lag of 1,000 leaves the last 250 to 1,000 events unindexed, 100,000 all of them.
+        let indexed = try watermark(store)
+        switch indexLag {
+        case 0: #expect(indexed == UInt64(all.count))
+        case 1_000: #expect(indexed < UInt64(all.count) && indexed + 1_000 >= UInt64(all.count) && indexed > 0)
+        default: #expect(indexed == 0)
+        }
         let types = Array(Set(all.map(\.type))).sorted()
         let actors = Array(Set(all.map(\.metadata.actor.id))).sorted()
         var random = SplitMix64(seed: 7)
@@ -43,7 +59,8 @@ struct IndexTests {
             default: (filter.types, filter.actors) = (some(types), some(actors))
             }
             let from = LogPosition(1 + random.next() % UInt64(all.count))
-            let limit = [1, 10, 100_000][round % 3]
+            if round % 4 == 3 { filter.through = LogPosition(from.rawValue + random.next() % UInt64(all.count)) }
+            let limit = [1, 10, 100_000][(round / 3) % 3]
             let expected = all.filter { $0.position >= from && filter.matches($0) }.prefix(limit).map(\.position)
             let read = try await store.readLog(from: from, filter: filter, limit: limit).map(\.position)
             #expect(read == Array(expected), "filter \(filter) from \(from) limit \(limit)")
@@ -167,6 +184,96 @@ struct IndexTests {
         let appended = try await store.append([testEvent()], to: stream, expecting: .exactly(version))
         #expect(appended.streamVersions[stream] == version + 1)
         #expect(try store.verify().isSound)
+        await store.close()
+    }
+
+    @Test func aStoreOfTheThirdFormatGetsAnIndexWatermarkWhenOpened() async throws {
+        var (store, path, all) = try await generatedStore("watermark-upgrade", events: 1_000)
+        defer { removeStore(path) }
+        // Format 3: complete indexes, no watermark.
+        try rawWrite(store) { txn, tables in
+            var key = IndexWatermark.key
+            try key.withUnsafeMutableBytes { k in
+                var kv = MDB_val(mv_size: k.count, mv_data: k.baseAddress)
+                try check(mdb_del(txn, tables.meta, &kv, nil), "removing the watermark")
+            }
+            try Bytes.put(txn: txn, dbi: tables.meta, key: Array("format".utf8), value: Array("rapport-lmdb/3".utf8))
+        }
+        #expect(try store.verify().problem?.message.contains("watermark") == true)
+        await store.close()
+
+        store = try LMDBEventStore(path: path)
+        #expect(try watermark(store) == UInt64(all.count))
+        #expect(try store.verify().isSound)
+        let actor = all[10].metadata.actor.id
+        #expect(try await store.readLog(from: 1, filter: LogFilter(actors: [actor]), limit: 100_000).map(\.position)
+                == all.filter { $0.metadata.actor.id == actor }.map(\.position))
+        await store.close()
+    }
+
+    @Test func theIndexesCatchUpWhenTheirLagPassesTheLimit() async throws {
+        let path = temporaryStorePath("watermark-lag")
+        defer { removeStore(path) }
+        var configuration = LMDBEventStore.Configuration()
+        configuration.maximumIndexLag = 10
+        var store = try LMDBEventStore(path: path, configuration: configuration)
+        var heads: [UInt64] = []
+        for round in 0..<30 {
+            let events = (0..<(round % 4)).map { _ in testEvent(round % 2 == 0 ? "Even" : "Odd") }
+            _ = try await store.append(events + [testEvent()], to: StreamID("s-\(round % 3)"), expecting: .any)
+            let head = try await store.headPosition().rawValue
+            let indexed = try watermark(store)
+            #expect(indexed <= head && head - indexed <= 10, "head \(head), indexed through \(indexed)")
+            heads.append(indexed)
+            #expect(try store.verify().isSound)
+        }
+        #expect(Set(heads).count > 2, "the watermark moved several times: \(heads)")
+        let odd = try await store.readLog(from: 1, filter: LogFilter(types: ["Odd"]), limit: 1_000)
+        #expect(odd.count == (0..<30).filter { $0 % 2 == 1 }.reduce(0) { $0 + $1 % 4 })
+        await store.close()
+
+        // Opened with no lag allowed, the next append brings the indexes to the log's end.
+        configuration.maximumIndexLag = 0
+        store = try LMDBEventStore(path: path, configuration: configuration)
+        _ = try await store.append([testEvent("Odd")], to: StreamID("s-0"), expecting: .any)
+        #expect(try watermark(store) == (try await store.headPosition().rawValue))
+        #expect(try await store.readLog(from: 1, filter: LogFilter(types: ["Odd"]), limit: 1_000).count == odd.count + 1)
+        #expect(try store.verify().isSound)
+        await store.close()
+    }
+
+    @Test func aWatermarkThatDisagreesWithTheIndexesIsFoundByVerifyAndRepaired() async throws {
+        let (store, path, all) = try await generatedStore("watermark-damage", events: 1_000, indexLag: 100_000)
+        defer { removeStore(path) }
+        #expect(try watermark(store) == 0)
+        #expect(try store.verify().isSound)
+
+        // An index entry past the watermark.
+        let victim = all[300]
+        try rawWrite(store) { txn, tables in
+            var key = Array(victim.type.utf8)
+            var value = victim.position.rawValue.bigEndian
+            try key.withUnsafeMutableBytes { k in
+                try withUnsafeMutableBytes(of: &value) { v in
+                    var kv = MDB_val(mv_size: k.count, mv_data: k.baseAddress), vv = MDB_val(mv_size: 8, mv_data: v.baseAddress)
+                    try check(mdb_put(txn, tables.typeIndex, &kv, &vv, 0), "damaging the index")
+                }
+            }
+        }
+        let report = try store.verify()
+        #expect(report.problem?.position == victim.position)
+        #expect(report.problem?.message.contains("past its watermark") == true, "\(String(describing: report.problem))")
+        try await store.rebuildIndexes()
+        #expect(try watermark(store) == UInt64(all.count))
+        #expect(try store.verify().isSound)
+
+        // A watermark past the log.
+        try rawWrite(store) { txn, tables in try IndexWatermark.write(UInt64(all.count + 5), txn: txn, tables: tables) }
+        #expect(try store.verify().problem?.message.contains("watermark is damaged or past the log") == true)
+        try await store.rebuildIndexes()
+        #expect(try store.verify().isSound)
+        #expect(try await store.readLog(from: 1, filter: LogFilter(types: [victim.type]), limit: 100_000).map(\.position)
+                == all.filter { $0.type == victim.type }.map(\.position))
         await store.close()
     }
 
