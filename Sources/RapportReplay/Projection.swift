@@ -87,11 +87,14 @@ public struct ReadModelContext {
     /// and no batch of the rebuild has been committed yet.
     let storageHidden: Bool
 
-    init(projection: String, storage: any ReadModelStorage, pending: [String: [UInt8]?] = [:], storageHidden: Bool) {
+    /// `expectedWrites`: how many keys the batch is likely to write (the
+    /// previous batch's count), reserved so the table does not grow step by step.
+    init(projection: String, storage: any ReadModelStorage, pending: [String: [UInt8]?] = [:], storageHidden: Bool, expectedWrites: Int = 0) {
         self.projection = projection
         self.storage = storage
         self.pending = pending
         self.storageHidden = storageHidden
+        writes.reserveCapacity(expectedWrites)
     }
 
     /// The raw value under `key`, or nil.

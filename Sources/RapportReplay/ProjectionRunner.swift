@@ -146,15 +146,18 @@ public actor ProjectionRunner {
         // memory until that commit is done. Commits stay in order.
         var inFlight: BatchCommit?
         var next = lowest.next
+        var expectedWrites = states.map { _ in 0 }
         do throws(ReplayError) {
             while next <= head {
                 let batchEnd = LogPosition(min(head.rawValue, next.rawValue + UInt64(batchSize) - 1))
                 var contexts = states.indices.map { index in
                     ReadModelContext(
                         projection: states[index].projection.name, storage: storage, pending: inFlight?.writes[index] ?? [:],
-                        storageHidden: states[index].rebuild || inFlight?.hidesStorage[index] == true)
+                        storageHidden: states[index].rebuild || inFlight?.hidesStorage[index] == true,
+                        expectedWrites: expectedWrites[index])
                 }
                 try await apply(from: next, through: batchEnd, types: types, states: states, to: &contexts)
+                for index in states.indices { expectedWrites[index] = contexts[index].writes.count }
                 var changes: [ReadModelChanges] = []
                 var hidesStorage: [Bool] = []
                 for index in states.indices {

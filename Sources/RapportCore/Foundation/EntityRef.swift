@@ -27,12 +27,18 @@ public struct EntityRef: Hashable, Sendable, Codable, CustomStringConvertible {
     }
 
     /// The tag events about the aggregate carry: `<kind>:<uuid>`.
-    public var tag: Tag { try! Tag("\(kind):\(id.uuidString.lowercased())") }
+    public var tag: Tag { try! Tag("\(kind):\(id.lowercasedText)") }
 
     /// The identifier, when the reference is to an `A`.
     public func identifier<A: Aggregate>(as type: A.Type) -> Identifier<A>? {
         kind == A.kind ? Identifier<A>(id) : nil
     }
 
-    public var description: String { "\(kind):\(id.uuidString.lowercased())" }
+    public var description: String { "\(kind):\(id.lowercasedText)" }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try container.decode(String.self, forKey: .kind)
+        id = try container.decodeUUID(forKey: .id)
+    }
 }

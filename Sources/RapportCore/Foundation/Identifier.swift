@@ -20,11 +20,11 @@ public struct Identifier<A: Aggregate>: Hashable, Comparable, Sendable, Codable,
     public init(_ uuid: UUID) { self.uuid = uuid }
     /// Parses a UUID string; nil when it is not one.
     public init?(_ text: String) {
-        guard let uuid = UUID(uuidString: text) else { return nil }
+        guard let uuid = UUID(text: text) else { return nil }
         self.uuid = uuid
     }
 
-    public var description: String { uuid.uuidString.lowercased() }
+    public var description: String { uuid.lowercasedText }
 
     /// The aggregate's stream: `<kind>-<uuid>`.
     public var streamID: StreamID { try! StreamID("\(A.kind)-\(description)") }
@@ -33,7 +33,7 @@ public struct Identifier<A: Aggregate>: Hashable, Comparable, Sendable, Codable,
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.description < rhs.description }
 
-    public init(from decoder: any Decoder) throws { uuid = try decoder.singleValueContainer().decode(UUID.self) }
+    public init(from decoder: any Decoder) throws { uuid = try decoder.singleValueContainer().decodeUUID() }
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(uuid)

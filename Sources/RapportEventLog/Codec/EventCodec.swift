@@ -53,17 +53,26 @@ public struct JSONEventCodec: EventCodec {
     /// Creates the codec.
     public init() {}
 
-    public func encode<E: Event>(_ event: E) throws -> Data {
+    // One configured encoder and decoder for every call: Foundation's are
+    // safe to share between threads, and a replay decodes millions of payloads.
+    private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
-        return try encoder.encode(event)
+        return encoder
+    }()
+    private static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom(decodeDate)
+        return decoder
+    }()
+
+    public func encode<E: Event>(_ event: E) throws -> Data {
+        try Self.encoder.encode(event)
     }
 
     public func decode<E: Event>(_ type: E.Type, from data: Data) throws -> E {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom(Self.decodeDate)
-        return try decoder.decode(type, from: data)
+        try Self.decoder.decode(type, from: data)
     }
 
     /// `.iso8601`, with a fast path for the form this codec writes

@@ -35,7 +35,7 @@ public struct EventID: Hashable, Comparable, Sendable, CustomStringConvertible, 
         self.uuid = UUID(uuid: value)
     }
 
-    public var description: String { uuid.uuidString.lowercased() }
+    public var description: String { uuid.lowercasedText }
 
     public static func < (lhs: EventID, rhs: EventID) -> Bool {
         withUnsafeBytes(of: lhs.uuid.uuid) { l in
@@ -46,7 +46,7 @@ public struct EventID: Hashable, Comparable, Sendable, CustomStringConvertible, 
     }
 
     public init(from decoder: any Decoder) throws {
-        uuid = try decoder.singleValueContainer().decode(UUID.self)
+        uuid = try decoder.singleValueContainer().decodeUUID()
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -85,7 +85,7 @@ extension AuditTrail {
                 String(entry.position.rawValue), ProjectionTimestamp.string(from: entry.recordedAt),
                 entry.occurredAt.map(ProjectionTimestamp.string(from:)), entry.actor.id, entry.actor.role.rawValue,
                 entry.entityKind, entry.entityID, entry.action, change?.field, change?.oldValue, change?.newValue,
-                entry.channel.rawValue, entry.correlationID?.uuidString.lowercased(), entry.causationID?.uuidString.lowercased(),
+                entry.channel.rawValue, entry.correlationID?.lowercasedText, entry.causationID?.lowercasedText,
                 entry.eventID.description, entry.streamID,
             ]
             rows += cells.map { csvField($0 ?? "") }.joined(separator: ",") + "\r\n"

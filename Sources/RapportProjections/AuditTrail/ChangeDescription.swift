@@ -73,7 +73,8 @@ enum ChangeDescription {
             changes.append(FieldChange(field: field, oldValue: take(key), newValue: take(newKey)))
         }
         // The rest: old values in removals, new values otherwise.
-        let removal = ["Removed", "Unlinked"].contains { type.contains($0) }
+        // A byte search: Foundation's `contains` was a third of this function's time.
+        let removal = type.utf8.firstRange(of: "Removed".utf8) != nil || type.utf8.firstRange(of: "Unlinked".utf8) != nil
         for (key, value) in members {
             if removal && !["reason", "at", "by"].contains(key) {
                 changes.append(FieldChange(field: key, oldValue: value, newValue: nil))

@@ -144,18 +144,18 @@ public struct ContactHistory: Projection {
             try changeContact(stream.id, in: &model) { $0.mergedInto = e.survivor.description }
         case let e as ActivityLogged:
             var links = activity ?? ActivityLinks(type: e.details.type.rawValue, occurredAt: e.occurredAt, contacts: [], removed: false)
-            links.contacts = e.links.filter { $0.kind == Contact.kind }.map { $0.id.uuidString.lowercased() }
+            links.contacts = e.links.filter { $0.kind == Contact.kind }.map { $0.id.lowercasedText }
             try model.store(links, Self.activityKey(stream.id))
             try touch(links, activity: stream.id, in: &model)
         case let e as ActivityLinked where e.entity.kind == Contact.kind:
             guard var links = activity else { break }
-            let contact = e.entity.id.uuidString.lowercased()
+            let contact = e.entity.id.lowercasedText
             if !links.contacts.contains(contact) { links.contacts.append(contact) }
             try model.store(links, Self.activityKey(stream.id))
             try touch(links, activity: stream.id, in: &model)
         case let e as ActivityUnlinked where e.entity.kind == Contact.kind:
             guard var links = activity else { break }
-            let contact = e.entity.id.uuidString.lowercased()
+            let contact = e.entity.id.lowercasedText
             links.contacts.removeAll { $0 == contact }
             try model.store(links, Self.activityKey(stream.id))
             try forget(activity: stream.id, for: contact, in: &model)

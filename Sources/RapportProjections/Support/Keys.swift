@@ -36,6 +36,8 @@ enum Key {
 
     /// `text` with `%` and `/` escaped, safe as one key component.
     static func component(_ text: String) -> String {
+        // Most components (ids, names) need no escape: no new string then.
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "/") }) else { return text }
         var result = ""
         result.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {
