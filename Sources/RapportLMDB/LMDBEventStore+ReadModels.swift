@@ -123,26 +123,38 @@ struct LMDBReadModelReader: ReadModelReader {
     }
 
     func forEach(keyPrefix: String, from first: String, _ body: (String, [UInt8]) -> Bool) throws(EventStoreError) {
+        try forEachInPlace(keyPrefix: keyPrefix, from: first) { key, value in
+            body(String(decoding: key, as: UTF8.self), Array(value))
+        }
+    }
+
+    /// One seek, then a walk of the cursor that lends `body` the map's bytes
+    /// (the key without the projection's prefix); a key is in the walk when
+    /// its bytes start with the wanted prefix (`memcmp`).
+    func forEachInPlace(
+        keyPrefix: String, from first: String, _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Bool
+    ) throws(EventStoreError) {
         let base = prefix
         let wanted = base + Array(keyPrefix.utf8)
         let from = base + Array(first.utf8)
-        var start = from.lexicographicallyPrecedes(wanted) ? wanted : from
+        var start = LMDBEventStore.precedes(from, wanted) ? wanted : from
         var cursor: OpaquePointer?
         do throws(LMDBError) {
             try check(mdb_cursor_open(reader.txn, reader.tables.readModels, &cursor), "opening a cursor")
             defer { mdb_cursor_close(cursor) }
-            try start.withTypedMutableBytes { (p) throws(LMDBError) in
-                var k = MDB_val(mv_size: p.count, mv_data: p.baseAddress)
-                var v = MDB_val()
-                var code = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE)
-                while code == MDB_SUCCESS {
-                    let key = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
-                    guard key.starts(with: wanted) else { return }
-                    let name = String(decoding: key.dropFirst(base.count), as: UTF8.self)
-                    if !body(name, Array(UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))) { return }
-                    code = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
+            try wanted.withTypedBytes { (wanted) throws(LMDBError) in
+                try start.withTypedMutableBytes { (p) throws(LMDBError) in
+                    var k = MDB_val(mv_size: p.count, mv_data: p.baseAddress)
+                    var v = MDB_val()
+                    var code = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE)
+                    while code == MDB_SUCCESS {
+                        guard k.mv_size >= wanted.count, memcmp(k.mv_data, wanted.baseAddress!, wanted.count) == 0 else { return }
+                        let key = UnsafeRawBufferPointer(start: k.mv_data.advanced(by: base.count), count: k.mv_size - base.count)
+                        if !body(key, UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)) { return }
+                        code = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
+                    }
+                    if code != MDB_NOTFOUND { try check(code, "reading a read model") }
                 }
-                if code != MDB_NOTFOUND { try check(code, "reading a read model") }
             }
         } catch {
             throw error.storeError

@@ -66,10 +66,12 @@ struct CompactCodingTests {
         var writer = CompactWriter()
         for value in unsigned { writer.unsigned(value) }
         for value in signed { writer.signed(value) }
-        var reader = try CompactReader(writer.bytes)
-        for value in unsigned { #expect(try reader.unsigned() == value) }
-        for value in signed { #expect(try reader.signed() == value) }
-        #expect(reader.isAtEnd)
+        try writer.bytes.withUnsafeBytes { bytes in
+            var reader = try CompactReader(borrowing: bytes)
+            for value in unsigned { #expect(try reader.unsigned() == value) }
+            for value in signed { #expect(try reader.signed() == value) }
+            #expect(reader.isAtEnd)
+        }
     }
 
     @Test("every truncation, trailing bytes, a bad flag and an overlong varint are errors, never a crash")

@@ -38,6 +38,25 @@ public protocol ReadModelReader {
     /// }
     /// ```
     func forEach(keyPrefix prefix: String, from start: String, _ body: (String, [UInt8]) -> Bool) throws(EventStoreError)
+    /// Like ``forEach(keyPrefix:from:_:)``, but lends `body` each key (its
+    /// UTF-8 bytes) and value where the storage holds them, without copying
+    /// or decoding either: the walk for queries that read many values and
+    /// decode them straight from the bytes. LMDB lends its memory map; the
+    /// default goes through ``forEach(keyPrefix:from:_:)``.
+    ///
+    /// The buffers are **valid only during that call of `body`**: do not
+    /// keep them, or pointers into them, past it; copy what you need.
+    ///
+    /// ```swift
+    /// var bytes = 0
+    /// try reader.forEachInPlace(keyPrefix: "entry/", from: "entry/") { key, value in
+    ///     bytes += value.count        // read here; never keep `value`
+    ///     return true
+    /// }
+    /// ```
+    func forEachInPlace(
+        keyPrefix prefix: String, from start: String, _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Bool
+    ) throws(EventStoreError)
 }
 
 extension ReadModelReader {
@@ -46,6 +65,17 @@ extension ReadModelReader {
     public func forEach(keyPrefix prefix: String, from start: String, _ body: (String, [UInt8]) -> Bool) throws(EventStoreError) {
         try forEach(keyPrefix: prefix) { key, value in
             key.utf8.lexicographicallyPrecedes(start.utf8) ? true : body(key, value)
+        }
+    }
+
+    /// Lends the key and the value ``forEach(keyPrefix:from:_:)`` passes:
+    /// correct for any reader, with that walk's copies.
+    public func forEachInPlace(
+        keyPrefix prefix: String, from start: String, _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Bool
+    ) throws(EventStoreError) {
+        try forEach(keyPrefix: prefix, from: start) { key, value in
+            var key = key
+            return key.withUTF8 { key in value.withUnsafeBytes { body(UnsafeRawBufferPointer(key), $0) } }
         }
     }
 }

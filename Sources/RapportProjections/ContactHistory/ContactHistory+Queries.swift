@@ -108,14 +108,14 @@ extension ContactHistory {
             var lastKey: String?
             var more = false
             try reader.scan(LastContact.self, base: base, in: first...last) { key, contact in
-                if let resume, !resume.utf8.lexicographicallyPrecedes(key.utf8) { return true }
+                if let resume, !resume.utf8.lexicographicallyPrecedes(key) { return true }
                 guard contact.at.map({ $0 < cutoff }) ?? true else { return true }
                 guard items.count < page.limit else {
                     more = true
                     return false
                 }
                 items.append(contact)
-                lastKey = key
+                lastKey = String(decoding: key, as: UTF8.self)
                 return true
             }
             return Page(items: items, continuation: more ? lastKey.map { PageToken(rawValue: $0) } : nil)

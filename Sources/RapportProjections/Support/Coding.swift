@@ -89,13 +89,23 @@ enum Stored {
     static func encode<T: CompactValue>(_ value: T) -> [UInt8] { value.compactBytes }
 
     static func decode<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]) throws -> T {
+        try bytes.withUnsafeBytes { try decode(T.self, $0) }
+    }
+
+    static func decode<T: CompactValue>(_ type: T.Type, _ bytes: [UInt8]) throws -> T {
+        try bytes.withUnsafeBytes { try decode(T.self, $0) }
+    }
+
+    /// Decodes `bytes` in place (a compact value) or copies them for the JSON decoder.
+    static func decode<T: Decodable>(_ type: T.Type, _ bytes: UnsafeRawBufferPointer) throws -> T {
         if bytes.first == CompactWriter.marker, let compact = T.self as? any CompactValue.Type {
             return try compact.init(compactBytes: bytes) as! T
         }
         return try ProjectionTimestamp.makeDecoder().decode(T.self, from: Data(bytes))
     }
 
-    static func decode<T: CompactValue>(_ type: T.Type, _ bytes: [UInt8]) throws -> T {
+    /// Decodes `bytes` in place (a compact value) or copies them for the JSON decoder.
+    static func decode<T: CompactValue>(_ type: T.Type, _ bytes: UnsafeRawBufferPointer) throws -> T {
         if bytes.first == CompactWriter.marker { return try T(compactBytes: bytes) }
         return try ProjectionTimestamp.makeDecoder().decode(T.self, from: Data(bytes))
     }

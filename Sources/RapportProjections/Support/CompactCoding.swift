@@ -80,8 +80,11 @@ struct CompactWriter {
     }
 }
 
-/// Reads a compact value; every read checks the bounds, so a truncated or
-/// damaged value is an error, never a crash.
+/// Reads a compact value in place, from bytes it borrows (an array's, or a
+/// storage's own memory lent by `ReadModelReader.forEachInPlace`): a reader
+/// lives only inside the scope that lends them, as in
+/// `CompactValue.init(compactBytes:)`. Every read checks the bounds, so a
+/// truncated or damaged value is an error, never a crash.
 struct CompactReader {
     /// Why a value could not be read.
     struct Malformed: Error, CustomStringConvertible {
@@ -89,11 +92,12 @@ struct CompactReader {
         var description: String { "malformed compact value: \(reason)" }
     }
 
-    private let bytes: [UInt8]
+    private let bytes: UnsafeRawBufferPointer
     private var index: Int
 
-    /// A reader of `bytes`, which must start with ``CompactWriter/marker``.
-    init(_ bytes: [UInt8]) throws(Malformed) {
+    /// A reader of `bytes`, which must start with ``CompactWriter/marker``
+    /// and stay valid as long as the reader is used.
+    init(borrowing bytes: UnsafeRawBufferPointer) throws(Malformed) {
         guard bytes.first == CompactWriter.marker else { throw Malformed(reason: "no compact marker") }
         self.bytes = bytes
         index = 1
@@ -102,13 +106,27 @@ struct CompactReader {
     /// Whether every byte was read.
     var isAtEnd: Bool { index == bytes.count }
 
+    /// The bytes left.
+    private var remaining: Int { bytes.count - index }
+
+    @inline(__always)
     mutating func byte() throws(Malformed) -> UInt8 {
         guard index < bytes.count else { throw Malformed(reason: "truncated at byte \(index)") }
         defer { index += 1 }
         return bytes[index]
     }
 
+    @inline(__always)
     mutating func unsigned() throws(Malformed) -> UInt64 {
+        // One byte: positions' low bits, lengths, counts and flags mostly are.
+        if index < bytes.count, bytes[index] < 0x80 {
+            defer { index += 1 }
+            return UInt64(bytes[index])
+        }
+        return try longUnsigned()
+    }
+
+    private mutating func longUnsigned() throws(Malformed) -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while true {
@@ -125,6 +143,7 @@ struct CompactReader {
         return Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1)
     }
 
+    @inline(__always)
     mutating func bool() throws(Malformed) -> Bool {
         switch try byte() {
         case 0: false
@@ -135,25 +154,22 @@ struct CompactReader {
 
     mutating func count() throws(Malformed) -> Int {
         let value = try unsigned()
-        guard value <= UInt64(bytes.count - index) else { throw Malformed(reason: "length \(value) past the end") }
+        guard value <= UInt64(remaining) else { throw Malformed(reason: "length \(value) past the end") }
         return Int(value)
     }
 
     mutating func string() throws(Malformed) -> String {
         let length = try count()
         defer { index += length }
-        return String(decoding: bytes[index..<index + length], as: UTF8.self)
+        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[index..<index + length]), as: UTF8.self)
     }
 
     mutating func date() throws(Malformed) -> Date { ProjectionTimestamp.date(microseconds: try signed()) }
 
     mutating func uuid() throws(Malformed) -> UUID {
-        guard bytes.count - index >= 16 else { throw Malformed(reason: "truncated UUID") }
+        guard remaining >= 16 else { throw Malformed(reason: "truncated UUID") }
         defer { index += 16 }
-        let b = bytes
-        let i = index
-        return UUID(uuid: (b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7],
-                           b[i + 8], b[i + 9], b[i + 10], b[i + 11], b[i + 12], b[i + 13], b[i + 14], b[i + 15]))
+        return UUID(uuid: bytes.loadUnaligned(fromByteOffset: index, as: uuid_t.self))
     }
 
     mutating func principal() throws(Malformed) -> Principal {
@@ -161,6 +177,7 @@ struct CompactReader {
     }
 
     /// Reads the 0/1 presence byte, then the value with `body` when present.
+    @inline(__always)
     mutating func optional<T>(_ body: (inout CompactReader) throws(Malformed) -> T) throws(Malformed) -> T? {
         try bool() ? try body(&self) : nil
     }
@@ -184,7 +201,13 @@ extension CompactValue {
 
     /// The value read from its compact form; trailing bytes are an error.
     init(compactBytes bytes: [UInt8]) throws(CompactReader.Malformed) {
-        var reader = try CompactReader(bytes)
+        self = try bytes.withUnsafeBytes { raw in Result { () throws(CompactReader.Malformed) in try Self(compactBytes: raw) } }.get()
+    }
+
+    /// The value read in place from its compact form (bytes a storage lends,
+    /// say); trailing bytes are an error. Nothing of `bytes` is kept.
+    init(compactBytes bytes: UnsafeRawBufferPointer) throws(CompactReader.Malformed) {
+        var reader = try CompactReader(borrowing: bytes)
         try self.init(from: &reader)
         guard reader.isAtEnd else { throw CompactReader.Malformed(reason: "trailing bytes") }
     }

@@ -65,16 +65,36 @@ extension ReadModelReader {
     /// - Returns: false when `body` stopped the scan.
     @discardableResult
     func forEach(base: String, in range: ClosedRange<UInt64>, _ body: (String, [UInt8]) -> Bool) throws(EventStoreError) -> Bool {
+        try forEachInPlace(base: base, in: range) { key, value in
+            body(String(decoding: key, as: UTF8.self), Array(value))
+        }
+    }
+
+    /// ``forEach(base:in:_:)`` lending the bytes of each key and value, valid
+    /// only during that call of `body` (see
+    /// `ReadModelReader.forEachInPlace(keyPrefix:from:_:)`). The range's end
+    /// is found by comparing bytes (`memcmp`).
+    ///
+    /// - Returns: false when `body` stopped the scan.
+    @discardableResult
+    func forEachInPlace(
+        base: String, in range: ClosedRange<UInt64>, _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Bool
+    ) throws(EventStoreError) -> Bool {
         let last = Array(Key.padded(range.upperBound).utf8)
         let skip = base.utf8.count
         var stopped = false
-        try forEach(keyPrefix: base, from: base + Key.padded(range.lowerBound)) { key, value in
-            let number = key.utf8.dropFirst(skip).prefix(Key.width)
-            guard !last.lexicographicallyPrecedes(number) else { return false }
-            if body(key, value) { return true }
-            stopped = true
-            return false
-        }
+        try last.withUnsafeBytes { last in
+            Result { () throws(EventStoreError) in
+                try forEachInPlace(keyPrefix: base, from: base + Key.padded(range.lowerBound)) { key, value in
+                    // Past the end when the number (or what there is of it) sorts after the last one.
+                    let length = min(Key.width, key.count - skip)
+                    guard length <= 0 || memcmp(last.baseAddress!, key.baseAddress! + skip, length) >= 0 else { return false }
+                    if body(key, value) { return true }
+                    stopped = true
+                    return false
+                }
+            }
+        }.get()
         return !stopped
     }
 }

@@ -112,19 +112,37 @@ extension ReadModelReader {
     }
 
     /// Decodes the values of the keys `base + n…` for `n` in `range`, in key
-    /// order, until `body` returns false (see ``forEach(base:in:_:)``).
+    /// order, until `body` returns false (see ``forEachInPlace(base:in:_:)``).
+    /// `body` gets each key's bytes, valid only during that call.
     ///
     /// - Returns: false when `body` stopped the scan.
     @discardableResult
     func scan<T: Decodable>(
-        _ type: T.Type, base: String, in range: ClosedRange<UInt64>, _ body: (String, T) -> Bool
+        _ type: T.Type, base: String, in range: ClosedRange<UInt64>, _ body: (_ key: UnsafeRawBufferPointer, consuming T) -> Bool
+    ) throws(ProjectionQueryError) -> Bool {
+        try scan(base: base, in: range, decode: { try Stored.decode(T.self, $0) }, body)
+    }
+
+    /// ``scan(_:base:in:_:)`` for a compact value: decoded in place from the
+    /// storage's bytes, without a dynamic cast per value.
+    @discardableResult
+    func scan<T: CompactValue>(
+        _ type: T.Type, base: String, in range: ClosedRange<UInt64>, _ body: (_ key: UnsafeRawBufferPointer, consuming T) -> Bool
+    ) throws(ProjectionQueryError) -> Bool {
+        try scan(base: base, in: range, decode: { try Stored.decode(T.self, $0) }, body)
+    }
+
+    @inline(__always)
+    private func scan<T>(
+        base: String, in range: ClosedRange<UInt64>, decode: (UnsafeRawBufferPointer) throws -> T,
+        _ body: (_ key: UnsafeRawBufferPointer, consuming T) -> Bool
     ) throws(ProjectionQueryError) -> Bool {
         var problem: ProjectionQueryError?
         let finished: Bool
         do {
-            finished = try forEach(base: base, in: range) { key, bytes in
-                do { return body(key, try Stored.decode(T.self, bytes)) } catch {
-                    problem = .corruptValue(key: key, reason: "\(error)")
+            finished = try forEachInPlace(base: base, in: range) { key, bytes in
+                do { return body(key, try decode(bytes)) } catch {
+                    problem = .corruptValue(key: String(decoding: key, as: UTF8.self), reason: "\(error)")
                     return false
                 }
             }
