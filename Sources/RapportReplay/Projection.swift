@@ -77,7 +77,7 @@ public protocol Projection: Sendable {
 /// A projection's read model during a batch: reads see the batch's own
 /// writes first, then those of the previous batch while it is still being
 /// committed, then what is committed.
-public struct ReadModelContext {
+public struct ReadModelContext: Sendable {
     let projection: String
     let storage: any ReadModelStorage
     var writes: [String: [UInt8]?] = [:]

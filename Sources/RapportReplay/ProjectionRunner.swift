@@ -203,10 +203,18 @@ public actor ProjectionRunner {
     }
 
     /// Applies the events `from...through` to the projections that have not seen them.
+    ///
+    /// The batch's events are read first; then the payloads any projection
+    /// needs are decoded, once each, in chunks that run side by side; then
+    /// each projection applies the events it wants, in log order, in a task
+    /// of its own. Projections share nothing but the decoded payloads (each
+    /// has its own context), so they run in parallel on as many cores as
+    /// there are.
     private func apply(
         from start: LogPosition, through end: LogPosition, types: Set<String>?, states: [ProjectionState],
         to contexts: inout [ReadModelContext]
     ) async throws(ReplayError) {
+        var events: [RecordedEvent] = []
         var cursor = start
         while cursor <= end {
             let page: [RecordedEvent]
@@ -216,21 +224,77 @@ public actor ProjectionRunner {
                 let filter = LogFilter(types: types, tags: scope.tags, actors: scope.actors, through: end)
                 page = try await log.readLog(from: cursor, filter: filter, limit: min(1_024, Int(end.rawValue - cursor.rawValue) + 1))
             } catch { throw .store(error) }
-            for event in page where event.position <= end {
-                var decoded: (any Event)?? = .none
-                for index in states.indices where states[index].position < event.position && states[index].projection.interest.wants(event) {
-                    let needsPayload = states[index].projection.interest.decodes(event.type)
-                    if needsPayload, case .none = decoded { decoded = .some(try? registry.decode(event, codec: codec)) }
-                    do {
-                        try states[index].projection.apply(event, decoded: needsPayload ? decoded! : nil, to: &contexts[index])
-                    } catch {
-                        throw .projectionFailed(projection: states[index].projection.name, position: event.position, reason: "\(error)")
-                    }
-                }
-            }
+            for event in page where event.position <= end { events.append(event) }
             guard let last = page.last, last.position < end else { break }
             cursor = last.position.next
         }
+        guard !events.isEmpty else { return }
+        let batch = events
+        let decoded = await Self.decodePayloads(of: batch, for: states, registry: registry, codec: codec)
+        let applied = await withTaskGroup(of: (Int, Result<ReadModelContext, ReplayError>).self) { group in
+            for index in states.indices {
+                let state = states[index]
+                let context = contexts[index]
+                guard batch.contains(where: { state.position < $0.position }) else { continue }
+                group.addTask {
+                    (index, Self.apply(batch, decoded: decoded, to: state, context: context))
+                }
+            }
+            var results: [(Int, Result<ReadModelContext, ReplayError>)] = []
+            for await result in group { results.append(result) }
+            return results.sorted { $0.0 < $1.0 }
+        }
+        for (index, result) in applied {
+            switch result {
+            case .success(let context): contexts[index] = context
+            case .failure(let error): throw error  // the first projection in the runner's order that failed
+            }
+        }
+    }
+
+    /// The payloads of `events` that some projection which has not seen the
+    /// event wants decoded (nil for the others, and for payloads that do not
+    /// decode), each decoded once, in up to as many chunks as there are cores.
+    private static func decodePayloads(
+        of events: [RecordedEvent], for states: [ProjectionState], registry: EventTypeRegistry, codec: any EventCodec
+    ) async -> [(any Event)?] {
+        @Sendable func decode(_ range: Range<Int>) -> [(any Event)?] {
+            events[range].map { event in
+                let needed = states.contains {
+                    $0.position < event.position && $0.projection.interest.decodes(event.type) && $0.projection.interest.wants(event)
+                }
+                return needed ? try? registry.decode(event, codec: codec) : nil
+            }
+        }
+        let chunks = Swift.min(ProcessInfo.processInfo.activeProcessorCount, Swift.max(1, events.count / 256))
+        guard chunks > 1 else { return decode(0..<events.count) }
+        let size = (events.count + chunks - 1) / chunks
+        return await withTaskGroup(of: (Int, [(any Event)?]).self) { group in
+            for chunk in 0..<chunks {
+                let range = (chunk * size)..<Swift.min(events.count, (chunk + 1) * size)
+                group.addTask { (chunk, decode(range)) }
+            }
+            var parts = [[(any Event)?]](repeating: [], count: chunks)
+            for await (chunk, part) in group { parts[chunk] = part }
+            return parts.flatMap { $0 }
+        }
+    }
+
+    /// One projection's share of a batch: every event it has not seen and
+    /// wants, in log order.
+    private static func apply(
+        _ events: [RecordedEvent], decoded: [(any Event)?], to state: ProjectionState, context: ReadModelContext
+    ) -> Result<ReadModelContext, ReplayError> {
+        var context = context
+        let projection = state.projection
+        for (index, event) in events.enumerated() where state.position < event.position && projection.interest.wants(event) {
+            do {
+                try projection.apply(event, decoded: projection.interest.decodes(event.type) ? decoded[index] : nil, to: &context)
+            } catch {
+                return .failure(.projectionFailed(projection: projection.name, position: event.position, reason: "\(error)"))
+            }
+        }
+        return .success(context)
     }
 
     /// One batch's commit, running while the next batch is applied.
