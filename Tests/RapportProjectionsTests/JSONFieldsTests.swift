@@ -35,4 +35,13 @@ import Testing
         #expect(JSONFields.members(of: Data("[1]".utf8)) == nil)
         #expect(JSONFields.members(of: Data("{\"a\":".utf8)) == nil)
     }
+
+    @Test func theRemovalWordSearchAgreesWithContains() {
+        let types = ["", "Removed", "Remove", "DealContactRemoved", "ContactUnlinkedFromCompany", "ActivityRemovedFromCampaign",
+                     "DealRenamed", "RemovedX", "XRemoved", "Unlinke", "ActivityUnlinked", "ümlautRemoved", "Re", "Rémoved"]
+        for type in types {
+            #expect(ChangeDescription.occurs("Removed", in: type) == type.contains("Removed"), "\(type)")
+            #expect(ChangeDescription.occurs("Unlinked", in: type) == type.contains("Unlinked"), "\(type)")
+        }
+    }
 }
