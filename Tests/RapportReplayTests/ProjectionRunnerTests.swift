@@ -103,6 +103,32 @@ struct ProjectionRunnerTests {
         #expect(try snapshot(storage, "tally") == snapshot(clean, "tally"))
     }
 
+    @Test("projections applied side by side end as each does alone; of several failing, the first in the runner's order is reported")
+    func projectionsRunInParallelAsTheyWouldAlone() async throws {
+        let store = InMemoryEventStore()
+        try await append(store, count: 3_000)
+        let projections: [any Projection] = [Tally(name: "a"), DealsOnly(), Tally(name: "b", version: 3), Tally(name: "c")]
+        let together = InMemoryReadModelStorage()
+        try await ProjectionRunner(log: store, storage: together, projections: projections, batchSize: 700).catchUp()
+        for projection in projections {
+            let alone = InMemoryReadModelStorage()
+            try await ProjectionRunner(log: store, storage: alone, projections: [projection], batchSize: 700).catchUp()
+            #expect(try snapshot(together, projection.name) == snapshot(alone, projection.name), "\(projection.name)")
+            #expect(try together.checkpoint(of: projection.name)?.position == 3_000)
+        }
+
+        // "b" fails earlier in the log than "a", but "a" comes first in the runner's order.
+        let failing = ProjectionRunner(
+            log: store, storage: InMemoryReadModelStorage(),
+            projections: [Tally(name: "a", failAt: 650), Tally(name: "b", failAt: 20), Tally(name: "c")], batchSize: 700)
+        await #expect {
+            try await failing.catchUp()
+        } throws: { error in
+            guard case ReplayError.projectionFailed(let name, let position, _) = error else { return false }
+            return name == "a" && position == 650
+        }
+    }
+
     @Test func readYourOwnWrites() async throws {
         let store = InMemoryEventStore()
         let storage = InMemoryReadModelStorage()
