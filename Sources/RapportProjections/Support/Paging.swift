@@ -155,15 +155,27 @@ extension ReadModelReader {
     /// or nil: one seek. Under keys that end in inverted positions
     /// (``Key/inverted(_:)``), the version as of a position.
     func first<T: Decodable>(_ type: T.Type, under prefix: String, from start: String) throws(ProjectionQueryError) -> T? {
-        var found: (key: String, bytes: [UInt8])?
+        try first(under: prefix, from: start) { try Stored.decode(T.self, $0) }
+    }
+
+    /// ``first(_:under:from:)`` for a compact value: decoded in place, without a dynamic cast.
+    func first<T: CompactValue>(_ type: T.Type, under prefix: String, from start: String) throws(ProjectionQueryError) -> T? {
+        try first(under: prefix, from: start) { try Stored.decode(T.self, $0) }
+    }
+
+    /// One seek; the value found is decoded from the storage's bytes.
+    @inline(__always)
+    private func first<T>(under prefix: String, from start: String, decode: (UnsafeRawBufferPointer) throws -> T) throws(ProjectionQueryError) -> T? {
+        var result: Result<T, ProjectionQueryError>?
         do {
-            try forEach(keyPrefix: prefix, from: start) { key, bytes in
-                found = (key, bytes)
+            try forEachInPlace(keyPrefix: prefix, from: start) { key, bytes in
+                do { result = .success(try decode(bytes)) } catch {
+                    result = .failure(.corruptValue(key: String(decoding: key, as: UTF8.self), reason: "\(error)"))
+                }
                 return false
             }
         } catch { throw .store(error) }
-        guard let found else { return nil }
-        do { return try Stored.decode(T.self, found.bytes) } catch { throw .corruptValue(key: found.key, reason: "\(error)") }
+        return try result?.get()
     }
 
     /// The keys starting with `prefix`, in order.
