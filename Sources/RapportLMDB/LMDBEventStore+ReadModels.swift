@@ -36,14 +36,14 @@ extension LMDBEventStore: ReadModelStorage {
                 let prefix = Array(change.projection.utf8) + [0]
                 if change.resetFirst { try Self.deleteAll(prefix: prefix, txn: txn, dbi: tables.readModels) }
                 // In key order: neighbouring keys share pages, so each dirty page
-                // is found while it is still in the CPU's caches.
-                let writes = change.writes.map { key, value in
-                    var fullKey = prefix
-                    fullKey.reserveCapacity(prefix.count + key.utf8.count)
+                // is found while it is still in the CPU's caches. The keys of
+                // one change share its prefix, so their own bytes decide the
+                // order; each full key is built in one reused buffer.
+                let writes = change.writes.sorted { Self.precedes($0.key, $1.key) }
+                var fullKey = prefix
+                for (key, value) in writes {
+                    fullKey.removeSubrange(prefix.count...)
                     fullKey.append(contentsOf: key.utf8)
-                    return (key: fullKey, value: value)
-                }.sorted { Self.precedes($0.key, $1.key) }
-                for (fullKey, value) in writes {
                     if let value {
                         try Bytes.put(txn: txn, dbi: tables.readModels, key: fullKey, value: value)
                     } else {
@@ -58,6 +58,18 @@ extension LMDBEventStore: ReadModelStorage {
                 try Bytes.put(txn: txn, dbi: tables.checkpoints, key: Array(change.projection.utf8), value: checkpoint)
             }
         }
+    }
+
+    /// The byte order of the strings' UTF-8 bytes, as for byte arrays below.
+    static func precedes(_ a: String, _ b: String) -> Bool {
+        let order = a.utf8.withContiguousStorageIfAvailable { x in
+            b.utf8.withContiguousStorageIfAvailable { y in
+                guard let xs = x.baseAddress, let ys = y.baseAddress, !x.isEmpty, !y.isEmpty else { return x.count < y.count }
+                let order = memcmp(xs, ys, min(x.count, y.count))
+                return order != 0 ? order < 0 : x.count < y.count
+            }
+        }
+        return (order ?? nil) ?? a.utf8.lexicographicallyPrecedes(b.utf8)
     }
 
     /// Byte order, as LMDB compares keys (`memcmp`, then the shorter first).

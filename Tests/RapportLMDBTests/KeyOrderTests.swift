@@ -17,4 +17,13 @@ import Testing
             }
         }
     }
+
+    @Test func stringKeysCompareByTheirUTF8Bytes() {
+        let keys = ["", "a", "a/", "a/b", "a0", "timeline/x/0001", "timeline/x/0002", "é", "e\u{301}", "z", "🎉", "\u{7F}", "A"]
+        for a in keys {
+            for b in keys {
+                #expect(LMDBEventStore.precedes(a, b) == Array(a.utf8).lexicographicallyPrecedes(Array(b.utf8)), "\(a) \(b)")
+            }
+        }
+    }
 }
