@@ -222,7 +222,12 @@ final class GroupCommitWriter: @unchecked Sendable {
             for request in requests { results.append(try batch.apply(request)) }
             try batch.finish()
             // The type and actor indexes follow at a bounded distance (IndexWatermark).
-            if try batch.lastPosition - IndexWatermark.read(batch.reader) > maximumIndexLag {
+            let indexed = try IndexWatermark.read(batch.reader)
+            guard indexed <= batch.lastPosition else {
+                throw EventStoreError.storage(
+                    "the index watermark (\(indexed)) is past the log (\(batch.lastPosition)); rebuildIndexes() restores it")
+            }
+            if batch.lastPosition - indexed > maximumIndexLag {
                 try IndexWatermark.catchUp(txn: txn, tables: environment.tables)
             }
             committed = true  // mdb_txn_commit frees the transaction, whatever it returns

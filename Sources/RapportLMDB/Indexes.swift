@@ -72,8 +72,10 @@ struct IndexAdditions {
         positions[last].append(position)
     }
 
-    /// Appends every collected position to `dbi`. Positions must be larger
-    /// than any stored under the same key, which holds for new events.
+    /// Appends every collected position to `dbi`. Positions are normally
+    /// larger than any stored under the same key; one already stored (written
+    /// by a process running a library of an older format, which indexes in
+    /// its append transaction) is left as it is.
     func write(txn: OpaquePointer, dbi: MDB_dbi) throws(LMDBError) {
         guard !keys.isEmpty else { return }
         var cursor: OpaquePointer?
@@ -86,7 +88,12 @@ struct IndexAdditions {
                     var value = position.bigEndian
                     try Swift.withUnsafeMutableBytes(of: &value) { (bytes) throws(LMDBError) in
                         var v = MDB_val(mv_size: 8, mv_data: bytes.baseAddress)
-                        try check(mdb_cursor_put(cursor, &k, &v, UInt32(MDB_APPENDDUP)), "indexing position \(position)")
+                        var code = mdb_cursor_put(cursor, &k, &v, UInt32(MDB_APPENDDUP))
+                        if code == MDB_KEYEXIST {
+                            code = mdb_cursor_put(cursor, &k, &v, UInt32(MDB_NODUPDATA))
+                            if code == MDB_KEYEXIST { code = MDB_SUCCESS }
+                        }
+                        try check(code, "indexing position \(position)")
                     }
                 }
             }
@@ -105,13 +112,20 @@ enum IndexWatermark {
 
     /// The last indexed position. A format-4 store always has one; its absence is damage.
     static func read(_ reader: TxnReader) throws(EventStoreError) -> UInt64 {
+        guard let indexed = try stored(reader) else {
+            throw .storage("the store's index watermark is missing or damaged (meta entry indexed-through); rebuildIndexes() restores it")
+        }
+        return indexed
+    }
+
+    /// The stored watermark, or nil when the entry is missing or not 8 bytes;
+    /// a failure to read it is thrown.
+    static func stored(_ reader: TxnReader) throws(EventStoreError) -> UInt64? {
         let stored: UnsafeRawBufferPointer?
         do throws(LMDBError) {
             stored = try key.withTypedBytes { (k) throws(LMDBError) in try reader.get(reader.tables.meta, key: k) }
         } catch { throw error.storeError }
-        guard let stored, stored.count == 8 else {
-            throw .storage("the store's index watermark is missing or damaged (meta entry indexed-through); rebuildIndexes() restores it")
-        }
+        guard let stored, stored.count == 8 else { return nil }
         return UInt64(bigEndian: stored.loadUnaligned(as: UInt64.self))
     }
 

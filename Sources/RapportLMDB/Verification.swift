@@ -56,7 +56,7 @@ struct LogVerifier {
     init(reader: TxnReader) throws(EventStoreError) {
         self.reader = reader
         head = try reader.last().position
-        watermark = try? IndexWatermark.read(reader)
+        watermark = try IndexWatermark.stored(reader)
     }
 
     mutating func run(progress: ((UInt64, UInt64) -> Void)?) throws(EventStoreError) -> VerificationReport {

@@ -65,3 +65,35 @@ import Testing
         }
     }
 }
+
+/// A decoder that keeps UUIDs as UUIDs (as a binary format might): a text
+/// request is a type mismatch, a UUID request is answered.
+private struct NativeUUIDDecoder: Decoder, SingleValueDecodingContainer {
+    let uuid: UUID
+    var codingPath: [any CodingKey] { [] }
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        throw DecodingError.typeMismatch([String: Any].self, .init(codingPath: [], debugDescription: "a single value"))
+    }
+    func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        throw DecodingError.typeMismatch([Any].self, .init(codingPath: [], debugDescription: "a single value"))
+    }
+    func singleValueContainer() throws -> any SingleValueDecodingContainer { self }
+
+    func decodeNil() -> Bool { false }
+    func decode(_ type: String.Type) throws -> String {
+        throw DecodingError.typeMismatch(String.self, .init(codingPath: [], debugDescription: "a UUID, not text"))
+    }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        if let uuid = uuid as? T { return uuid }
+        throw DecodingError.typeMismatch(T.self, .init(codingPath: [], debugDescription: "only a UUID"))
+    }
+}
+
+extension UUIDTextTests {
+    @Test func aCoderThatKeepsUUIDsNativelyStillDecodesIds() throws {
+        let uuid = UUID()
+        #expect(try EventID(from: NativeUUIDDecoder(uuid: uuid)).uuid == uuid)
+    }
+}

@@ -267,13 +267,53 @@ struct IndexTests {
         #expect(try watermark(store) == UInt64(all.count))
         #expect(try store.verify().isSound)
 
-        // A watermark past the log.
+        // A watermark past the log: found by verify, appends refused (nothing written) until repaired.
         try rawWrite(store) { txn, tables in try IndexWatermark.write(UInt64(all.count + 5), txn: txn, tables: tables) }
         #expect(try store.verify().problem?.message.contains("watermark is damaged or past the log") == true)
+        await #expect {
+            _ = try await store.append([testEvent()], to: StreamID("s-late"), expecting: .any)
+        } throws: { error in
+            "\(error)".contains("watermark") && "\(error)".contains("rebuildIndexes")
+        }
+        #expect(try await store.headPosition().rawValue == UInt64(all.count))
         try await store.rebuildIndexes()
+        _ = try await store.append([testEvent()], to: StreamID("s-late"), expecting: .noStream)
+        #expect(try store.verify().isSound)
         #expect(try store.verify().isSound)
         #expect(try await store.readLog(from: 1, filter: LogFilter(types: [victim.type]), limit: 100_000).map(\.position)
                 == all.filter { $0.type == victim.type }.map(\.position))
+        await store.close()
+    }
+
+    /// A process still running a library of format 3 indexes in its append
+    /// transaction, past the watermark; the catch-up must accept those entries.
+    @Test func theCatchUpAcceptsEntriesAnOlderLibraryAlreadyWrote() async throws {
+        let path = temporaryStorePath("watermark-old-writer")
+        defer { removeStore(path) }
+        var configuration = LMDBEventStore.Configuration()
+        configuration.maximumIndexLag = 10
+        let store = try LMDBEventStore(path: path, configuration: configuration)
+        _ = try await store.append((0..<5).map { _ in testEvent("Early") }, to: StreamID("s-1"), expecting: .any)
+        #expect(try watermark(store) == 0)
+        // What the older library would have written for positions 1 to 5.
+        try rawWrite(store) { txn, tables in
+            for position in UInt64(1)...5 {
+                for (dbi, key) in [(tables.typeIndex, "Early"), (tables.actorIndex, testActor.id)] {
+                    var k = Array(key.utf8)
+                    var value = position.bigEndian
+                    try k.withUnsafeMutableBytes { kb in
+                        try withUnsafeMutableBytes(of: &value) { vb in
+                            var kv = MDB_val(mv_size: kb.count, mv_data: kb.baseAddress), vv = MDB_val(mv_size: 8, mv_data: vb.baseAddress)
+                            try check(mdb_put(txn, dbi, &kv, &vv, 0), "writing as an older library")
+                        }
+                    }
+                }
+            }
+        }
+        _ = try await store.append((0..<10).map { _ in testEvent("Late") }, to: StreamID("s-2"), expecting: .any)
+        #expect(try watermark(store) == 15)
+        #expect(try store.verify().isSound)
+        #expect(try await store.readLog(from: 1, filter: LogFilter(types: ["Early"]), limit: 100).map(\.position.rawValue) == [1, 2, 3, 4, 5])
         await store.close()
     }
 

@@ -299,10 +299,11 @@ struct ProjectionCrashTests {
         let path = temporaryStorePath("replay-crash")
         let clean = temporaryStorePath("replay-clean")
         defer { removeStore(path); removeStore(clean) }
-        // A log of 20,000 events over 40 streams, in two stores.
+        // A log of 40,000 events over 40 streams, in two stores: long enough
+        // to replay (in batches of 25) that kills land between batches.
         for target in [path, clean] {
             let store = try LMDBEventStore(path: target)
-            for round in 0..<400 {
+            for round in 0..<800 {
                 try await store.append((0..<50).map { _ in testEvent(payload: "{\"r\":\(round)}") }, to: try StreamID("p-\(round % 40)"))
             }
             await store.close()
@@ -315,17 +316,20 @@ struct ProjectionCrashTests {
         while rounds < 40 && (rounds < 12 || interrupted < 5) {
             rounds += 1
             let probe = try ProbeProcess(["replay", path, "25"])
-            try await Task.sleep(for: .milliseconds(Int.random(in: 20...150, using: &random)))
+            // From its first committed batch on (a loaded machine can take long to start a process).
+            _ = await probe.waitForLine(startingWith: "batch", timeout: .seconds(20))
+            try await Task.sleep(for: .milliseconds(Int.random(in: 0...60, using: &random)))
             probe.kill()
             let lines = probe.waitForOutput()
             if !lines.contains("done") { killed += 1 }
             if !lines.contains("done") && lines.contains(where: { $0.hasPrefix("batch") }) { interrupted += 1 }
             if lines.contains("done") { break }
         }
+        print("replay crash test: \(interrupted) of \(rounds) kills landed between committed batches")
         #expect(interrupted >= 3, "kills that landed between committed batches: \(interrupted) of \(rounds)")
         let finish = try ProbeProcess(["replay", path, "25"])
         #expect(finish.waitForOutput().contains("done"))
-        let finishClean = try ProbeProcess(["replay", clean, "20000"])
+        let finishClean = try ProbeProcess(["replay", clean, "40000"])
         #expect(finishClean.waitForOutput().contains("done"))
 
         let crashed = try LMDBEventStore(path: path)
@@ -343,8 +347,8 @@ struct ProjectionCrashTests {
         let crashedModel = try model(crashed)
         #expect(crashedModel.count == 41)
         #expect(crashedModel == (try model(reference)), "after \(killed) kills the read model equals a clean rebuild")
-        #expect(crashedModel["count"].map { String(decoding: $0, as: UTF8.self) } == "20000")
-        #expect(try crashed.checkpoint(of: "chained")?.position == 20_000)
+        #expect(crashedModel["count"].map { String(decoding: $0, as: UTF8.self) } == "40000")
+        #expect(try crashed.checkpoint(of: "chained")?.position == 40_000)
         await crashed.close()
         await reference.close()
     }

@@ -76,6 +76,19 @@ final class ProbeProcess: @unchecked Sendable {
         try process.run()
     }
 
+    /// Waits until the process has written a complete line starting with
+    /// `prefix` (true), or has ended or `timeout` has passed without one (false).
+    func waitForLine(startingWith prefix: String, timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let text = lock.withLock { String(decoding: collected, as: UTF8.self) }
+            if text.split(separator: "\n").dropLast(text.hasSuffix("\n") ? 0 : 1).contains(where: { $0.hasPrefix(prefix) }) { return true }
+            if !process.isRunning { return false }
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+        return false
+    }
+
     /// Kills the process with SIGKILL and waits for it.
     func kill() {
         Foundation.kill(process.processIdentifier, SIGKILL)

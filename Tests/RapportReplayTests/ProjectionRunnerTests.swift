@@ -117,6 +117,13 @@ struct ProjectionRunnerTests {
             #expect(try together.checkpoint(of: projection.name)?.position == 3_000)
         }
 
+        // Projections at different checkpoints inside one batch: "a" has seen 500 events, "late" none.
+        let mixed = InMemoryReadModelStorage()
+        try await ProjectionRunner(log: store, storage: mixed, projections: [Tally(name: "a")]).catchUp(upTo: 500)
+        try await ProjectionRunner(log: store, storage: mixed, projections: [Tally(name: "a"), Tally(name: "late")], batchSize: 700).catchUp()
+        #expect(try snapshot(mixed, "a") == snapshot(together, "a"))
+        #expect(try snapshot(mixed, "late") == snapshot(together, "c"))
+
         // "b" fails earlier in the log than "a", but "a" comes first in the runner's order.
         let failing = ProjectionRunner(
             log: store, storage: InMemoryReadModelStorage(),

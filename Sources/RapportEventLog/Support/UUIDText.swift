@@ -84,9 +84,12 @@ extension UUID {
 
 extension SingleValueDecodingContainer {
     /// A UUID stored as text, parsed by ``Foundation/UUID/init(text:)``;
-    /// fails as `decode(UUID.self)` does.
+    /// fails as `decode(UUID.self)` does. A value that is not text goes to
+    /// `decode(UUID.self)`, for coders that store UUIDs in a form of their own.
     package func decodeUUID() throws -> UUID {
-        guard let uuid = UUID(text: try decode(String.self)) else {
+        let text: String
+        do { text = try decode(String.self) } catch DecodingError.typeMismatch { return try decode(UUID.self) }
+        guard let uuid = UUID(text: text) else {
             throw DecodingError.dataCorruptedError(in: self, debugDescription: "Attempted to decode UUID from invalid UUID string.")
         }
         return uuid
@@ -95,9 +98,12 @@ extension SingleValueDecodingContainer {
 
 extension KeyedDecodingContainer {
     /// The UUID under `key`, stored as text, parsed by ``Foundation/UUID/init(text:)``;
-    /// fails as `decode(UUID.self, forKey:)` does.
+    /// fails as `decode(UUID.self, forKey:)` does. A value that is not text
+    /// goes to `decode(UUID.self, forKey:)`, as above.
     package func decodeUUID(forKey key: Key) throws -> UUID {
-        guard let uuid = UUID(text: try decode(String.self, forKey: key)) else {
+        let text: String
+        do { text = try decode(String.self, forKey: key) } catch DecodingError.typeMismatch { return try decode(UUID.self, forKey: key) }
+        guard let uuid = UUID(text: text) else {
             throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "Attempted to decode UUID from invalid UUID string.")
         }
         return uuid
