@@ -15,6 +15,26 @@ struct IndexTests {
         #expect(mdb_txn_commit(txn) == MDB_SUCCESS)
     }
 
+    /// Puts `position` under `key` in the index table `dbi`, as a damage or an older library would.
+    func putIndexEntry(_ txn: OpaquePointer, _ dbi: MDB_dbi, _ key: String, _ position: UInt64) throws {
+        var key = Array(key.utf8)
+        var value = position.bigEndian
+        try key.withUnsafeMutableBytes { k in
+            try withUnsafeMutableBytes(of: &value) { v in
+                var kv = MDB_val(mv_size: k.count, mv_data: k.baseAddress), vv = MDB_val(mv_size: 8, mv_data: v.baseAddress)
+                try check(mdb_put(txn, dbi, &kv, &vv, 0), "writing an index entry")
+            }
+        }
+    }
+
+    /// A new empty store whose indexes may trail the log by `lag` events.
+    func laggingStore(_ label: String, lag: Int) throws -> (LMDBEventStore, String, LMDBEventStore.Configuration) {
+        let path = temporaryStorePath(label)
+        var configuration = LMDBEventStore.Configuration()
+        configuration.maximumIndexLag = lag
+        return (try LMDBEventStore(path: path, configuration: configuration), path, configuration)
+    }
+
     /// A generated CRM history in a new store, appended in commits of 250
     /// events; the indexes trail the log by at most `indexLag` events.
     func generatedStore(_ label: String, events: Int = 4_000, indexLag: Int = 0) async throws -> (LMDBEventStore, String, [RecordedEvent]) {
@@ -94,16 +114,7 @@ struct IndexTests {
         #expect(try await store.readLog(from: 1, filter: byActor, limit: 100_000).map(\.position) != expected)
 
         // An entry pointing at nothing is found too.
-        try rawWrite(store) { txn, tables in
-            var key = Array("Ghost".utf8)
-            var value = UInt64(all.count + 50).bigEndian
-            try key.withUnsafeMutableBytes { k in
-                try withUnsafeMutableBytes(of: &value) { v in
-                    var kv = MDB_val(mv_size: k.count, mv_data: k.baseAddress), vv = MDB_val(mv_size: 8, mv_data: v.baseAddress)
-                    try check(mdb_put(txn, tables.typeIndex, &kv, &vv, 0), "damaging the index")
-                }
-            }
-        }
+        try rawWrite(store) { txn, tables in try putIndexEntry(txn, tables.typeIndex, "Ghost", UInt64(all.count + 50)) }
         try await store.rebuildIndexes()
         #expect(try store.verify().isSound)
         #expect(try await store.readLog(from: 1, filter: byActor, limit: 100_000).map(\.position) == expected)
@@ -212,11 +223,8 @@ struct IndexTests {
     }
 
     @Test func theIndexesCatchUpWhenTheirLagPassesTheLimit() async throws {
-        let path = temporaryStorePath("watermark-lag")
+        var (store, path, configuration) = try laggingStore("watermark-lag", lag: 10)
         defer { removeStore(path) }
-        var configuration = LMDBEventStore.Configuration()
-        configuration.maximumIndexLag = 10
-        var store = try LMDBEventStore(path: path, configuration: configuration)
         var heads: [UInt64] = []
         for round in 0..<30 {
             let events = (0..<(round % 4)).map { _ in testEvent(round % 2 == 0 ? "Even" : "Odd") }
@@ -250,16 +258,7 @@ struct IndexTests {
 
         // An index entry past the watermark.
         let victim = all[300]
-        try rawWrite(store) { txn, tables in
-            var key = Array(victim.type.utf8)
-            var value = victim.position.rawValue.bigEndian
-            try key.withUnsafeMutableBytes { k in
-                try withUnsafeMutableBytes(of: &value) { v in
-                    var kv = MDB_val(mv_size: k.count, mv_data: k.baseAddress), vv = MDB_val(mv_size: 8, mv_data: v.baseAddress)
-                    try check(mdb_put(txn, tables.typeIndex, &kv, &vv, 0), "damaging the index")
-                }
-            }
-        }
+        try rawWrite(store) { txn, tables in try putIndexEntry(txn, tables.typeIndex, victim.type, victim.position.rawValue) }
         let report = try store.verify()
         #expect(report.problem?.position == victim.position)
         #expect(report.problem?.message.contains("past its watermark") == true, "\(String(describing: report.problem))")
@@ -288,26 +287,15 @@ struct IndexTests {
     /// A process still running a library of format 3 indexes in its append
     /// transaction, past the watermark; the catch-up must accept those entries.
     @Test func theCatchUpAcceptsEntriesAnOlderLibraryAlreadyWrote() async throws {
-        let path = temporaryStorePath("watermark-old-writer")
+        let (store, path, _) = try laggingStore("watermark-old-writer", lag: 10)
         defer { removeStore(path) }
-        var configuration = LMDBEventStore.Configuration()
-        configuration.maximumIndexLag = 10
-        let store = try LMDBEventStore(path: path, configuration: configuration)
         _ = try await store.append((0..<5).map { _ in testEvent("Early") }, to: StreamID("s-1"), expecting: .any)
         #expect(try watermark(store) == 0)
         // What the older library would have written for positions 1 to 5.
         try rawWrite(store) { txn, tables in
             for position in UInt64(1)...5 {
-                for (dbi, key) in [(tables.typeIndex, "Early"), (tables.actorIndex, testActor.id)] {
-                    var k = Array(key.utf8)
-                    var value = position.bigEndian
-                    try k.withUnsafeMutableBytes { kb in
-                        try withUnsafeMutableBytes(of: &value) { vb in
-                            var kv = MDB_val(mv_size: kb.count, mv_data: kb.baseAddress), vv = MDB_val(mv_size: 8, mv_data: vb.baseAddress)
-                            try check(mdb_put(txn, dbi, &kv, &vv, 0), "writing as an older library")
-                        }
-                    }
-                }
+                try putIndexEntry(txn, tables.typeIndex, "Early", position)
+                try putIndexEntry(txn, tables.actorIndex, testActor.id, position)
             }
         }
         _ = try await store.append((0..<10).map { _ in testEvent("Late") }, to: StreamID("s-2"), expecting: .any)
