@@ -1,4 +1,4 @@
-public import Foundation
+package import Foundation
 
 // UUIDs as text, on the replay's hot path: every id in a payload, a stream
 // name, a tag or a read-model key is parsed or printed once per event.

@@ -97,7 +97,7 @@ public struct ContactHistory: Projection {
                 entityKind: stream.kind, entityID: stream.id, via: via, actor: event.metadata.actor, channel: event.metadata.channel,
                 interactionChannel: interaction, activityType: activity?.type, recordedAt: event.recordedAt,
                 occurredAt: event.occurredAt, correlationID: event.metadata.correlationID)
-            try model.store(entry, Self.timelineKey(contact, event.position))
+            model.store(entry, Self.timelineKey(contact, event.position))
         }
         // 2. Keep the links and the last-contacted dates current.
         try update(with: event, decoded: decoded, stream: stream, activity: activity, in: &model)
@@ -145,24 +145,24 @@ public struct ContactHistory: Projection {
         case let e as ActivityLogged:
             var links = activity ?? ActivityLinks(type: e.details.type.rawValue, occurredAt: e.occurredAt, contacts: [], removed: false)
             links.contacts = e.links.filter { $0.kind == Contact.kind }.map { $0.id.lowercasedText }
-            try model.store(links, Self.activityKey(stream.id))
+            model.store(links, Self.activityKey(stream.id))
             try touch(links, activity: stream.id, in: &model)
         case let e as ActivityLinked where e.entity.kind == Contact.kind:
             guard var links = activity else { break }
             let contact = e.entity.id.lowercasedText
             if !links.contacts.contains(contact) { links.contacts.append(contact) }
-            try model.store(links, Self.activityKey(stream.id))
+            model.store(links, Self.activityKey(stream.id))
             try touch(links, activity: stream.id, in: &model)
         case let e as ActivityUnlinked where e.entity.kind == Contact.kind:
             guard var links = activity else { break }
             let contact = e.entity.id.lowercasedText
             links.contacts.removeAll { $0 == contact }
-            try model.store(links, Self.activityKey(stream.id))
+            model.store(links, Self.activityKey(stream.id))
             try forget(activity: stream.id, for: contact, in: &model)
         case is ActivityRemoved:
             guard var links = activity else { break }
             links.removed = true
-            try model.store(links, Self.activityKey(stream.id))
+            model.store(links, Self.activityKey(stream.id))
             for contact in links.contacts { try forget(activity: stream.id, for: contact, in: &model) }
         default: break
         }
@@ -173,7 +173,7 @@ public struct ContactHistory: Projection {
         guard !links.removed, let type = ActivityType(rawValue: links.type), Self.contactActivityTypes.contains(type) else { return }
         let touch = ContactStatus.Touch(activity: activity, at: links.occurredAt, type: links.type)
         for contact in links.contacts {
-            try model.store(touch, Self.touchKey(contact, activity))
+            model.store(touch, Self.touchKey(contact, activity))
             try changeContact(contact, in: &model) { status in
                 if status.latest.map({ touch.isLater(than: $0) }) ?? true { status.latest = touch }
             }
@@ -201,13 +201,13 @@ public struct ContactHistory: Projection {
         var contacts = try model.load([String].self, key) ?? []
         guard !contacts.contains(contact) else { return }
         contacts.append(contact)
-        try model.store(contacts, key)
+        model.store(contacts, key)
     }
 
     private func unlink(_ contact: String, from key: String, in model: inout ReadModelContext) throws {
         guard var contacts = try model.load([String].self, key), contacts.contains(contact) else { return }
         contacts.removeAll { $0 == contact }
-        try model.store(contacts, key)
+        model.store(contacts, key)
     }
 
     /// Changes a contact's status and moves its rotation key accordingly.
@@ -217,10 +217,10 @@ public struct ContactHistory: Projection {
         var after = before
         change(&after)
         guard after != before else { return }
-        try model.store(after, key)
+        model.store(after, key)
         let old = before.rotationKey(contact), new = after.rotationKey(contact)
         if let old, old != new { model.remove(old) }
-        if let new, let id = ContactID(contact) { try model.store(after.lastContact(id), new) }
+        if let new, let id = ContactID(contact) { model.store(after.lastContact(id), new) }
     }
 
     static func timelineKey(_ contact: String, _ position: LogPosition) -> String { "timeline/\(contact)/\(Key.inverted(position))" }
