@@ -228,7 +228,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                     "the index watermark (\(indexed)) is past the log (\(batch.lastPosition)); rebuildIndexes() restores it")
             }
             if batch.lastPosition - indexed > maximumIndexLag {
-                try IndexWatermark.catchUp(txn: txn, tables: environment.tables)
+                try IndexWatermark.catchUp(txn: txn, tables: environment.tables, indexedThrough: indexed)
             }
             committed = true  // mdb_txn_commit frees the transaction, whatever it returns
             try check(mdb_txn_commit(txn), "committing appends")

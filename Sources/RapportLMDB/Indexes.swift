@@ -11,8 +11,9 @@ import RapportEventLog
 /// They follow the log at a bounded distance rather than in every append
 /// transaction (see ``IndexWatermark``): they hold exactly the positions up
 /// to the watermark, never one past the log, and readers read the records
-/// after the watermark (at most
-/// ``LMDBEventStore/Configuration/maximumIndexLag`` of them) in order. A
+/// after the watermark (at most the largest
+/// ``LMDBEventStore/Configuration/maximumIndexLag`` of the processes
+/// appending) in order. A
 /// one-event append therefore changes three B-trees (events, event ids,
 /// stream heads) instead of five; the indexes are written in batches, where
 /// a type or an actor has many events and only the ends of a few position
@@ -53,8 +54,6 @@ struct IndexAdditions {
     private var positions: [[UInt64]] = []
     private var slots: [[UInt8]: Int] = [:]
     private var last = -1
-
-    var isEmpty: Bool { keys.isEmpty }
 
     mutating func add(_ key: UnsafeRawBufferPointer, _ position: UInt64) {
         // Consecutive events mostly share a type and an actor: try the last key first.
@@ -143,10 +142,11 @@ enum IndexWatermark {
     /// `txn` (which sees its own appends), and moves the watermark to the
     /// log's end. Reads each record's header in place, in rounds of
     /// ``recordsPerRound`` so memory does not grow with the log; a damaged
-    /// record fails the transaction.
-    static func catchUp(txn: OpaquePointer, tables: Tables) throws {
+    /// record fails the transaction. `indexedThrough`: the watermark, when
+    /// the caller has just read it.
+    static func catchUp(txn: OpaquePointer, tables: Tables, indexedThrough: UInt64? = nil) throws {
         let reader = TxnReader(txn: txn, tables: tables)
-        var indexed = try read(reader)
+        var indexed = try indexedThrough ?? read(reader)
         while true {
             var types = IndexAdditions(), actors = IndexAdditions()
             var seen = 0

@@ -60,26 +60,24 @@ extension LMDBEventStore: ReadModelStorage {
         }
     }
 
-    /// The byte order of the strings' UTF-8 bytes, as for byte arrays below.
+    /// Byte order, as LMDB compares keys (`memcmp`, then the shorter first).
+    static func precedes(_ x: UnsafeRawBufferPointer, _ y: UnsafeRawBufferPointer) -> Bool {
+        guard let xs = x.baseAddress, let ys = y.baseAddress, !x.isEmpty, !y.isEmpty else { return x.count < y.count }
+        let order = memcmp(xs, ys, min(x.count, y.count))
+        return order != 0 ? order < 0 : x.count < y.count
+    }
+
+    /// ``precedes(_:_:)`` of the strings' UTF-8 bytes.
     static func precedes(_ a: String, _ b: String) -> Bool {
         let order = a.utf8.withContiguousStorageIfAvailable { x in
-            b.utf8.withContiguousStorageIfAvailable { y in
-                guard let xs = x.baseAddress, let ys = y.baseAddress, !x.isEmpty, !y.isEmpty else { return x.count < y.count }
-                let order = memcmp(xs, ys, min(x.count, y.count))
-                return order != 0 ? order < 0 : x.count < y.count
-            }
+            b.utf8.withContiguousStorageIfAvailable { y in precedes(UnsafeRawBufferPointer(x), UnsafeRawBufferPointer(y)) }
         }
         return (order ?? nil) ?? a.utf8.lexicographicallyPrecedes(b.utf8)
     }
 
-    /// Byte order, as LMDB compares keys (`memcmp`, then the shorter first).
+    /// ``precedes(_:_:)`` of two byte arrays.
     static func precedes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        a.withUnsafeBytes { x in
-            b.withUnsafeBytes { y in
-                let order = memcmp(x.baseAddress!, y.baseAddress!, min(x.count, y.count))
-                return order != 0 ? order < 0 : x.count < y.count
-            }
-        }
+        a.withUnsafeBytes { x in b.withUnsafeBytes { y in precedes(x, y) } }
     }
 
     private static func delete(_ key: [UInt8], txn: OpaquePointer, dbi: MDB_dbi) throws(LMDBError) {

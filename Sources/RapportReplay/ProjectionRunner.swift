@@ -204,8 +204,9 @@ public actor ProjectionRunner {
 
     /// Applies the events `from...through` to the projections that have not seen them.
     ///
-    /// The batch's events are read first; then the payloads any projection
-    /// needs are decoded, once each, in chunks that run side by side; then
+    /// The batch's events are read first; then which projection wants which
+    /// event is worked out, and the payloads any projection needs are decoded,
+    /// once each, in chunks that run side by side; then
     /// each projection applies the events it wants, in log order, in a task
     /// of its own. Projections share nothing but the decoded payloads (each
     /// has its own context), so they run in parallel on as many cores as
@@ -230,14 +231,13 @@ public actor ProjectionRunner {
         }
         guard !events.isEmpty else { return }
         let batch = events
-        let decoded = await Self.decodePayloads(of: batch, for: states, registry: registry, codec: codec)
+        let prepared = await Self.prepare(batch, for: states, registry: registry, codec: codec)
         let applied = await withTaskGroup(of: (Int, Result<ReadModelContext, ReplayError>).self) { group in
-            for index in states.indices {
-                let state = states[index]
+            for index in states.indices where prepared.wantsAny(index) {
+                let projection = states[index].projection
                 let context = contexts[index]
-                guard batch.contains(where: { state.position < $0.position }) else { continue }
                 group.addTask {
-                    (index, Self.apply(batch, decoded: decoded, to: state, context: context))
+                    (index, Self.apply(batch, prepared: prepared, projection: projection, slot: index, context: context))
                 }
             }
             var results: [(Int, Result<ReadModelContext, ReplayError>)] = []
@@ -252,44 +252,71 @@ public actor ProjectionRunner {
         }
     }
 
-    /// The payloads of `events` that some projection which has not seen the
-    /// event wants decoded (nil for the others, and for payloads that do not
-    /// decode), each decoded once, in up to as many chunks as there are cores.
-    private static func decodePayloads(
-        of events: [RecordedEvent], for states: [ProjectionState], registry: EventTypeRegistry, codec: any EventCodec
-    ) async -> [(any Event)?] {
-        @Sendable func decode(_ range: Range<Int>) -> [(any Event)?] {
-            events[range].map { event in
-                let needed = states.contains {
-                    $0.position < event.position && $0.projection.interest.decodes(event.type) && $0.projection.interest.wants(event)
-                }
-                return needed ? try? registry.decode(event, codec: codec) : nil
-            }
-        }
-        let chunks = Swift.min(ProcessInfo.processInfo.activeProcessorCount, Swift.max(1, events.count / 256))
-        guard chunks > 1 else { return decode(0..<events.count) }
-        let size = (events.count + chunks - 1) / chunks
-        return await withTaskGroup(of: (Int, [(any Event)?]).self) { group in
-            for chunk in 0..<chunks {
-                let range = (chunk * size)..<Swift.min(events.count, (chunk + 1) * size)
-                group.addTask { (chunk, decode(range)) }
-            }
-            var parts = [[(any Event)?]](repeating: [], count: chunks)
-            for await (chunk, part) in group { parts[chunk] = part }
-            return parts.flatMap { $0 }
+    /// What each projection takes of a batch, worked out once: whether it
+    /// wants each event (it has not seen it and its interest takes it), and
+    /// the payloads some projection wants decoded.
+    private struct PreparedBatch: Sendable {
+        let projections: Int
+        /// Event-major: `wanted[event * projections + projection]`.
+        var wanted: [Bool]
+        var decoded: [(any Event)?]
+
+        func wants(_ event: Int, _ projection: Int) -> Bool { wanted[event * projections + projection] }
+
+        func wantsAny(_ projection: Int) -> Bool {
+            stride(from: projection, to: wanted.count, by: projections).contains { wanted[$0] }
         }
     }
 
-    /// One projection's share of a batch: every event it has not seen and
-    /// wants, in log order.
+    /// ``PreparedBatch`` of `events`, each payload decoded at most once, in up
+    /// to as many chunks as there are cores.
+    private static func prepare(
+        _ events: [RecordedEvent], for states: [ProjectionState], registry: EventTypeRegistry, codec: any EventCodec
+    ) async -> PreparedBatch {
+        @Sendable func prepare(_ range: Range<Int>) -> PreparedBatch {
+            var part = PreparedBatch(projections: states.count, wanted: [], decoded: [])
+            part.wanted.reserveCapacity(range.count * states.count)
+            part.decoded.reserveCapacity(range.count)
+            for event in events[range] {
+                var decodes = false
+                for state in states {
+                    let wants = state.position < event.position && state.projection.interest.wants(event)
+                    part.wanted.append(wants)
+                    decodes = decodes || (wants && state.projection.interest.decodes(event.type))
+                }
+                part.decoded.append(decodes ? try? registry.decode(event, codec: codec) : nil)
+            }
+            return part
+        }
+        let chunks = Swift.min(ProcessInfo.processInfo.activeProcessorCount, Swift.max(1, events.count / 256))
+        guard chunks > 1 else { return prepare(0..<events.count) }
+        let size = (events.count + chunks - 1) / chunks
+        return await withTaskGroup(of: (Int, PreparedBatch).self) { group in
+            for chunk in 0..<chunks {
+                let range = (chunk * size)..<Swift.min(events.count, (chunk + 1) * size)
+                group.addTask { (chunk, prepare(range)) }
+            }
+            var parts = [PreparedBatch?](repeating: nil, count: chunks)
+            for await (chunk, part) in group { parts[chunk] = part }
+            var whole = PreparedBatch(projections: states.count, wanted: [], decoded: [])
+            whole.wanted.reserveCapacity(events.count * states.count)
+            whole.decoded.reserveCapacity(events.count)
+            for part in parts {
+                whole.wanted += part!.wanted
+                whole.decoded += part!.decoded
+            }
+            return whole
+        }
+    }
+
+    /// One projection's share of a batch: every event it wants, in log order.
     private static func apply(
-        _ events: [RecordedEvent], decoded: [(any Event)?], to state: ProjectionState, context: ReadModelContext
+        _ events: [RecordedEvent], prepared: PreparedBatch, projection: any Projection, slot: Int, context: ReadModelContext
     ) -> Result<ReadModelContext, ReplayError> {
         var context = context
-        let projection = state.projection
-        for (index, event) in events.enumerated() where state.position < event.position && projection.interest.wants(event) {
+        for (index, event) in events.enumerated() where prepared.wants(index, slot) {
             do {
-                try projection.apply(event, decoded: projection.interest.decodes(event.type) ? decoded[index] : nil, to: &context)
+                try projection.apply(event, decoded: projection.interest.decodes(event.type) ? prepared.decoded[index] : nil, to: &context)
             } catch {
                 return .failure(.projectionFailed(projection: projection.name, position: event.position, reason: "\(error)"))
             }

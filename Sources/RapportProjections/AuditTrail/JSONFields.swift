@@ -90,10 +90,15 @@ enum JSONFields {
     static func unquoted(_ literal: ArraySlice<UInt8>) -> String? {
         guard literal.count >= 2, literal.first == UInt8(ascii: "\""), literal.last == UInt8(ascii: "\"") else { return nil }
         let inner = literal.dropFirst().dropLast()
-        if !inner.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 < 0x20 }) {
+        if !inner.contains(where: needsEscape) {
             return String(validating: inner, as: UTF8.self)
         }
         return try? JSONDecoder().decode(String.self, from: Data(literal))
+    }
+
+    /// Whether a JSON string literal writes `byte` escaped (a quote, a backslash, a control character).
+    private static func needsEscape(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") || byte < 0x20
     }
 
     private static func isSpace(_ byte: UInt8) -> Bool {
@@ -102,7 +107,7 @@ enum JSONFields {
 
     /// `text` as a JSON string literal.
     static func literal(_ text: String) -> String {
-        if !text.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 < 0x20 }) {
+        if !text.utf8.contains(where: needsEscape) {
             return "\"" + text + "\""
         }
         let encoder = JSONEncoder()
