@@ -1,4 +1,5 @@
 import CLMDB
+public import Foundation
 public import Logging
 public import RapportEventLog
 
@@ -134,6 +135,21 @@ public final class LMDBEventStore: EventStore {
 
     public func headPosition() async throws(EventStoreError) -> LogPosition {
         try environment.read { (txn) throws(EventStoreError) in LogPosition(try txn.reader.last().position) }
+    }
+
+    /// A binary search over the records' headers, in one read transaction:
+    /// O(log n) seeks, no event decoded.
+    public func position(asOf date: Date) async throws(EventStoreError) -> LogPosition {
+        try environment.read { (txn) throws(EventStoreError) in
+            var low: UInt64 = 0  // recorded at or before `date` (0: before the log)
+            var high = try txn.reader.last().position + 1  // after `date`
+            while high - low > 1 {
+                let middle = low + (high - low) / 2
+                let view = try txn.reader.requireView(at: middle, reason: "the log is gapless up to its head")
+                if RecordFormat.date(micros: view.recordedAtMicroseconds) <= date { low = middle } else { high = middle }
+            }
+            return LogPosition(low)
+        }
     }
 
     public func event(id: EventID) async throws(EventStoreError) -> RecordedEvent? {

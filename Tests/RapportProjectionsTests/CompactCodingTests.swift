@@ -59,6 +59,27 @@ struct CompactCodingTests {
         #expect(try DealState(compactBytes: plain.compactBytes) == plain)
     }
 
+    @Test("plain decimals read without Foundation's parser read as Foundation reads them")
+    func plainDecimalsReadAsFoundationReadsThem() {
+        var random = SplitMix64(seed: 11)
+        var texts = ["0", "-0", "0.00", "007", "1234.50", "-12.345", "0.1", "-0.0001", "3000", "999999999999999999", "12345678901234567.8",
+                     "1e3", ".5", "5.", "-", "", "1.2.3", "--1", "1-", "1234567890123456789", "0.0000000000000000001", " 1", "1,5"]
+        for _ in 0..<5_000 {
+            let whole = String(random.next() % 100_000_000)
+            let fraction = String((0..<Int(random.next() % 7)).map { _ in "0123456789".randomElement(using: &random)! })
+            texts.append((random.next() % 2 == 0 ? "-" : "") + whole + (fraction.isEmpty ? "" : "." + fraction))
+        }
+        for text in texts {
+            let foundation = Decimal(string: text, locale: nil)
+            guard let plain = CompactReader.plainDecimal(text) else {
+                // Left to Foundation: only texts that are not plain.
+                #expect(text.contains { !"0123456789".contains($0) || $0 == "." } || text.isEmpty || text.count > 18, "\(text)")
+                continue
+            }
+            #expect(plain == foundation && plain.description == foundation?.description, "\(text)")
+        }
+    }
+
     @Test("varints cover the whole range of both signs")
     func varints() throws {
         let unsigned: [UInt64] = [0, 1, 127, 128, 300, 1 << 35, UInt64.max - 1, UInt64.max]

@@ -45,7 +45,7 @@ struct PipelineCommand: AsyncParsableCommand {
             try await options.open().using { store in
                 let point = try await PointInTime.at(date, in: store)
                 // The store's own read model, caught up: now, it answers directly; in the
-                // past, from its versions of each deal (a seek per deal, not a rebuild).
+                // past, from its stored figures and deal versions (not a rebuild).
                 let states = DealStates()
                 try await catchUp([states], in: store)
                 let now = point.date ?? Date()

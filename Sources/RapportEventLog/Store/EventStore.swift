@@ -1,3 +1,5 @@
+public import Foundation
+
 /// Appending events. One of the capabilities a store offers; see ``EventStore``.
 public protocol EventAppender: Sendable {
     /// Appends one or several streams' events atomically: all of them are
@@ -52,6 +54,22 @@ public protocol EventLogReader: Sendable {
 
     /// The event stored with `id`, or nil.
     func event(id: EventID) async throws(EventStoreError) -> RecordedEvent?
+
+    /// The position of the last event recorded at or before `date`;
+    /// ``LogPosition/start`` when none was. "What did we know as of `date`"
+    /// is the log up to this position.
+    ///
+    /// Stores keep recorded-at times non-decreasing along the log, so this
+    /// is a binary search. The default reads one event per step with
+    /// ``readLog(from:filter:limit:)``; a store may search its records'
+    /// headers instead (LMDB does, in one read transaction).
+    ///
+    /// ```swift
+    /// let march1 = ISO8601DateFormatter().date(from: "2026-03-01T00:00:00Z")!
+    /// let known = try await store.position(asOf: march1)
+    /// let history = try await store.readLog(from: 1, filter: .all, limit: Int(known.rawValue))
+    /// ```
+    func position(asOf date: Date) async throws(EventStoreError) -> LogPosition
 }
 
 /// An append-only event log: append, read a stream, read the whole log.

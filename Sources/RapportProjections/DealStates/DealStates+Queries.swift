@@ -41,9 +41,11 @@ extension DealStates {
         }
     }
 
-    /// A pipeline's summary as of `position`, from the stored read model: one
-    /// seek per deal the pipeline has now (deals opened later are left out),
-    /// whatever the size of the log. nil when the pipeline did not exist then.
+    /// A pipeline's summary as of `position`, from the stored read model: the
+    /// version of its figures at or before `position`, the deal changes
+    /// after it (at most ``tallyInterval``), and one seek per stale deal,
+    /// whatever the size of the log or of the pipeline. nil when the
+    /// pipeline did not exist then.
     ///
     /// ```swift
     /// let quarterEnd = try await store.position(asOf: endOfQuarter)
@@ -51,23 +53,44 @@ extension DealStates {
     /// ```
     ///
     /// - Throws: ``ProjectionQueryError/notCaughtUp(projection:reached:asked:)``
-    ///   when the read model has not reached `position`.
+    ///   when the read model has not reached `position`;
+    ///   ``ProjectionQueryError/corruptValue(key:reason:)`` when a stored value
+    ///   does not decode or the figures are missing.
     public func summary(
         of pipeline: PipelineID, asOf position: LogPosition, in storage: any ReadModelStorage, now: Date, staleAfterDays: Int = 30
     ) throws(ProjectionQueryError) -> PipelineSummary? {
         try requireReached(position, in: storage)
+        let id = pipeline.description
         return try storage.query(name) { (reader) throws(ProjectionQueryError) -> PipelineSummary? in
-            guard let info = try reader.first(
-                PipelineInfo.self, under: "pipeline-at/\(pipeline)/", from: Self.pipelineKey(pipeline.description, at: position))
+            guard let info = try reader.first(PipelineInfo.self, under: "pipeline-at/\(id)/", from: Self.pipelineKey(id, at: position))
             else { return nil }
-            var deals: [DealState] = []
-            for key in try reader.keys(withPrefix: "in-pipeline/\(pipeline)/") {
-                let id = String(key.dropFirst("in-pipeline/\(pipeline)/".count))
-                if let deal = try reader.first(DealState.self, under: "deal-at/\(id)/", from: Self.dealKey(id, at: position)) {
-                    deals.append(deal)
-                }
+            let tallies = "tally-at/\(id)/"
+            guard var tally = try reader.first(PipelineTally.self, under: tallies, from: Self.tallyKey(id, at: position)) else {
+                throw .corruptValue(key: tallies, reason: "no figures as of \(position) although the pipeline existed; rebuild the read model")
             }
-            return Self.summarize(pipeline, info: info, deals: deals, now: now, staleAfterDays: staleAfterDays)
+            // The changes after that version, newest first: counted oldest first.
+            var changes: [TallyChange] = []
+            let base = tally.position
+            try reader.walk(TallyChange.self, under: "tally-change/\(id)/", from: Self.tallyChangeKey(id, at: position)) { change in
+                guard change.position > base else { return false }
+                changes.append(change)
+                return true
+            }
+            let board = PipelineBoard(info)
+            for change in changes.reversed() {
+                if let before = change.before { tally.remove(before, on: board) }
+                tally.add(change.after, on: board)
+            }
+            var stale: [DealState] = []
+            for deal in tally.openDeals(before: Self.staleBefore(now, days: staleAfterDays)) {
+                let key = "\(deal.id)"
+                guard var state = try reader.first(DealState.self, under: "deal-at/\(key)/", from: Self.dealKey(key, at: position)) else {
+                    throw .corruptValue(key: "deal-at/\(key)/", reason: "an open deal of the figures as of \(position) has no state then")
+                }
+                state.probability = info.stage(state.stage)?.probability
+                stale.append(state)
+            }
+            return tally.summary(pipeline, on: board, now: now, stale: stale)
         }
     }
 
@@ -116,78 +139,27 @@ extension DealStates {
     /// print(anna?.results.winRate ?? 0, anna?.open.weighted["EUR"] ?? 0)
     /// ```
     ///
-    /// - Complexity: O(deals in the pipeline × their stage moves): one scan of the pipeline's deals.
+    /// - Complexity: O(stages + owners + stale deals): the pipeline's stored figures, then one read per stale deal.
     public func summary(
         of pipeline: PipelineID, in storage: any ReadModelStorage, now: Date, staleAfterDays: Int = 30
     ) throws(ProjectionQueryError) -> PipelineSummary? {
         try storage.query(name) { (reader) throws(ProjectionQueryError) -> PipelineSummary? in
             guard let info = try reader.decoded(PipelineInfo.self, "pipeline/\(pipeline)") else { return nil }
-            var deals: [DealState] = []
-            for key in try reader.keys(withPrefix: "in-pipeline/\(pipeline)/") {
-                let id = key.split(separator: "/").last!
-                if let deal = try reader.decoded(DealState.self, "deal/\(id)") { deals.append(deal) }
+            guard let tally = try reader.decoded(PipelineTally.self, "tally/\(pipeline)") else {
+                throw .corruptValue(key: "tally/\(pipeline)", reason: "missing although the pipeline exists; rebuild the read model")
             }
-            return Self.summarize(pipeline, info: info, deals: deals, now: now, staleAfterDays: staleAfterDays)
+            var stale: [DealState] = []
+            for deal in tally.openDeals(before: Self.staleBefore(now, days: staleAfterDays)) {
+                guard var state = try reader.decoded(DealState.self, "deal/\(deal.id)") else {
+                    throw .corruptValue(key: "deal/\(deal.id)", reason: "an open deal of the pipeline's figures has no state")
+                }
+                state.probability = info.stage(state.stage)?.probability
+                stale.append(state)
+            }
+            return tally.summary(pipeline, on: PipelineBoard(info), now: now, stale: stale)
         }
     }
 
-    static func summarize(_ id: PipelineID, info: PipelineInfo, deals: [DealState], now: Date, staleAfterDays: Int) -> PipelineSummary {
-        // Board order: current stages, then retired ones that deals have been in.
-        var board = info.stages.map { ($0, false) }
-        for stage in info.retired.reversed() where !board.contains(where: { $0.0.key == stage.key })
-            && deals.contains(where: { $0.stageHistory.contains { $0.stage == stage.key } }) {
-            board.append((stage, true))
-        }
-        let index = Dictionary(board.enumerated().map { ($1.0.key, $0) }, uniquingKeysWith: { first, _ in first })
-        let kind = { (key: String) in info.stage(key)?.kind }
-        let probability = { (key: String) in info.stage(key)?.probability ?? 0 }
-        /// Whether `to` is further along the board than `from`: won, or a later open stage.
-        func isFurther(_ to: String, than from: String) -> Bool {
-            if kind(to) == .won { return true }
-            guard kind(to) == .open, let a = index[from], let b = index[to] else { return false }
-            return b > a
-        }
-
-        var stages = board.map { stage, retired in
-            StageFigures(key: stage.key, name: stage.name, kind: stage.kind, probability: stage.probability, isRetired: retired,
-                         deals: AmountFigures(), entered: 0, advanced: 0)
-        }
-        var owners: [String?: OwnerFigures] = [:]
-        var open = AmountFigures()
-        var results = WinFigures()
-        var transitions: [String: [String: Int]] = [:]
-        var stale: [DealState] = []
-        let staleBefore = now.addingTimeInterval(-Double(staleAfterDays) * 86_400)
-
-        for var deal in deals {
-            deal.probability = info.stage(deal.stage)?.probability
-            let weight = probability(deal.stage)
-            if let at = index[deal.stage] { stages[at].deals.add(deal.effectiveAmount, probability: weight) }
-            var owner = owners[deal.owner] ?? OwnerFigures(owner: deal.owner, open: AmountFigures(), results: WinFigures())
-            if deal.status == .open {
-                open.add(deal.amount, probability: weight)
-                owner.open.add(deal.amount, probability: weight)
-                if deal.lastMovedAt < staleBefore { stale.append(deal) }
-            }
-            results.add(deal)
-            owner.results.add(deal)
-            owners[deal.owner] = owner
-            // Conversion: each stage counted once per deal.
-            let visits = deal.stageHistory.map(\.stage)
-            for stage in Set(visits) {
-                guard let at = index[stage] else { continue }
-                stages[at].entered += 1
-                let firstVisit = visits.firstIndex(of: stage)!
-                if visits[(firstVisit + 1)...].contains(where: { isFurther($0, than: stage) }) { stages[at].advanced += 1 }
-            }
-            for (from, to) in zip(visits, visits.dropFirst()) { transitions[from, default: [:]][to, default: 0] += 1 }
-        }
-        return PipelineSummary(
-            pipelineID: id, name: info.name, now: now, stages: stages,
-            owners: owners.values.sorted { ($0.owner ?? "") < ($1.owner ?? "") || ($0.owner == nil && $1.owner != nil) },
-            open: open, results: results,
-            transitions: transitions.flatMap { from, targets in targets.map { StageTransition(from: from, to: $0.key, count: $0.value) } }
-                .sorted { ($0.from, $0.to) < ($1.from, $1.to) },
-            stale: stale.sorted { ($0.lastMovedAt, $0.id) < ($1.lastMovedAt, $1.id) })
-    }
+    /// Deals that entered their stage before this are stale at `now`.
+    static func staleBefore(_ now: Date, days: Int) -> Date { now.addingTimeInterval(-Double(days) * 86_400) }
 }

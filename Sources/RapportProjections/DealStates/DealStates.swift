@@ -30,14 +30,22 @@ public import RapportReplay
 /// | `in-pipeline/<pipeline>/<deal>` | index of a pipeline's deals |
 /// | `deal-at/<deal>/<inverted position>` | the ``DealState`` after each event that changed it (newest first) |
 /// | `pipeline-at/<pipeline>/<inverted position>` | the pipeline after each event that changed it |
+/// | `tally/<pipeline>` | the pipeline's figures now: counts and sums by stage and owner, moves, open deals |
+/// | `tally-at/<pipeline>/<inverted position>` | the figures at a pipeline change and every ``tallyInterval`` deal changes |
+/// | `tally-change/<pipeline>/<inverted position>` | each deal change: the deal before and after |
 ///
 /// The `…-at` keys answer "as of" questions from the stored read model: a
-/// deal as of a position is one seek, a pipeline's summary one seek per
-/// deal of the pipeline, whatever the size of the log.
+/// deal as of a position is one seek; a pipeline's summary is one seek for
+/// the figures before it, at most ``tallyInterval`` changes after them and
+/// one seek per stale deal, whatever the size of the log or the pipeline.
 public struct DealStates: Projection {
     public let name: String
-    /// 2: the `deal-at` and `pipeline-at` versions.
-    public let version = 2
+    /// 2: the `deal-at` and `pipeline-at` versions. 3: the pipeline tallies.
+    public let version = 3
+    /// How many deal changes of a pipeline at most lie between two stored
+    /// versions of its figures: a summary as of a position reads up to this
+    /// many changes after the version before it.
+    public static let tallyInterval = 16
     public let interest: ProjectionInterest = {
         ProjectionInterest(types: Set((Deal.eventTypes + Pipeline.eventTypes).map { $0.typeName }))
     }()
@@ -49,13 +57,16 @@ public struct DealStates: Projection {
         let id = event.streamEntity.id
         let date = event.effectiveDate
         if let defined = decoded as? PipelineDefined {
-            try store(PipelineInfo(name: defined.name, stages: defined.stages), pipeline: id, at: event.position, in: &model)
+            let info = PipelineInfo(name: defined.name, stages: defined.stages)
+            try store(info, pipeline: id, at: event.position, in: &model)
+            try retally(pipeline: id, on: PipelineBoard(info), at: event.position, in: &model)
             return
         }
         if event.streamEntity.kind == Pipeline.kind {
             guard var pipeline = try model.load(PipelineInfo.self, "pipeline/\(id)"), let decoded else { return }
             pipeline.apply(decoded)
             try store(pipeline, pipeline: id, at: event.position, in: &model)
+            try retally(pipeline: id, on: PipelineBoard(pipeline), at: event.position, in: &model)
             return
         }
         if let opened = decoded as? DealOpened, let dealID = DealID(id) {
@@ -65,9 +76,11 @@ public struct DealStates: Projection {
                 openedAt: date, stageHistory: [StageVisit(stage: opened.stage, enteredAt: date, movedBack: false, position: event.position)])
             store(state, deal: id, at: event.position, in: &model)
             model.mark("in-pipeline/\(opened.pipelineID)/\(id)")
+            try tally(from: nil, to: state, at: event.position, in: &model)
             return
         }
         guard var state = try model.load(DealState.self, "deal/\(id)") else { return }
+        let before = state
         func move(to stage: String, at date: Date, back: Bool) {
             if !state.stageHistory.isEmpty { state.stageHistory[state.stageHistory.count - 1].leftAt = date }
             state.stageHistory.append(StageVisit(stage: stage, enteredAt: date, movedBack: back, position: event.position))
@@ -100,6 +113,42 @@ public struct DealStates: Projection {
         default: return
         }
         store(state, deal: id, at: event.position, in: &model)
+        try tally(from: before, to: state, at: event.position, in: &model)
+    }
+
+    /// Counts a deal change in its pipeline's figures and records it; every
+    /// ``tallyInterval`` changes, stores a version of the figures. A deal of
+    /// a pipeline not defined yet is counted when the pipeline is.
+    private func tally(from before: DealState?, to after: DealState, at position: LogPosition, in model: inout ReadModelContext) throws {
+        let pipeline = after.pipelineID.description
+        guard let info = try model.load(PipelineInfo.self, "pipeline/\(pipeline)") else { return }
+        let board = PipelineBoard(info)
+        var tally = try model.load(PipelineTally.self, "tally/\(pipeline)") ?? PipelineTally()
+        if let before { tally.remove(before, on: board) }
+        tally.add(after, on: board)
+        tally.position = position
+        model.store(TallyChange(position: position, before: before, after: after), Self.tallyChangeKey(pipeline, at: position))
+        tally.changesSinceVersion += 1
+        if tally.changesSinceVersion >= Self.tallyInterval {
+            tally.changesSinceVersion = 0
+            model.store(tally, Self.tallyKey(pipeline, at: position))
+        }
+        model.store(tally, "tally/\(pipeline)")
+    }
+
+    /// Counts every deal of the pipeline afresh on its new board (its
+    /// stages, their order or probabilities changed) and stores a version.
+    private func retally(pipeline id: String, on board: PipelineBoard, at position: LogPosition, in model: inout ReadModelContext) throws {
+        var deals: [String] = []
+        let prefix = "in-pipeline/\(id)/"
+        try model.forEach(keyPrefix: prefix) { key, _ in deals.append(String(key.dropFirst(prefix.count))) }
+        var tally = PipelineTally()
+        for deal in deals {
+            if let state = try model.load(DealState.self, "deal/\(deal)") { tally.add(state, on: board) }
+        }
+        tally.position = position
+        model.store(tally, Self.tallyKey(id, at: position))
+        model.store(tally, "tally/\(id)")
     }
 
     /// Stores the deal's current state and its version as of `position`.
@@ -118,4 +167,6 @@ public struct DealStates: Projection {
 
     static func dealKey(_ id: String, at position: LogPosition) -> String { "deal-at/\(id)/\(Key.inverted(position))" }
     static func pipelineKey(_ id: String, at position: LogPosition) -> String { "pipeline-at/\(id)/\(Key.inverted(position))" }
+    static func tallyKey(_ id: String, at position: LogPosition) -> String { "tally-at/\(id)/\(Key.inverted(position))" }
+    static func tallyChangeKey(_ id: String, at position: LogPosition) -> String { "tally-change/\(id)/\(Key.inverted(position))" }
 }

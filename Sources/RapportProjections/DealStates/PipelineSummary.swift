@@ -17,13 +17,6 @@ public struct AmountFigures: Hashable, Sendable {
     public var weighted: [String: Decimal] = [:]
 
     public init() {}
-
-    mutating func add(_ amount: Money?, probability: Decimal) {
-        count += 1
-        guard let amount else { return }
-        total[amount.currency, default: 0] += amount.amount
-        weighted[amount.currency, default: 0] += amount.amount * probability
-    }
 }
 
 /// Wins, losses and cycle lengths of a set of deals.
@@ -34,7 +27,7 @@ public struct WinFigures: Hashable, Sendable {
     public var lost = 0
     /// Sum of won deals' final amounts, per currency.
     public var wonAmount: [String: Decimal] = [:]
-    /// Seconds from opened to won, added over won deals.
+    /// Seconds from opened to won, added over won deals (whole microseconds each).
     var cycleTotal: TimeInterval = 0
 
     public init() {}
@@ -43,17 +36,6 @@ public struct WinFigures: Hashable, Sendable {
     public var winRate: Double? { won + lost == 0 ? nil : Double(won) / Double(won + lost) }
     /// The average time from opened to won, in seconds; nil without wins.
     public var averageSalesCycle: TimeInterval? { won == 0 ? nil : cycleTotal / Double(won) }
-
-    mutating func add(_ deal: DealState) {
-        switch deal.status {
-        case .won:
-            won += 1
-            if let amount = deal.finalAmount { wonAmount[amount.currency, default: 0] += amount.amount }
-            cycleTotal += (deal.closedAt ?? deal.openedAt).timeIntervalSince(deal.openedAt)
-        case .lost: lost += 1
-        case .open: break
-        }
-    }
 }
 
 /// One stage of a pipeline summary.

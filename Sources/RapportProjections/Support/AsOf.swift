@@ -62,7 +62,8 @@ extension DealStates {
 
     /// A pipeline's summary as of `position`: from the store's own deal-states
     /// read model when `log` is a store whose read model has reached
-    /// `position` (``summary(of:asOf:in:now:staleAfterDays:)``, one seek per
+    /// `position` (``summary(of:asOf:in:now:staleAfterDays:)``: the stored
+    /// figures before it, the few changes after them, one seek per stale
     /// deal), else a fresh build from events `1...position`.
     ///
     /// ```swift

@@ -168,8 +168,33 @@ extension CompactWriter {
 extension CompactReader {
     mutating func decimal() throws(CompactReader.Malformed) -> Decimal {
         let text = try string()
+        if let value = Self.plainDecimal(text) { return value }
         guard let value = Decimal(string: text, locale: nil), !value.isNaN else { throw Malformed(reason: "\(text) is not a decimal") }
         return value
+    }
+
+    /// `text` read without Foundation's parser when it is plain: an optional
+    /// `-`, digits, and optionally `.` and more digits, 18 digits at most
+    /// (how `Decimal.description` writes amounts and probabilities). nil for
+    /// anything else, which goes to `Decimal(string:)` and reads the same.
+    static func plainDecimal(_ text: String) -> Decimal? {
+        var mantissa: UInt64 = 0
+        var digits = 0, fraction = 0
+        var negative = false, point = false
+        for (index, byte) in text.utf8.enumerated() {
+            switch byte {
+            case UInt8(ascii: "-") where index == 0: negative = true
+            case UInt8(ascii: ".") where !point && digits > 0: point = true
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                digits += 1
+                guard digits <= 18 else { return nil }
+                mantissa = mantissa * 10 + UInt64(byte - UInt8(ascii: "0"))
+                if point { fraction += 1 }
+            default: return nil
+            }
+        }
+        guard digits > 0, !point || fraction > 0 else { return nil }
+        return Decimal(sign: negative && mantissa != 0 ? .minus : .plus, exponent: -fraction, significand: Decimal(mantissa))
     }
 
     mutating func money() throws(CompactReader.Malformed) -> Money {

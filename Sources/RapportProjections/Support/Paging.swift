@@ -178,6 +178,25 @@ extension ReadModelReader {
         return try result?.get()
     }
 
+    /// Decodes the values under `prefix` from the first key at or after
+    /// `start` on, in key order, until `body` returns false: one seek, then
+    /// a walk. Under keys that end in inverted positions, from the version
+    /// as of a position back in time.
+    func walk<T: CompactValue>(
+        _ type: T.Type, under prefix: String, from start: String, _ body: (consuming T) -> Bool
+    ) throws(ProjectionQueryError) {
+        var problem: ProjectionQueryError?
+        do {
+            try forEachInPlace(keyPrefix: prefix, from: start) { key, bytes in
+                do { return body(try Stored.decode(T.self, bytes)) } catch {
+                    problem = .corruptValue(key: String(decoding: key, as: UTF8.self), reason: "\(error)")
+                    return false
+                }
+            }
+        } catch { throw .store(error) }
+        if let problem { throw problem }
+    }
+
     /// The keys starting with `prefix`, in order.
     func keys(withPrefix prefix: String) throws(ProjectionQueryError) -> [String] {
         var keys: [String] = []
