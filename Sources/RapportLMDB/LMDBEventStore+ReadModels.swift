@@ -25,7 +25,9 @@ extension LMDBEventStore: ReadModelStorage {
 
     public func read<R>(_ projection: String, _ body: (any ReadModelReader) throws(EventStoreError) -> R) throws(EventStoreError) -> R {
         try environment.read { (txn) throws(EventStoreError) -> R in
-            try body(LMDBReadModelReader(reader: txn.reader, projection: projection))
+            let reader = LMDBReadModelReader(reader: txn.reader, projection: projection)
+            defer { reader.close() }
+            return try body(reader)
         }
     }
 
@@ -111,11 +113,51 @@ extension LMDBEventStore: ReadModelStorage {
 }
 
 /// A projection's slice of the `read-models` table, inside a read transaction.
+/// Its walks share one cursor and one key buffer (a query makes many seeks:
+/// a pipeline summary one per stale deal); ``close()`` closes the cursor
+/// before the transaction ends.
 struct LMDBReadModelReader: ReadModelReader {
     let reader: TxnReader
-    let projection: String
+    /// The projection's name and a 0 byte: the start of each of its keys.
+    let prefix: [UInt8]
+    private let scratch = Scratch()
 
-    private var prefix: [UInt8] { Array(projection.utf8) + [0] }
+    /// What the walks reuse.
+    private final class Scratch {
+        var cursor: OpaquePointer?
+        /// Whether a walk is using ``cursor``: a walk started inside it gets a cursor of its own.
+        var walking = false
+        /// The wanted prefix, then the start key, both with the projection's prefix.
+        var keys: [UInt8] = []
+    }
+
+    init(reader: TxnReader, projection: String) {
+        self.reader = reader
+        prefix = Array(projection.utf8) + [0]
+    }
+
+    /// Closes the shared cursor (a read-only transaction's cursors must be closed explicitly).
+    func close() {
+        if let cursor = scratch.cursor { mdb_cursor_close(cursor) }
+        scratch.cursor = nil
+    }
+
+    /// Runs `body` with the shared cursor, or with a cursor of its own when
+    /// a walk already holds the shared one.
+    private func withCursor<R>(_ body: (OpaquePointer?) throws(LMDBError) -> R) throws(LMDBError) -> R {
+        if scratch.walking {
+            var cursor: OpaquePointer?
+            try check(mdb_cursor_open(reader.txn, reader.tables.readModels, &cursor), "opening a cursor")
+            defer { mdb_cursor_close(cursor) }
+            return try body(cursor)
+        }
+        if scratch.cursor == nil {
+            try check(mdb_cursor_open(reader.txn, reader.tables.readModels, &scratch.cursor), "opening a cursor")
+        }
+        scratch.walking = true
+        defer { scratch.walking = false }
+        return try body(scratch.cursor)
+    }
 
     func value(forKey key: String) throws(EventStoreError) -> [UInt8]? {
         var full = prefix + Array(key.utf8)
@@ -144,28 +186,35 @@ struct LMDBReadModelReader: ReadModelReader {
     func forEachInPlace(
         keyPrefix: String, from first: String, _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Bool
     ) throws(EventStoreError) {
-        let base = prefix
-        let wanted = base + Array(keyPrefix.utf8)
-        let from = base + Array(first.utf8)
-        var start = LMDBEventStore.precedes(from, wanted) ? wanted : from
-        var cursor: OpaquePointer?
+        // One buffer: [prefix + keyPrefix][prefix + first]. The walk may run
+        // another walk inside `body`, so it takes the buffer while it runs.
+        var keys = scratch.keys
+        scratch.keys = []
+        defer { keys.removeAll(keepingCapacity: true); scratch.keys = keys }
+        keys.removeAll(keepingCapacity: true)
+        keys.append(contentsOf: prefix)
+        var wantedText = keyPrefix, firstText = first
+        wantedText.withUTF8 { keys.append(contentsOf: $0) }
+        let wantedCount = keys.count
+        keys.append(contentsOf: prefix)
+        firstText.withUTF8 { keys.append(contentsOf: $0) }
         do throws(LMDBError) {
-            try check(mdb_cursor_open(reader.txn, reader.tables.readModels, &cursor), "opening a cursor")
-            defer { mdb_cursor_close(cursor) }
-            try wanted.withTypedBytes { (wanted) throws(LMDBError) in
-                try start.withTypedMutableBytes { (p) throws(LMDBError) in
-                    var k = MDB_val(mv_size: p.count, mv_data: p.baseAddress)
-                    var v = MDB_val()
-                    var code = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE)
-                    while code == MDB_SUCCESS {
-                        guard k.mv_size >= wanted.count, memcmp(k.mv_data, wanted.baseAddress!, wanted.count) == 0 else { return }
-                        let key = UnsafeRawBufferPointer(start: k.mv_data.advanced(by: base.count), count: k.mv_size - base.count)
-                        if !body(key, UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)) { return }
-                        code = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
-                    }
-                    if code != MDB_NOTFOUND { try check(code, "reading a read model") }
+            try withCursor { (cursor) throws(LMDBError) in try keys.withTypedMutableBytes { (all) throws(LMDBError) in
+                let wanted = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(all)[..<wantedCount])
+                let from = UnsafeMutableRawBufferPointer(rebasing: all[wantedCount...])
+                let start = LMDBEventStore.precedes(UnsafeRawBufferPointer(from), wanted)
+                    ? UnsafeMutableRawBufferPointer(rebasing: all[..<wantedCount]) : from
+                var k = MDB_val(mv_size: start.count, mv_data: start.baseAddress)
+                var v = MDB_val()
+                var code = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE)
+                while code == MDB_SUCCESS {
+                    guard k.mv_size >= wanted.count, memcmp(k.mv_data, wanted.baseAddress!, wanted.count) == 0 else { return }
+                    let key = UnsafeRawBufferPointer(start: k.mv_data.advanced(by: prefix.count), count: k.mv_size - prefix.count)
+                    if !body(key, UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)) { return }
+                    code = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
                 }
-            }
+                if code != MDB_NOTFOUND { try check(code, "reading a read model") }
+            } }
         } catch {
             throw error.storeError
         }

@@ -137,7 +137,7 @@ struct PostgresStoreTests {
     }
 
     @Test("an append whose connection is lost before COMMIT runs again on a new one; lost every time, it is a storage error and stores nothing",
-          .timeLimit(.minutes(1)))
+          .timeLimit(.minutes(3)))
     func connectionLostMidAppend() async throws {
         let database = try TestDatabase.get()
         // A client of its own, so ending its connections disturbs no other test.
@@ -150,6 +150,16 @@ struct PostgresStoreTests {
         /// Holds the log lock while an append runs, ending the session of every
         /// append transaction that waits for it (up to `times` of them, until the
         /// append returns), as a failover or an operator would; then lets go.
+        /// When no waiting session was found, what the server's sessions were doing then.
+        func sessions() async throws -> String {
+            var rows: [String] = []
+            let sql = "SELECT coalesce(state, '') || ' ' || coalesce(wait_event_type, '-') || '/' || coalesce(wait_event, '-') || ': ' || left(query, 100) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            for try await row in try await database.client.query(PostgresQuery(unsafeSQL: sql), logger: testLogger).decode(String.self) {
+                rows.append(row)
+            }
+            return rows.joined(separator: "\n")
+        }
+
         func appendWhileEndingSessions(times: Int) async throws -> (Result<AppendResult, EventStoreError>, Int) {
             try await database.client.withConnection { holder in
                 try await holder.query("BEGIN", logger: testLogger)
@@ -169,11 +179,14 @@ struct PostgresStoreTests {
                     WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid() AND query LIKE '%"\(schema)".rapport_log_head%'
                     """
                 var ended = 0
-                let deadline = ContinuousClock.now + .seconds(20)
+                // Generous: on a loaded machine the writer may take seconds to
+                // reach the lock (a new connection after the previous round).
+                let deadline = ContinuousClock.now + .seconds(90)
                 while ended < times && !finished.withLock({ $0 }) && ContinuousClock.now < deadline {
                     ended += Int(try await database.scalar(waiting))
                     try await Task.sleep(for: .milliseconds(5))
                 }
+                if ended == 0 { Issue.record("no append was seen waiting for the log lock; sessions:\n\(try await sessions())") }
                 try await holder.query("ROLLBACK", logger: testLogger)
                 return (await append.value, ended)
             }

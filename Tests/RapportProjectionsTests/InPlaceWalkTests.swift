@@ -68,6 +68,40 @@ struct InPlaceWalkTests {
         }
     }
 
+    @Test("walks inside a walk, and many seeks in one read, each see what a walk alone sees", arguments: Kind.allCases)
+    func nestedWalksAndRepeatedSeeks(_ kind: Kind) async throws {
+        try await withStorage(kind) { storage in
+            var writes: [String: [UInt8]?] = [:]
+            for outer in 0..<20 { for inner in 0..<5 { writes["o/\(Key.padded(UInt64(outer)))/\(inner)"] = [UInt8(outer), UInt8(inner)] } }
+            try await storage.commit([ReadModelChanges(projection: "nest", writes: writes, checkpoint: ProjectionCheckpoint(version: 1, position: 1))])
+            let (outerKeys, innerValues, seeks) = try storage.read("nest") { (reader) throws(EventStoreError) in
+                var outerKeys: [String] = [], innerValues: [[UInt8]] = [], seeks: [[UInt8]] = []
+                // Every key of the outer walk starts an inner walk of its own group.
+                try reader.forEachInPlace(keyPrefix: "o/", from: "o/") { key, _ in
+                    let text = String(decoding: key, as: UTF8.self)
+                    outerKeys.append(text)
+                    let group = String(text.prefix(while: { $0 != "/" } ) + "/" + text.dropFirst(2).prefix(while: { $0 != "/" }) + "/")
+                    try? reader.forEachInPlace(keyPrefix: group, from: group + "4") { _, value in
+                        innerValues.append(Array(value))
+                        return false
+                    }
+                    return true
+                }
+                // One seek per group, last first, in one read.
+                for outer in (0..<20).reversed() {
+                    try reader.forEachInPlace(keyPrefix: "o/\(Key.padded(UInt64(outer)))/", from: "o/\(Key.padded(UInt64(outer)))/2") { _, value in
+                        seeks.append(Array(value))
+                        return false
+                    }
+                }
+                return (outerKeys, innerValues, seeks)
+            }
+            #expect(outerKeys == writes.keys.sorted())
+            #expect(innerValues == (0..<20).flatMap { outer in Array(repeating: [UInt8(outer), 4], count: 5) })
+            #expect(seeks == (0..<20).reversed().map { [UInt8($0), 2] })
+        }
+    }
+
     @Test("a range walk in place visits exactly the range, like the copying one", arguments: Kind.allCases)
     func rangeWalks(_ kind: Kind) async throws {
         try await withStorage(kind) { storage in
