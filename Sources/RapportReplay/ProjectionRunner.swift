@@ -141,22 +141,29 @@ public actor ProjectionRunner {
         let started = Date()
         let total = head.rawValue - lowest.rawValue
         let storage = self.storage
-        // Batch N is committed while batch N + 1 is applied (the writer and the
-        // projections run side by side); batch N + 1 reads N's writes from
-        // memory until that commit is done. Commits stay in order.
+        // Three batches are under way at once: batch N is committed (on the
+        // store's writer) while batch N + 1 is applied and batch N + 2 is read
+        // and decoded. Batch N + 1 reads N's writes from memory until that
+        // commit is done; commits stay in order.
         var inFlight: BatchCommit?
         var next = lowest.next
         var expectedWrites = states.map { _ in 0 }
+        let source = BatchSource(log: log, registry: registry, codec: codec, scope: scope, types: types, batchSize: batchSize, head: head)
+        // Which projection wants an event of a later batch does not depend on
+        // the batches before it: every event there is past their end.
+        var loading: Task<Result<LoadedBatch, ReplayError>, Never>? = source.load(from: next, states: states)
         do throws(ReplayError) {
-            while next <= head {
-                let batchEnd = LogPosition(min(head.rawValue, next.rawValue + UInt64(batchSize) - 1))
+            while next <= head, let current = loading {
+                let loaded = try await current.value.get()
+                let batchEnd = loaded.end
+                loading = batchEnd < head ? source.load(from: batchEnd.next, states: states) : nil
                 var contexts = states.indices.map { index in
                     ReadModelContext(
                         projection: states[index].projection.name, storage: storage, pending: inFlight?.writes[index] ?? [:],
                         storageHidden: states[index].rebuild || inFlight?.hidesStorage[index] == true,
                         expectedWrites: expectedWrites[index])
                 }
-                try await apply(from: next, through: batchEnd, types: types, states: states, to: &contexts)
+                try await apply(loaded, states: states, to: &contexts)
                 for index in states.indices { expectedWrites[index] = contexts[index].writes.count }
                 var changes: [ReadModelChanges] = []
                 var hidesStorage: [Bool] = []
@@ -183,7 +190,8 @@ public actor ProjectionRunner {
                 try await landing.land(from: lowest, total: total, started: started, progress: progress)
             }
         } catch {
-            // Never leave a commit running behind the caller's back.
+            // Never leave a commit or a read running behind the caller's back.
+            _ = await loading?.value
             _ = await inFlight?.commit.value
             throw error
         }
@@ -202,36 +210,63 @@ public actor ProjectionRunner {
         if waitingToCatchUp.isEmpty { catchingUp = false } else { waitingToCatchUp.removeFirst().resume() }
     }
 
-    /// Applies the events `from...through` to the projections that have not seen them.
-    ///
-    /// The batch's events are read first; then which projection wants which
-    /// event is worked out, and the payloads any projection needs are decoded,
-    /// once each, in chunks that run side by side; then
-    /// each projection applies the events it wants, in log order, in a task
-    /// of its own. Projections share nothing but the decoded payloads (each
-    /// has its own context), so they run in parallel on as many cores as
-    /// there are.
-    private func apply(
-        from start: LogPosition, through end: LogPosition, types: Set<String>?, states: [ProjectionState],
-        to contexts: inout [ReadModelContext]
-    ) async throws(ReplayError) {
-        var events: [RecordedEvent] = []
-        var cursor = start
-        while cursor <= end {
-            let page: [RecordedEvent]
-            do {
-                // Bounded by the batch: nothing past it is read (an index
-                // would otherwise hand over matches far beyond it).
-                let filter = LogFilter(types: types, tags: scope.tags, actors: scope.actors, through: end)
-                page = try await log.readLog(from: cursor, filter: filter, limit: min(1_024, Int(end.rawValue - cursor.rawValue) + 1))
-            } catch { throw .store(error) }
-            for event in page where event.position <= end { events.append(event) }
-            guard let last = page.last, last.position < end else { break }
-            cursor = last.position.next
+    /// The events of one batch and what each projection takes of them.
+    private struct LoadedBatch: Sendable {
+        let events: [RecordedEvent]
+        let prepared: PreparedBatch
+        /// The batch's last position (events may end before it: filtered out).
+        let end: LogPosition
+    }
+
+    /// Reads batches and works out what the projections take of them, off
+    /// the runner's actor, so a batch is read while the one before is applied.
+    private struct BatchSource: Sendable {
+        let log: any EventLogReader
+        let registry: EventTypeRegistry
+        let codec: any EventCodec
+        let scope: LogFilter
+        let types: Set<String>?
+        let batchSize: Int
+        let head: LogPosition
+
+        /// Starts reading the batch that begins at `start`.
+        func load(from start: LogPosition, states: [ProjectionState]) -> Task<Result<LoadedBatch, ReplayError>, Never> {
+            Task.detached {
+                do throws(ReplayError) { return .success(try await read(from: start, states: states)) } catch { return .failure(error) }
+            }
         }
-        guard !events.isEmpty else { return }
-        let batch = events
-        let prepared = await Self.prepare(batch, for: states, registry: registry, codec: codec)
+
+        /// Reads the batch's events; then which projection wants which event
+        /// is worked out, and the payloads any projection needs are decoded,
+        /// once each, in chunks that run side by side.
+        private func read(from start: LogPosition, states: [ProjectionState]) async throws(ReplayError) -> LoadedBatch {
+            let end = LogPosition(Swift.min(head.rawValue, start.rawValue + UInt64(batchSize) - 1))
+            var events: [RecordedEvent] = []
+            var cursor = start
+            while cursor <= end {
+                let page: [RecordedEvent]
+                do {
+                    // Bounded by the batch: nothing past it is read (an index
+                    // would otherwise hand over matches far beyond it).
+                    let filter = LogFilter(types: types, tags: scope.tags, actors: scope.actors, through: end)
+                    page = try await log.readLog(from: cursor, filter: filter, limit: Swift.min(1_024, Int(end.rawValue - cursor.rawValue) + 1))
+                } catch { throw .store(error) }
+                for event in page where event.position <= end { events.append(event) }
+                guard let last = page.last, last.position < end else { break }
+                cursor = last.position.next
+            }
+            let prepared = await ProjectionRunner.prepare(events, for: states, registry: registry, codec: codec)
+            return LoadedBatch(events: events, prepared: prepared, end: end)
+        }
+    }
+
+    /// Applies a loaded batch to the projections that want its events: each
+    /// projection applies the events it wants, in log order, in a task of
+    /// its own. Projections share nothing but the decoded payloads (each has
+    /// its own context), so they run in parallel on as many cores as there are.
+    private func apply(_ loaded: LoadedBatch, states: [ProjectionState], to contexts: inout [ReadModelContext]) async throws(ReplayError) {
+        guard !loaded.events.isEmpty else { return }
+        let batch = loaded.events, prepared = loaded.prepared
         let applied = await withTaskGroup(of: (Int, Result<ReadModelContext, ReplayError>).self) { group in
             for index in states.indices where prepared.wantsAny(index) {
                 let projection = states[index].projection
