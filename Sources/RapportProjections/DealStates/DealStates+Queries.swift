@@ -42,10 +42,10 @@ extension DealStates {
     }
 
     /// A pipeline's summary as of `position`, from the stored read model: the
-    /// version of its figures at or before `position`, the deal changes
-    /// after it (at most ``tallyInterval``), and one seek per stale deal,
-    /// whatever the size of the log or of the pipeline. nil when the
-    /// pipeline did not exist then.
+    /// version of its figures at or before `position` (with the state of
+    /// each deal open then) and the deal changes after it (at most
+    /// ``tallyInterval``), whatever the size of the log or of the pipeline.
+    /// nil when the pipeline did not exist then.
     ///
     /// ```swift
     /// let quarterEnd = try await store.position(asOf: endOfQuarter)
@@ -64,12 +64,13 @@ extension DealStates {
         return try storage.query(name) { (reader) throws(ProjectionQueryError) -> PipelineSummary? in
             guard let info = try reader.first(PipelineInfo.self, under: "pipeline-at/\(id)/", from: Self.pipelineKey(id, at: position))
             else { return nil }
-            let tallies = "tally-at/\(id)/"
-            guard var tally = try reader.first(PipelineTally.self, under: tallies, from: Self.tallyKey(id, at: position)) else {
-                throw .corruptValue(key: tallies, reason: "no figures as of \(position) although the pipeline existed; rebuild the read model")
+            let versions = "tally-at/\(id)/"
+            guard let version = try reader.first(TallyVersion.self, under: versions, from: Self.tallyKey(id, at: position)) else {
+                throw .corruptValue(key: versions, reason: "no figures as of \(position) although the pipeline existed; rebuild the read model")
             }
             // The changes after that version, newest first: counted oldest first.
             var changes: [TallyChange] = []
+            var tally = version.tally
             let base = tally.position
             try reader.walk(TallyChange.self, under: "tally-change/\(id)/", from: Self.tallyChangeKey(id, at: position)) { change in
                 guard change.position > base else { return false }
@@ -77,15 +78,31 @@ extension DealStates {
                 return true
             }
             let board = PipelineBoard(info)
+            var open = OpenDeals(unsorted: version.open)
+            var changed: [DealID: DealState] = [:]
             for change in changes.reversed() {
                 if let before = change.before { tally.remove(before, on: board) }
-                tally.add(change.after, on: board)
+                if let after = change.after {
+                    tally.add(after, on: board)
+                    changed[after.id] = after
+                } else if let before = change.before {
+                    changed[before.id] = nil
+                }
+                open.change(from: change.before, to: change.after)
             }
+            // A stale deal's state then: its last change after the version, or the version's.
             var stale: [DealState] = []
-            for deal in tally.openDeals(before: Self.staleBefore(now, days: staleAfterDays)) {
-                let key = "\(deal.id)"
-                guard var state = try reader.first(DealState.self, under: "deal-at/\(key)/", from: Self.dealKey(key, at: position)) else {
-                    throw .corruptValue(key: "deal-at/\(key)/", reason: "an open deal of the figures as of \(position) has no state then")
+            for deal in open.before(Self.staleBefore(now, days: staleAfterDays)) {
+                var state: DealState
+                if let latest = changed[deal.id] {
+                    state = latest
+                } else {
+                    let found: DealState?
+                    do { found = try version.state(of: deal) } catch { throw .corruptValue(key: versions, reason: "\(error)") }
+                    guard let found else {
+                        throw .corruptValue(key: versions, reason: "open deal \(deal.id) as of \(position) has no state in the figures")
+                    }
+                    state = found
                 }
                 state.probability = info.stage(state.stage)?.probability
                 stale.append(state)
@@ -139,7 +156,8 @@ extension DealStates {
     /// print(anna?.results.winRate ?? 0, anna?.open.weighted["EUR"] ?? 0)
     /// ```
     ///
-    /// - Complexity: O(stages + owners + stale deals): the pipeline's stored figures, then one read per stale deal.
+    /// - Complexity: O(stages + owners + moves + stale deals): the pipeline's
+    ///   stored figures, a walk of its open deals up to the cut-off, one read per stale deal.
     public func summary(
         of pipeline: PipelineID, in storage: any ReadModelStorage, now: Date, staleAfterDays: Int = 30
     ) throws(ProjectionQueryError) -> PipelineSummary? {
@@ -148,10 +166,27 @@ extension DealStates {
             guard let tally = try reader.decoded(PipelineTally.self, "tally/\(pipeline)") else {
                 throw .corruptValue(key: "tally/\(pipeline)", reason: "missing although the pipeline exists; rebuild the read model")
             }
+            // The open deals that entered their stage before the cut-off: a walk of their index.
+            var staleIDs: [DealID] = []
+            let openPrefix = "tally-open/\(pipeline)/"
+            let end = Self.openKeyStart(pipeline.description, since: PipelineTally.OpenDeal.limit(before: Self.staleBefore(now, days: staleAfterDays)))
+            var problem: ProjectionQueryError?
+            do throws(EventStoreError) {
+                try reader.forEach(keyPrefix: openPrefix) { key, _ in
+                    guard key.utf8.lexicographicallyPrecedes(end.utf8) else { return false }
+                    guard let deal = Self.openDeal(fromKey: key.dropFirst(openPrefix.count)) else {
+                        problem = .corruptValue(key: key, reason: "not an open-deal key")
+                        return false
+                    }
+                    staleIDs.append(deal.id)
+                    return true
+                }
+            } catch { throw .store(error) }
+            if let problem { throw problem }
             var stale: [DealState] = []
-            for deal in tally.openDeals(before: Self.staleBefore(now, days: staleAfterDays)) {
-                guard var state = try reader.decoded(DealState.self, "deal/\(deal.id)") else {
-                    throw .corruptValue(key: "deal/\(deal.id)", reason: "an open deal of the pipeline's figures has no state")
+            for deal in staleIDs {
+                guard var state = try reader.decoded(DealState.self, "deal/\(deal)") else {
+                    throw .corruptValue(key: "deal/\(deal)", reason: "missing, but the pipeline's open-deal index lists it")
                 }
                 state.probability = info.stage(state.stage)?.probability
                 stale.append(state)

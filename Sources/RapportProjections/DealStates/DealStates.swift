@@ -30,18 +30,22 @@ public import RapportReplay
 /// | `in-pipeline/<pipeline>/<deal>` | index of a pipeline's deals |
 /// | `deal-at/<deal>/<inverted position>` | the ``DealState`` after each event that changed it (newest first) |
 /// | `pipeline-at/<pipeline>/<inverted position>` | the pipeline after each event that changed it |
-/// | `tally/<pipeline>` | the pipeline's figures now: counts and sums by stage and owner, moves, open deals |
-/// | `tally-at/<pipeline>/<inverted position>` | the figures at a pipeline change and every ``tallyInterval`` deal changes |
+/// | `tally/<pipeline>` | the pipeline's figures now: counts and sums by stage and owner, moves |
+/// | `tally-open/<pipeline>/<since>/<deal>` | index of the open deals, by when each entered its stage |
+/// | `tally-at/<pipeline>/<inverted position>` | the figures at a pipeline change and every ``tallyInterval`` deal changes (or every sixteenth of the open deals), with the open deals and their states |
 /// | `tally-change/<pipeline>/<inverted position>` | each deal change: the deal before and after |
 ///
 /// The `…-at` keys answer "as of" questions from the stored read model: a
 /// deal as of a position is one seek; a pipeline's summary is one seek for
-/// the figures before it, at most ``tallyInterval`` changes after them and
-/// one seek per stale deal, whatever the size of the log or the pipeline.
+/// the figures before it (with the open deals' states then) and at most
+/// ``tallyInterval`` changes after them, whatever the size of the log or
+/// the pipeline.
 public struct DealStates: Projection {
     public let name: String
     /// 2: the `deal-at` and `pipeline-at` versions. 3: the pipeline tallies.
-    public let version = 3
+    /// 4: the versions of the figures hold the open deals and their states;
+    /// ids in keys are lower case.
+    public let version = 4
     /// How many deal changes of a pipeline at most lie between two stored
     /// versions of its figures: a summary as of a position reads up to this
     /// many changes after the version before it.
@@ -54,7 +58,11 @@ public struct DealStates: Projection {
     public init(name: String = "deal-states") { self.name = name }
 
     public func apply(_ event: RecordedEvent, decoded: (any Event)?, to model: inout ReadModelContext) throws {
-        let id = event.streamEntity.id
+        // Ids in keys in their canonical (lower-case) text, as `DealID` and
+        // `PipelineID` write them, whatever the stream's spelling.
+        let entity = event.streamEntity
+        let id = entity.kind == Pipeline.kind
+            ? PipelineID(entity.id)?.description ?? entity.id : DealID(entity.id)?.description ?? entity.id
         let date = event.effectiveDate
         if let defined = decoded as? PipelineDefined {
             let info = PipelineInfo(name: defined.name, stages: defined.stages)
@@ -74,9 +82,12 @@ public struct DealStates: Projection {
                 id: dealID, title: opened.title, pipelineID: opened.pipelineID, stage: opened.stage, status: .open,
                 amount: opened.amount, owner: opened.ownerID, companyID: opened.companyID, expectedCloseDate: opened.expectedCloseDate,
                 openedAt: date, stageHistory: [StageVisit(stage: opened.stage, enteredAt: date, movedBack: false, position: event.position)])
+            // Opened again (the log allows it; the repository does not): the new state replaces the old.
+            let before = try model.load(DealState.self, "deal/\(id)")
+            if let before, before.pipelineID != state.pipelineID { model.remove("in-pipeline/\(before.pipelineID)/\(id)") }
             store(state, deal: id, at: event.position, in: &model)
             model.mark("in-pipeline/\(opened.pipelineID)/\(id)")
-            try tally(from: nil, to: state, at: event.position, in: &model)
+            try tally(from: before, to: state, at: event.position, in: &model)
             return
         }
         guard var state = try model.load(DealState.self, "deal/\(id)") else { return }
@@ -116,39 +127,100 @@ public struct DealStates: Projection {
         try tally(from: before, to: state, at: event.position, in: &model)
     }
 
-    /// Counts a deal change in its pipeline's figures and records it; every
-    /// ``tallyInterval`` changes, stores a version of the figures. A deal of
-    /// a pipeline not defined yet is counted when the pipeline is.
+    /// Counts a deal change in its pipeline's figures (in both pipelines'
+    /// when it moved from one to another) and records it.
     private func tally(from before: DealState?, to after: DealState, at position: LogPosition, in model: inout ReadModelContext) throws {
-        let pipeline = after.pipelineID.description
+        if let before, before.pipelineID != after.pipelineID {
+            try tally(from: before, to: nil, in: before.pipelineID.description, at: position, in: &model)
+            try tally(from: nil, to: after, in: after.pipelineID.description, at: position, in: &model)
+        } else {
+            try tally(from: before, to: after, in: after.pipelineID.description, at: position, in: &model)
+        }
+    }
+
+    /// Counts a change of one deal in `pipeline`'s figures, keeps its open
+    /// deals' index and records the change; stores a version of the figures
+    /// every ``tallyInterval`` changes, or every sixteenth of its open deals
+    /// when that is more (so versions cost O(1) per change whatever the size
+    /// of the pipeline). A deal of a pipeline not defined yet is counted when
+    /// the pipeline is.
+    private func tally(
+        from before: DealState?, to after: DealState?, in pipeline: String, at position: LogPosition, in model: inout ReadModelContext
+    ) throws {
         guard let info = try model.load(PipelineInfo.self, "pipeline/\(pipeline)") else { return }
         let board = PipelineBoard(info)
         var tally = try model.load(PipelineTally.self, "tally/\(pipeline)") ?? PipelineTally()
         if let before { tally.remove(before, on: board) }
-        tally.add(after, on: board)
+        if let after { tally.add(after, on: board) }
+        if let before, before.status == .open { model.remove(Self.openKey(pipeline, PipelineTally.OpenDeal(before))) }
+        if let after, after.status == .open { model.mark(Self.openKey(pipeline, PipelineTally.OpenDeal(after))) }
         tally.position = position
         model.store(TallyChange(position: position, before: before, after: after), Self.tallyChangeKey(pipeline, at: position))
         tally.changesSinceVersion += 1
-        if tally.changesSinceVersion >= Self.tallyInterval {
+        if tally.changesSinceVersion >= max(Self.tallyInterval, tally.openCount / 16) {
             tally.changesSinceVersion = 0
-            model.store(tally, Self.tallyKey(pipeline, at: position))
+            model.store(try version(of: tally, in: pipeline, model: model), Self.tallyKey(pipeline, at: position))
         }
         model.store(tally, "tally/\(pipeline)")
     }
 
+    /// `tally` with the pipeline's open deals and the current state of each, to store as a version.
+    private func version(of tally: PipelineTally, in pipeline: String, model: ReadModelContext) throws -> TallyVersion {
+        var open: [PipelineTally.OpenDeal] = []
+        let prefix = "tally-open/\(pipeline)/"
+        try model.forEach(keyPrefix: prefix) { key, _ in
+            guard let deal = Self.openDeal(fromKey: key.dropFirst(prefix.count)) else {
+                throw ProjectionQueryError.corruptValue(key: key, reason: "not an open-deal key")
+            }
+            open.append(deal)
+        }
+        let states = try open.map { (deal) throws -> [UInt8] in
+            let key = "deal/\(deal.id)"
+            guard let bytes = try model.value(forKey: key) else {
+                throw ProjectionQueryError.corruptValue(key: key, reason: "missing, but the pipeline's figures count the deal as open")
+            }
+            return bytes.first == CompactWriter.marker ? bytes : Stored.encode(try Stored.decode(DealState.self, bytes))
+        }
+        return TallyVersion(tally, open: OpenDeals(open).entries, states: states)
+    }
+
     /// Counts every deal of the pipeline afresh on its new board (its
-    /// stages, their order or probabilities changed) and stores a version.
+    /// stages, their order or probabilities changed; or it was just defined,
+    /// after deals were opened in it) and stores a version.
     private func retally(pipeline id: String, on board: PipelineBoard, at position: LogPosition, in model: inout ReadModelContext) throws {
-        var deals: [String] = []
-        let prefix = "in-pipeline/\(id)/"
+        var deals: [String] = [], stale: [String] = []
+        let prefix = "in-pipeline/\(id)/", openPrefix = "tally-open/\(id)/"
         try model.forEach(keyPrefix: prefix) { key, _ in deals.append(String(key.dropFirst(prefix.count))) }
+        try model.forEach(keyPrefix: openPrefix) { key, _ in stale.append(key) }
+        for key in stale { model.remove(key) }
         var tally = PipelineTally()
         for deal in deals {
-            if let state = try model.load(DealState.self, "deal/\(deal)") { tally.add(state, on: board) }
+            guard let state = try model.load(DealState.self, "deal/\(deal)"), state.pipelineID.description == id else { continue }
+            tally.add(state, on: board)
+            if state.status == .open { model.mark(Self.openKey(id, PipelineTally.OpenDeal(state))) }
         }
         tally.position = position
-        model.store(tally, Self.tallyKey(id, at: position))
+        model.store(try version(of: tally, in: id, model: model), Self.tallyKey(id, at: position))
         model.store(tally, "tally/\(id)")
+    }
+
+    /// The index key of an open deal: `tally-open/<pipeline>/<since>/<deal>`,
+    /// `since` in microseconds, shifted so that key order is time order.
+    static func openKey(_ pipeline: String, _ deal: PipelineTally.OpenDeal) -> String {
+        "tally-open/\(pipeline)/\(Key.padded(UInt64(bitPattern: deal.since) ^ (1 << 63)))/\(deal.id)"
+    }
+
+    /// The `<since>/<deal>` part of the first key at or after which deals
+    /// entered their stage at `since` or later.
+    static func openKeyStart(_ pipeline: String, since: Int64) -> String {
+        "tally-open/\(pipeline)/\(Key.padded(UInt64(bitPattern: since) ^ (1 << 63)))/"
+    }
+
+    /// The open deal a key names, from its `<since>/<deal>` part.
+    static func openDeal(fromKey rest: Substring) -> PipelineTally.OpenDeal? {
+        let parts = rest.split(separator: "/")
+        guard parts.count == 2, let shifted = UInt64(parts[0]), let id = DealID(String(parts[1])) else { return nil }
+        return PipelineTally.OpenDeal(since: Int64(bitPattern: shifted ^ (1 << 63)), id: id)
     }
 
     /// Stores the deal's current state and its version as of `position`.

@@ -43,47 +43,47 @@ struct PipelineBoard {
 
 /// What a pipeline's summary adds up, kept as deals change: counts and sums
 /// that a deal's old state can be taken out of and its new state put into.
-/// Nothing in it depends on the order deals were added in (amounts are
-/// `Decimal`s, sales cycles whole microseconds), so a tally built change by
-/// change equals one built from the deals as they are.
+/// Only amounts are added (never products), so taking a deal out undoes
+/// putting it in exactly, and the figures do not depend on the order deals
+/// were counted in; weighted amounts are worked out when a summary is read,
+/// per stage (the stage's probability × the stage's total). Sales cycles are
+/// added in whole microseconds.
 ///
-/// The deal-states projection stores the current tally of each pipeline
-/// and, every ``DealStates/tallyInterval`` changes, a version of it; with
-/// each deal change it stores the deal before and after. A summary as of a
-/// position is then the version at or before it plus the few changes since.
+/// The open deals are not in here: the deal-states projection keeps them as
+/// index keys (`tally-open/…`), and its stored versions of the figures
+/// (``TallyVersion``) carry them with their states.
 struct PipelineTally: Hashable, Codable {
     /// Amounts in one currency.
     struct Sum: Hashable, Codable {
         /// Deals with an amount in this currency: the sum is shown while any is left.
         var deals = 0
         var total: Decimal = 0
-        var weighted: Decimal = 0
     }
 
-    /// ``AmountFigures`` that deals can be taken out of.
-    struct Amounts: Hashable, Codable {
+    /// A count of deals and their amounts per currency.
+    struct Totals: Hashable, Codable {
         var count = 0
         var sums: [String: Sum] = [:]
 
-        mutating func add(_ amount: Money?, probability: Decimal, _ sign: Int) {
+        var isEmpty: Bool { count == 0 && sums.isEmpty }
+
+        mutating func add(_ amount: Money?, _ sign: Int) {
             count += sign
             guard let amount else { return }
             var sum = sums[amount.currency] ?? Sum()
-            let value = sign > 0 ? amount.amount : -amount.amount
             sum.deals += sign
-            sum.total += value
-            sum.weighted += value * probability
+            sum.total += sign > 0 ? amount.amount : -amount.amount
             sums[amount.currency] = sum.deals == 0 ? nil : sum
         }
 
-        var figures: AmountFigures {
-            var figures = AmountFigures()
-            figures.count = count
-            for (currency, sum) in sums {
-                figures.total[currency] = sum.total
-                figures.weighted[currency] = sum.weighted
+        /// Adds these totals, weighted by `probability`, to `figures`.
+        func add(to figures: inout AmountFigures, probability: Decimal) {
+            figures.count += count
+            for currency in sums.keys.sorted() {
+                let total = sums[currency]!.total
+                figures.total[currency, default: 0] += total
+                figures.weighted[currency, default: 0] += total * probability
             }
-            return figures
         }
     }
 
@@ -94,6 +94,8 @@ struct PipelineTally: Hashable, Codable {
         var wonAmounts: [String: Sum] = [:]
         /// Opened to won, added over won deals, in microseconds.
         var cycle: Int64 = 0
+
+        var isEmpty: Bool { won == 0 && lost == 0 }
 
         mutating func add(_ deal: DealState, _ sign: Int) {
             switch deal.status {
@@ -123,20 +125,21 @@ struct PipelineTally: Hashable, Codable {
     }
 
     struct Stage: Hashable, Codable {
-        /// The deals in the stage now.
-        var deals = Amounts()
+        /// The deals in the stage now (a won deal with its final amount).
+        var deals = Totals()
         var entered = 0
         var advanced = 0
 
-        var isEmpty: Bool { deals.count == 0 && deals.sums.isEmpty && entered == 0 && advanced == 0 }
+        var isEmpty: Bool { deals.isEmpty && entered == 0 && advanced == 0 }
     }
 
     struct Owner: Hashable, Codable {
-        var open = Amounts()
+        /// Their open deals, by the stage each is in.
+        var open: [String: Totals] = [:]
         var results = Wins()
 
         /// Every deal counts in one of these, so an owner with none left has no deal.
-        var isEmpty: Bool { open.count == 0 && results.won == 0 && results.lost == 0 }
+        var isEmpty: Bool { open.isEmpty && results.isEmpty }
     }
 
     struct Move: Hashable, Codable {
@@ -149,7 +152,21 @@ struct PipelineTally: Hashable, Codable {
         var since: Int64
         var id: DealID
 
+        init(since: Int64, id: DealID) {
+            self.since = since
+            self.id = id
+        }
+
+        /// The entry of `deal`, which must be open.
+        init(_ deal: DealState) { self.init(since: ProjectionTimestamp.microseconds(of: deal.lastMovedAt), id: deal.id) }
+
         static func precedes(_ a: OpenDeal, _ b: OpenDeal) -> Bool { (a.since, a.id) < (b.since, b.id) }
+
+        /// The first microsecond not before `date`: deals that entered their
+        /// stage earlier than this are the ones that entered before `date`.
+        static func limit(before date: Date) -> Int64 {
+            Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.up))
+        }
     }
 
     /// The position of the last change counted.
@@ -157,14 +174,15 @@ struct PipelineTally: Hashable, Codable {
     /// Deal changes counted since the last stored version.
     var changesSinceVersion = 0
     var stages: [String: Stage] = [:]
+    /// Open deals by the stage each is in (a stage the pipeline never had included).
+    var open: [String: Totals] = [:]
     /// By owner; the nil key for deals without one.
     var owners: [String?: Owner] = [:]
-    var open = Amounts()
     var results = Wins()
     var moves: [Move: Int] = [:]
-    /// Open deals, longest in their stage first (then by id): the stale
-    /// deals of any `now` are a prefix.
-    var openDeals: [OpenDeal] = []
+
+    /// How many deals are open.
+    var openCount: Int { open.values.reduce(0) { $0 + $1.count } }
 
     /// Counts `deal` in.
     mutating func add(_ deal: DealState, on board: PipelineBoard) { count(deal, on: board, 1) }
@@ -173,19 +191,11 @@ struct PipelineTally: Hashable, Codable {
     mutating func remove(_ deal: DealState, on board: PipelineBoard) { count(deal, on: board, -1) }
 
     private mutating func count(_ deal: DealState, on board: PipelineBoard, _ sign: Int) {
-        let weight = board.probability(deal.stage)
-        if board.index[deal.stage] != nil { update(stage: deal.stage) { $0.deals.add(deal.effectiveAmount, probability: weight, sign) } }
+        if board.index[deal.stage] != nil { update(stage: deal.stage) { $0.deals.add(deal.effectiveAmount, sign) } }
         var owner = owners[deal.owner] ?? Owner()
         if deal.status == .open {
-            open.add(deal.amount, probability: weight, sign)
-            owner.open.add(deal.amount, probability: weight, sign)
-            let entry = OpenDeal(since: ProjectionTimestamp.microseconds(of: deal.lastMovedAt), id: deal.id)
-            let at = openDealIndex(of: entry)
-            if sign > 0 {
-                openDeals.insert(entry, at: at)
-            } else if at < openDeals.count, openDeals[at] == entry {
-                openDeals.remove(at: at)
-            }
+            Self.add(deal.amount, in: deal.stage, to: &open, sign)
+            Self.add(deal.amount, in: deal.stage, to: &owner.open, sign)
         }
         results.add(deal, sign)
         owner.results.add(deal, sign)
@@ -207,14 +217,10 @@ struct PipelineTally: Hashable, Codable {
         }
     }
 
-    /// Where `entry` is, or would go, in ``openDeals``: a binary search.
-    private func openDealIndex(of entry: OpenDeal) -> Int {
-        var low = 0, high = openDeals.count
-        while low < high {
-            let middle = (low + high) / 2
-            if OpenDeal.precedes(openDeals[middle], entry) { low = middle + 1 } else { high = middle }
-        }
-        return low
+    private static func add(_ amount: Money?, in stage: String, to byStage: inout [String: Totals], _ sign: Int) {
+        var totals = byStage[stage] ?? Totals()
+        totals.add(amount, sign)
+        byStage[stage] = totals.isEmpty ? nil : totals
     }
 
     private mutating func update(stage key: String, _ body: (inout Stage) -> Void) {
@@ -223,10 +229,11 @@ struct PipelineTally: Hashable, Codable {
         stages[key] = stage.isEmpty ? nil : stage
     }
 
-    /// The open deals that entered their stage before `date`, longest there first.
-    func openDeals(before date: Date) -> ArraySlice<OpenDeal> {
-        let limit = ProjectionTimestamp.microseconds(of: date)
-        return openDeals.prefix { $0.since < limit }
+    /// Open deals by stage as figures: amounts weighted by each stage's probability.
+    private static func figures(_ byStage: [String: Totals], on board: PipelineBoard) -> AmountFigures {
+        var figures = AmountFigures()
+        for stage in byStage.keys.sorted() { byStage[stage]!.add(to: &figures, probability: board.probability(stage)) }
+        return figures
     }
 
     /// The summary these figures make on `board`, with the stale deals given.
@@ -237,27 +244,114 @@ struct PipelineTally: Hashable, Codable {
             let tally = board.index[entry.stage.key] == place ? stages[entry.stage.key] : nil
             if entry.retired && (tally?.entered ?? 0) == 0 { continue }
             let stage = entry.stage
+            var deals = AmountFigures()
+            tally?.deals.add(to: &deals, probability: board.probability(stage.key))
             figures.append(StageFigures(
                 key: stage.key, name: stage.name, kind: stage.kind, probability: stage.probability, isRetired: entry.retired,
-                deals: tally?.deals.figures ?? AmountFigures(), entered: tally?.entered ?? 0, advanced: tally?.advanced ?? 0))
+                deals: deals, entered: tally?.entered ?? 0, advanced: tally?.advanced ?? 0))
         }
-        let owners = owners.map { OwnerFigures(owner: $0.key, open: $0.value.open.figures, results: $0.value.results.figures) }
+        let owners = owners.map { OwnerFigures(owner: $0.key, open: Self.figures($0.value.open, on: board), results: $0.value.results.figures) }
         return PipelineSummary(
             pipelineID: id, name: board.info.name, now: now, stages: figures,
             owners: owners.sorted { ($0.owner ?? "") < ($1.owner ?? "") || ($0.owner == nil && $1.owner != nil) },
-            open: open.figures, results: results.figures,
+            open: Self.figures(open, on: board), results: results.figures,
             transitions: moves.map { StageTransition(from: $0.key.from, to: $0.key.to, count: $0.value) }
                 .sorted { ($0.from, $0.to) < ($1.from, $1.to) },
             stale: stale)
     }
 }
 
-/// One deal change as the tally counts it: the deal before (nil when the
-/// event opened it) and after.
+/// Open deals ordered by when they entered their stage (then by id), so the
+/// stale deals of any `now` are a prefix.
+struct OpenDeals: Hashable {
+    private(set) var entries: [PipelineTally.OpenDeal] = []
+
+    init(_ entries: [PipelineTally.OpenDeal] = []) { self.entries = entries.sorted(by: PipelineTally.OpenDeal.precedes) }
+
+    /// Where `entry` is, or would go: a binary search.
+    func index(of entry: PipelineTally.OpenDeal) -> Int { Self.index(of: entry, in: entries) }
+
+    /// Where `entry` is, or would go, in `entries` (in order): a binary search.
+    static func index(of entry: PipelineTally.OpenDeal, in entries: [PipelineTally.OpenDeal]) -> Int {
+        var low = 0, high = entries.count
+        while low < high {
+            let middle = (low + high) / 2
+            if PipelineTally.OpenDeal.precedes(entries[middle], entry) { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    func contains(_ entry: PipelineTally.OpenDeal) -> Bool {
+        let at = index(of: entry)
+        return at < entries.count && entries[at] == entry
+    }
+
+    /// Takes out the state `before` (when open) and puts in `after` (when open).
+    mutating func change(from before: DealState?, to after: DealState?) {
+        if let before, before.status == .open {
+            let entry = PipelineTally.OpenDeal(before)
+            let at = index(of: entry)
+            if at < entries.count, entries[at] == entry { entries.remove(at: at) }
+        }
+        if let after, after.status == .open {
+            let entry = PipelineTally.OpenDeal(after)
+            entries.insert(entry, at: index(of: entry))
+        }
+    }
+
+    /// The deals that entered their stage before `date`, longest there first.
+    func before(_ date: Date) -> ArraySlice<PipelineTally.OpenDeal> {
+        let limit = PipelineTally.OpenDeal.limit(before: date)
+        return entries.prefix { $0.since < limit }
+    }
+}
+
+/// A stored version of a pipeline's figures, with the deals open then and
+/// the state of each: a summary as of a position takes its stale deals from
+/// here, or from the changes after the version, instead of one seek each.
+struct TallyVersion: Hashable, Codable {
+    var tally: PipelineTally
+    /// The open deals, in ``OpenDeals`` order.
+    var open: [PipelineTally.OpenDeal]
+    /// Each open deal's state in its compact form, one after another:
+    /// deal `i` is `states[offsets[i]..<offsets[i + 1]]`.
+    var states: [UInt8]
+    var offsets: [Int]
+
+    /// `tally` with its open deals (in order) and the compact form of each one's state.
+    init(_ tally: PipelineTally, open: [PipelineTally.OpenDeal], states: [[UInt8]]) {
+        precondition(open.count == states.count)
+        self.tally = tally
+        self.open = open
+        self.states = Array(states.joined())
+        var offsets = [0]
+        offsets.reserveCapacity(states.count + 1)
+        for state in states { offsets.append(offsets.last! + state.count) }
+        self.offsets = offsets
+    }
+
+    /// The state of the open deal `entry` at this version, or nil when it was not open then.
+    func state(of entry: PipelineTally.OpenDeal) throws(CompactReader.Malformed) -> DealState? {
+        let at = OpenDeals.index(of: entry, in: open)
+        guard at < open.count, open[at] == entry else { return nil }
+        let range = offsets[at]..<offsets[at + 1]
+        return try states.withUnsafeBytes { bytes in
+            Result { () throws(CompactReader.Malformed) in try DealState(compactBytes: UnsafeRawBufferPointer(rebasing: bytes[range])) }
+        }.get()
+    }
+}
+
+extension OpenDeals {
+    /// Entries already in order (a stored version's), taken as they are.
+    init(unsorted entries: [PipelineTally.OpenDeal]) { self.entries = entries }
+}
+
+/// One deal change as a pipeline's figures count it: the deal before (nil
+/// when it was not in the pipeline) and after (nil when it left it).
 struct TallyChange: Hashable, Codable {
     var position: LogPosition
     var before: DealState?
-    var after: DealState
+    var after: DealState?
 }
 
 // MARK: - Compact form
@@ -271,29 +365,24 @@ extension PipelineTally: CompactValue {
         for key in stages.keys.sorted() {
             let stage = stages[key]!
             out.string(key)
-            out.amounts(stage.deals)
+            out.totals(stage.deals)
             out.signed(Int64(stage.entered))
             out.signed(Int64(stage.advanced))
         }
+        out.byStage(open)
         out.unsigned(UInt64(owners.count))
         for key in owners.keys.sorted(by: { ($0 ?? "") < ($1 ?? "") || ($0 == nil && $1 != nil) }) {
             let owner = owners[key]!
             out.optional(key) { $0.string($1) }
-            out.amounts(owner.open)
+            out.byStage(owner.open)
             out.wins(owner.results)
         }
-        out.amounts(open)
         out.wins(results)
         out.unsigned(UInt64(moves.count))
         for move in moves.keys.sorted(by: { ($0.from, $0.to) < ($1.from, $1.to) }) {
             out.string(move.from)
             out.string(move.to)
             out.signed(Int64(moves[move]!))
-        }
-        out.unsigned(UInt64(openDeals.count))
-        for deal in openDeals {
-            out.signed(deal.since)
-            out.uuid(deal.id.uuid)
         }
     }
 
@@ -302,21 +391,49 @@ extension PipelineTally: CompactValue {
         changesSinceVersion = Int(try input.unsigned())
         for _ in 0..<(try input.count()) {
             let key = try input.string()
-            stages[key] = Stage(deals: try input.amounts(), entered: Int(try input.signed()), advanced: Int(try input.signed()))
+            stages[key] = Stage(deals: try input.totals(), entered: Int(try input.signed()), advanced: Int(try input.signed()))
         }
+        open = try input.byStage()
         for _ in 0..<(try input.count()) {
             let key = try input.optional { (r) throws(CompactReader.Malformed) in try r.string() }
-            owners[key] = Owner(open: try input.amounts(), results: try input.wins())
+            owners[key] = Owner(open: try input.byStage(), results: try input.wins())
         }
-        open = try input.amounts()
         results = try input.wins()
         for _ in 0..<(try input.count()) {
             let move = Move(from: try input.string(), to: try input.string())
             moves[move] = Int(try input.signed())
         }
+    }
+}
+
+extension TallyVersion: CompactValue {
+    func write(to out: inout CompactWriter) {
+        tally.write(to: &out)
+        out.unsigned(UInt64(open.count))
+        for (index, deal) in open.enumerated() {
+            out.signed(deal.since)
+            out.uuid(deal.id.uuid)
+            out.blob(states[offsets[index]..<offsets[index + 1]])
+        }
+    }
+
+    init(from input: inout CompactReader) throws(CompactReader.Malformed) {
+        tally = try PipelineTally(from: &input)
         let count = try input.count()
-        openDeals.reserveCapacity(count)
-        for _ in 0..<count { openDeals.append(OpenDeal(since: try input.signed(), id: DealID(try input.uuid()))) }
+        open = []
+        open.reserveCapacity(count)
+        states = []
+        offsets = [0]
+        offsets.reserveCapacity(count + 1)
+        for _ in 0..<count {
+            let deal = PipelineTally.OpenDeal(since: try input.signed(), id: DealID(try input.uuid()))
+            if let last = open.last, !PipelineTally.OpenDeal.precedes(last, deal) {
+                throw CompactReader.Malformed(reason: "open deals out of order")
+            }
+            open.append(deal)
+            states.append(contentsOf: try input.blob())
+            offsets.append(states.count)
+        }
     }
 }
 
@@ -324,13 +441,13 @@ extension TallyChange: CompactValue {
     func write(to out: inout CompactWriter) {
         out.unsigned(position.rawValue)
         out.optional(before) { $1.write(to: &$0) }
-        after.write(to: &out)
+        out.optional(after) { $1.write(to: &$0) }
     }
 
     init(from input: inout CompactReader) throws(CompactReader.Malformed) {
         position = LogPosition(try input.unsigned())
         before = try input.optional { (r) throws(CompactReader.Malformed) in try DealState(from: &r) }
-        after = try DealState(from: &input)
+        after = try input.optional { (r) throws(CompactReader.Malformed) in try DealState(from: &r) }
     }
 }
 
@@ -342,13 +459,20 @@ extension CompactWriter {
             string(currency)
             signed(Int64(sum.deals))
             decimal(sum.total)
-            decimal(sum.weighted)
         }
     }
 
-    fileprivate mutating func amounts(_ amounts: PipelineTally.Amounts) {
-        signed(Int64(amounts.count))
-        sums(amounts.sums)
+    fileprivate mutating func totals(_ totals: PipelineTally.Totals) {
+        signed(Int64(totals.count))
+        sums(totals.sums)
+    }
+
+    fileprivate mutating func byStage(_ byStage: [String: PipelineTally.Totals]) {
+        unsigned(UInt64(byStage.count))
+        for stage in byStage.keys.sorted() {
+            string(stage)
+            totals(byStage[stage]!)
+        }
     }
 
     fileprivate mutating func wins(_ wins: PipelineTally.Wins) {
@@ -363,13 +487,19 @@ extension CompactReader {
     fileprivate mutating func sums() throws(Malformed) -> [String: PipelineTally.Sum] {
         var sums: [String: PipelineTally.Sum] = [:]
         for _ in 0..<(try count()) {
-            sums[try string()] = PipelineTally.Sum(deals: Int(try signed()), total: try decimal(), weighted: try decimal())
+            sums[try string()] = PipelineTally.Sum(deals: Int(try signed()), total: try decimal())
         }
         return sums
     }
 
-    fileprivate mutating func amounts() throws(Malformed) -> PipelineTally.Amounts {
-        PipelineTally.Amounts(count: Int(try signed()), sums: try sums())
+    fileprivate mutating func totals() throws(Malformed) -> PipelineTally.Totals {
+        PipelineTally.Totals(count: Int(try signed()), sums: try sums())
+    }
+
+    fileprivate mutating func byStage() throws(Malformed) -> [String: PipelineTally.Totals] {
+        var byStage: [String: PipelineTally.Totals] = [:]
+        for _ in 0..<(try count()) { byStage[try string()] = try totals() }
+        return byStage
     }
 
     fileprivate mutating func wins() throws(Malformed) -> PipelineTally.Wins {

@@ -78,6 +78,12 @@ struct CompactWriter {
         unsigned(UInt64(values.count))
         for value in values { string(value) }
     }
+
+    /// Bytes as they are, after their length.
+    mutating func blob(_ value: some Collection<UInt8>) {
+        unsigned(UInt64(value.count))
+        bytes.append(contentsOf: value)
+    }
 }
 
 /// Reads a compact value in place, from bytes it borrows (an array's, or a
@@ -180,6 +186,13 @@ struct CompactReader {
     @inline(__always)
     mutating func optional<T>(_ body: (inout CompactReader) throws(Malformed) -> T) throws(Malformed) -> T? {
         try bool() ? try body(&self) : nil
+    }
+
+    /// The bytes a ``CompactWriter/blob(_:)`` wrote, in place.
+    mutating func blob() throws(Malformed) -> UnsafeRawBufferPointer {
+        let length = try count()
+        defer { index += length }
+        return UnsafeRawBufferPointer(rebasing: bytes[index..<index + length])
     }
 
     mutating func strings() throws(Malformed) -> [String] {
