@@ -57,6 +57,20 @@ struct CompactCodingTests {
         (plain.amount, plain.finalAmount, plain.owner, plain.companyID, plain.expectedCloseDate) = (nil, nil, nil, nil, nil)
         (plain.closedAt, plain.lostReason, plain.probability, plain.stageHistory) = (nil, nil, nil, [])
         #expect(try DealState(compactBytes: plain.compactBytes) == plain)
+        let pipeline = PipelineInfo(name: "Sales", stages: salesStages, retired: [salesStages[1]])
+        #expect(try PipelineInfo(compactBytes: pipeline.compactBytes) == pipeline)
+        // A pipeline stored as JSON by an earlier version still reads.
+        let json = try JSONEncoder().encode(pipeline)
+        #expect(try Stored.decode(PipelineInfo.self, Array(json)) == pipeline)
+        // A money value that is not canonical (lower-case currency) is checked, and read as the initializer stores it.
+        var writer = CompactWriter()
+        writer.money(try Money(amount: 5, currency: "EUR"))
+        var bytes = writer.bytes
+        bytes[bytes.count - 3] = UInt8(ascii: "e")
+        #expect(try bytes.withUnsafeBytes { raw in
+            var reader = try CompactReader(borrowing: raw)
+            return try reader.money()
+        } == (try Money(amount: 5, currency: "EUR")))
     }
 
     @Test("plain decimals read without Foundation's parser read as Foundation reads them")

@@ -24,5 +24,21 @@ public struct Money: Hashable, Sendable, Codable, CustomStringConvertible {
         self.currency = code
     }
 
+    /// An amount already in canonical form, read back from storage: a
+    /// non-negative, non-NaN `amount` and three upper-case ASCII letters,
+    /// which the caller has checked (``isCanonical(amount:currency:)``).
+    package init(canonicalAmount amount: Decimal, currency: String) {
+        self.amount = amount
+        self.currency = currency
+    }
+
+    /// Whether `amount` and `currency` are what ``init(amount:currency:)``
+    /// stores, so they need no conversion: cheaper than that initializer
+    /// (no upper-casing, no `Character` walk).
+    package static func isCanonical(amount: Decimal, currency: String) -> Bool {
+        guard !amount.isSignMinus || amount.isZero, !amount.isNaN, currency.utf8.count == 3 else { return false }
+        return currency.utf8.allSatisfy { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }
+    }
+
     public var description: String { "\(amount) \(currency)" }
 }

@@ -66,14 +66,14 @@ public struct DealStates: Projection {
         let date = event.effectiveDate
         if let defined = decoded as? PipelineDefined {
             let info = PipelineInfo(name: defined.name, stages: defined.stages)
-            try store(info, pipeline: id, at: event.position, in: &model)
+            store(info, pipeline: id, at: event.position, in: &model)
             try retally(pipeline: id, on: PipelineBoard(info), at: event.position, in: &model)
             return
         }
         if event.streamEntity.kind == Pipeline.kind {
             guard var pipeline = try model.load(PipelineInfo.self, "pipeline/\(id)"), let decoded else { return }
             pipeline.apply(decoded)
-            try store(pipeline, pipeline: id, at: event.position, in: &model)
+            store(pipeline, pipeline: id, at: event.position, in: &model)
             try retally(pipeline: id, on: PipelineBoard(pipeline), at: event.position, in: &model)
             return
         }
@@ -231,8 +231,8 @@ public struct DealStates: Projection {
     }
 
     /// Stores the pipeline's current form and its version as of `position`.
-    private func store(_ info: PipelineInfo, pipeline id: String, at position: LogPosition, in model: inout ReadModelContext) throws {
-        let bytes = try Stored.encode(info)
+    private func store(_ info: PipelineInfo, pipeline id: String, at position: LogPosition, in model: inout ReadModelContext) {
+        let bytes = Stored.encode(info)
         model.setValue(bytes, forKey: "pipeline/\(id)")
         model.setValue(bytes, forKey: Self.pipelineKey(id, at: position))
     }

@@ -199,6 +199,8 @@ extension CompactReader {
 
     mutating func money() throws(CompactReader.Malformed) -> Money {
         let amount = try decimal(), currency = try string()
+        // What this module wrote is canonical already; anything else is checked in full.
+        if Money.isCanonical(amount: amount, currency: currency) { return Money(canonicalAmount: amount, currency: currency) }
         do { return try Money(amount: amount, currency: currency) } catch {
             throw Malformed(reason: "\(amount) \(currency) is not an amount: \(error)")
         }
@@ -258,5 +260,37 @@ extension DealState: CompactValue {
         }
         stageHistory = visits
         probability = try input.optional { (r) throws(CompactReader.Malformed) in try r.decimal() }
+    }
+}
+
+extension PipelineInfo: CompactValue {
+    func write(to out: inout CompactWriter) {
+        out.string(name)
+        for list in [stages, retired] {
+            out.unsigned(UInt64(list.count))
+            for stage in list {
+                out.string(stage.key)
+                out.string(stage.name)
+                out.decimal(stage.probability)
+                out.string(stage.kind.rawValue)
+            }
+        }
+    }
+
+    init(from input: inout CompactReader) throws(CompactReader.Malformed) {
+        name = try input.string()
+        func readStages(_ input: inout CompactReader) throws(CompactReader.Malformed) -> [PipelineStage] {
+            let count = try input.count()
+            var stages: [PipelineStage] = []
+            stages.reserveCapacity(count)
+            for _ in 0..<count {
+                let key = try input.string(), name = try input.string(), probability = try input.decimal(), kind = try input.string()
+                guard let known = PipelineStage.Kind(rawValue: kind) else { throw CompactReader.Malformed(reason: "unknown stage kind \(kind)") }
+                stages.append(PipelineStage(key: key, name: name, probability: probability, kind: known))
+            }
+            return stages
+        }
+        stages = try readStages(&input)
+        retired = try readStages(&input)
     }
 }
