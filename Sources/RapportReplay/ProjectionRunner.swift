@@ -25,6 +25,10 @@ public enum ReplayError: Error, Sendable, CustomStringConvertible {
     case unknownProjection(String)
     /// The store failed.
     case store(EventStoreError)
+    /// The task running the catch-up was cancelled. It stopped between two
+    /// batches; every batch before stays committed with its checkpoint, and
+    /// the next catch-up goes on from there.
+    case cancelled
 
     public var description: String {
         switch self {
@@ -34,6 +38,7 @@ public enum ReplayError: Error, Sendable, CustomStringConvertible {
             return "Projection \(projection) did not reach position \(position) in time (it is at \(reached))."
         case .unknownProjection(let name): return "There is no projection named \(name)."
         case .store(let error): return error.description
+        case .cancelled: return "The catch-up was cancelled; the batches committed before it stay, and the next catch-up goes on from them."
         }
     }
 }
@@ -118,6 +123,9 @@ public actor ProjectionRunner {
     /// ```
     ///
     /// - Returns: the position all projections reached.
+    /// - Throws: ``ReplayError/cancelled`` when the task is cancelled (it
+    ///   stops between two batches, keeping those committed); the errors of
+    ///   the store and of the projections.
     @discardableResult
     public func catchUp(upTo limit: LogPosition? = nil, progress: (@Sendable (ReplayProgress) -> Void)? = nil) async throws(ReplayError) -> LogPosition {
         // One catch-up at a time: the actor is reentrant at every await, and two
@@ -154,6 +162,8 @@ public actor ProjectionRunner {
         var loading: Task<Result<LoadedBatch, ReplayError>, Never>? = source.load(from: next, states: states)
         do throws(ReplayError) {
             while next <= head, let current = loading {
+                // Cancelled: stop between batches (the commit in flight still lands).
+                if Task.isCancelled { throw .cancelled }
                 let loaded = try await current.value.get()
                 let batchEnd = loaded.end
                 loading = batchEnd < head ? source.load(from: batchEnd.next, states: states) : nil
@@ -392,7 +402,8 @@ public actor ProjectionRunner {
     /// Waits until projection `name` has applied everything up to `position`
     /// (read your own writes: pass the position an append returned).
     ///
-    /// - Throws: ``ReplayError/timedOut(projection:waitedFor:reached:)`` after `timeout`.
+    /// - Throws: ``ReplayError/timedOut(projection:waitedFor:reached:)`` after `timeout`;
+    ///   ``ReplayError/cancelled`` when the task is cancelled.
     public func wait(for name: String, toReach position: LogPosition, timeout: Duration = .seconds(10)) async throws(ReplayError) {
         guard let projection = projections.first(where: { $0.name == name }) else { throw .unknownProjection(name) }
         let deadline = ContinuousClock.now + timeout
@@ -410,10 +421,15 @@ public actor ProjectionRunner {
         }
     }
 
-    /// Follows the log until the task is cancelled, catching up every `interval`.
+    /// Follows the log until the task is cancelled, catching up every
+    /// `interval`; a catch-up under way when it is cancelled stops between
+    /// two batches.
     public func run(every interval: Duration = .milliseconds(100)) async throws(ReplayError) {
         while !Task.isCancelled {
-            try await catchUp()
+            do { try await catchUp() } catch {
+                if case .cancelled = error { return }
+                throw error
+            }
             try? await Task.sleep(for: interval)
         }
     }

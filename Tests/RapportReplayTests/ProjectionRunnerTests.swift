@@ -33,6 +33,18 @@ struct DealsOnly: Projection {
     }
 }
 
+/// Counts events, slowly (0.3 ms each): a catch-up long enough to cancel.
+struct Slow: Projection {
+    let name = "slow"
+    let version = 1
+    let interest = ProjectionInterest.everything
+
+    func apply(_ event: RecordedEvent, decoded: (any Event)?, to model: inout ReadModelContext) throws {
+        usleep(300)
+        try model.set((try model.get(Int.self, "count") ?? 0) + 1, "count")
+    }
+}
+
 let actor = Principal(id: "user:test", role: .admin)
 
 func append(_ store: some EventStore, count: Int, offset: Int = 0) async throws {
@@ -84,6 +96,32 @@ struct ProjectionRunnerTests {
         #expect(model["stale"] == nil, "a rebuild drops what the old version wrote")
         #expect(model["type/NoteAdded"].map { String(decoding: $0, as: UTF8.self) } == "13")
         #expect(try storage.checkpoint(of: "tally")?.version == 2)
+    }
+
+    @Test func aCancelledCatchUpStopsBetweenBatchesAndTheNextGoesOn() async throws {
+        let store = InMemoryEventStore()
+        let storage = InMemoryReadModelStorage()
+        try await append(store, count: 2_000)
+        let runner = ProjectionRunner(log: store, storage: storage, projections: [Slow()], batchSize: 20)
+        let running = Task { () async -> ReplayError? in
+            do throws(ReplayError) { try await runner.catchUp(); return nil } catch { return error }
+        }
+        // Cancelled once the first batch is committed (the whole run takes at least 0.6 s).
+        while (try storage.checkpoint(of: "slow")?.position ?? 0) == 0 { try await Task.sleep(for: .milliseconds(2)) }
+        running.cancel()
+        let error = await running.value
+        guard case .cancelled = error else {
+            Issue.record("expected a cancellation, got \(String(describing: error))")
+            return
+        }
+        let reached = try #require(try storage.checkpoint(of: "slow")).position.rawValue
+        #expect(reached < 2_000 && reached % 20 == 0, "stopped between batches, before the end: \(reached)")
+        let counted = try storage.read("slow") { (reader) throws(EventStoreError) in try reader.value(forKey: "count") }
+        #expect(counted.map { String(decoding: $0, as: UTF8.self) } == "\(reached)", "the read model holds exactly the committed batches")
+        // The next catch-up goes on from there to the end.
+        #expect(try await runner.catchUp() == 2_000)
+        let all = try storage.read("slow") { (reader) throws(EventStoreError) in try reader.value(forKey: "count") }
+        #expect(all.map { String(decoding: $0, as: UTF8.self) } == "2000")
     }
 
     @Test func aFailingBatchLeavesTheLastCommittedBatch() async throws {
