@@ -154,14 +154,14 @@ public actor ProjectionRunner {
         // and decoded. Batch N + 1 reads N's writes from memory until that
         // commit is done; commits stay in order.
         var inFlight: BatchCommit?
-        var next = lowest.next
         var expectedWrites = states.map { _ in 0 }
         let source = BatchSource(log: log, registry: registry, codec: codec, scope: scope, types: types, batchSize: batchSize, head: head)
         // Which projection wants an event of a later batch does not depend on
         // the batches before it: every event there is past their end.
-        var loading: Task<Result<LoadedBatch, ReplayError>, Never>? = source.load(from: next, states: states)
+        var loading: Task<Result<LoadedBatch, ReplayError>, Never>? = source.load(from: lowest.next, states: states)
         do throws(ReplayError) {
-            while next <= head, let current = loading {
+            // The last batch ends at the head, and no load follows it.
+            while let current = loading {
                 // Cancelled: stop between batches (the commit in flight still lands).
                 if Task.isCancelled { throw .cancelled }
                 let loaded = try await current.value.get()
@@ -193,7 +193,6 @@ public actor ProjectionRunner {
                     try await landing.land(from: lowest, total: total, started: started, progress: progress)
                 }
                 inFlight = BatchCommit(changes, to: storage, writes: contexts.map(\.writes), hidesStorage: hidesStorage, end: batchEnd)
-                next = batchEnd.next
             }
             if let landing = inFlight {
                 inFlight = nil

@@ -81,7 +81,10 @@ struct CompactCodingTests {
         for _ in 0..<5_000 {
             let whole = String(random.next() % 100_000_000)
             let fraction = String((0..<Int(random.next() % 7)).map { _ in "0123456789".randomElement(using: &random)! })
-            texts.append((random.next() % 2 == 0 ? "-" : "") + whole + (fraction.isEmpty ? "" : "." + fraction))
+            let text = (random.next() % 2 == 0 ? "-" : "") + whole + (fraction.isEmpty ? "" : "." + fraction)
+            // Plain, 14 digits at most: the fast path reads every one.
+            #expect(CompactReader.plainDecimal(text) != nil, "\(text)")
+            texts.append(text)
         }
         for text in texts {
             let foundation = Decimal(string: text, locale: nil)

@@ -174,14 +174,16 @@ public struct DealStates: Projection {
             }
             open.append(deal)
         }
-        let states = try open.map { (deal) throws -> [UInt8] in
+        // In the version's order, each state beside its deal.
+        let ordered = OpenDeals(open).entries
+        let states = try ordered.map { (deal) throws -> [UInt8] in
             let key = "deal/\(deal.id)"
             guard let bytes = try model.value(forKey: key) else {
                 throw ProjectionQueryError.corruptValue(key: key, reason: "missing, but the pipeline's figures count the deal as open")
             }
             return bytes.first == CompactWriter.marker ? bytes : Stored.encode(try Stored.decode(DealState.self, bytes))
         }
-        return TallyVersion(tally, open: OpenDeals(open).entries, states: states)
+        return TallyVersion(tally, open: ordered, states: states)
     }
 
     /// Counts every deal of the pipeline afresh on its new board (its

@@ -281,11 +281,6 @@ struct OpenDeals: Hashable {
         return low
     }
 
-    func contains(_ entry: PipelineTally.OpenDeal) -> Bool {
-        let at = index(of: entry)
-        return at < entries.count && entries[at] == entry
-    }
-
     /// Takes out the state `before` (when open) and puts in `after` (when open).
     mutating func change(from before: DealState?, to after: DealState?) {
         if let before, before.status == .open {

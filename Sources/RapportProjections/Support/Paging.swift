@@ -155,27 +155,16 @@ extension ReadModelReader {
     /// or nil: one seek. Under keys that end in inverted positions
     /// (``Key/inverted(_:)``), the version as of a position.
     func first<T: Decodable>(_ type: T.Type, under prefix: String, from start: String) throws(ProjectionQueryError) -> T? {
-        try first(under: prefix, from: start) { try Stored.decode(T.self, $0) }
+        var found: T?
+        try walk(under: prefix, from: start, decode: { try Stored.decode(T.self, $0) }) { found = $0; return false }
+        return found
     }
 
     /// ``first(_:under:from:)`` for a compact value: decoded in place, without a dynamic cast.
     func first<T: CompactValue>(_ type: T.Type, under prefix: String, from start: String) throws(ProjectionQueryError) -> T? {
-        try first(under: prefix, from: start) { try Stored.decode(T.self, $0) }
-    }
-
-    /// One seek; the value found is decoded from the storage's bytes.
-    @inline(__always)
-    private func first<T>(under prefix: String, from start: String, decode: (UnsafeRawBufferPointer) throws -> T) throws(ProjectionQueryError) -> T? {
-        var result: Result<T, ProjectionQueryError>?
-        do {
-            try forEachInPlace(keyPrefix: prefix, from: start) { key, bytes in
-                do { result = .success(try decode(bytes)) } catch {
-                    result = .failure(.corruptValue(key: String(decoding: key, as: UTF8.self), reason: "\(error)"))
-                }
-                return false
-            }
-        } catch { throw .store(error) }
-        return try result?.get()
+        var found: T?
+        try walk(under: prefix, from: start, decode: { try Stored.decode(T.self, $0) }) { found = $0; return false }
+        return found
     }
 
     /// Decodes the values under `prefix` from the first key at or after
@@ -185,10 +174,20 @@ extension ReadModelReader {
     func walk<T: CompactValue>(
         _ type: T.Type, under prefix: String, from start: String, _ body: (consuming T) -> Bool
     ) throws(ProjectionQueryError) {
+        try walk(under: prefix, from: start, decode: { try Stored.decode(T.self, $0) }, body)
+    }
+
+    /// The walk of ``walk(_:under:from:_:)`` and ``first(_:under:from:)``:
+    /// each value decoded from the storage's bytes; one that does not
+    /// decode ends the walk with an error naming its key.
+    @inline(__always)
+    private func walk<T>(
+        under prefix: String, from start: String, decode: (UnsafeRawBufferPointer) throws -> T, _ body: (consuming T) -> Bool
+    ) throws(ProjectionQueryError) {
         var problem: ProjectionQueryError?
         do {
             try forEachInPlace(keyPrefix: prefix, from: start) { key, bytes in
-                do { return body(try Stored.decode(T.self, bytes)) } catch {
+                do { return body(try decode(bytes)) } catch {
                     problem = .corruptValue(key: String(decoding: key, as: UTF8.self), reason: "\(error)")
                     return false
                 }
