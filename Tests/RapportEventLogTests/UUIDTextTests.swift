@@ -32,6 +32,24 @@ import Testing
         }
     }
 
+    @Test func byteOrderIsTextOrder() {
+        var random = SplitMix64(seed: 7)
+        for round in 0..<5_000 {
+            let a = randomUUID(&random)
+            // Every fourth pair shares its first half, so the second half decides.
+            var b = randomUUID(&random)
+            if round % 4 == 0 {
+                var bytes = a.uuid
+                withUnsafeMutableBytes(of: &bytes) { out in out.storeBytes(of: random.next(), toByteOffset: 8, as: UInt64.self) }
+                b = UUID(uuid: bytes)
+            }
+            #expect(a.precedes(b) == (a.lowercasedText < b.lowercasedText), "\(a) \(b)")
+            #expect(b.precedes(a) == (b.lowercasedText < a.lowercasedText), "\(a) \(b)")
+            #expect(!a.precedes(a))
+            #expect((EventID(a) < EventID(b)) == (a.lowercasedText < b.lowercasedText))
+        }
+    }
+
     @Test func otherTextsAreJudgedByFoundation() {
         let texts = [
             "", "0", "not a uuid", "0193a5b2-7c41-7d3e-8f00-1234567890a", "0193a5b2-7c41-7d3e-8f00-1234567890abc",

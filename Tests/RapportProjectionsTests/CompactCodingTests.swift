@@ -110,6 +110,29 @@ struct CompactCodingTests {
             for value in signed { #expect(try reader.signed() == value) }
             #expect(reader.isAtEnd)
         }
+        // Each alone (the checked path near the end) and with 10 bytes after it (the unchecked path).
+        for value in unsigned {
+            for padding in [0, 10] {
+                var one = CompactWriter()
+                one.unsigned(value)
+                let bytes = one.bytes + Array(repeating: 0, count: padding)
+                try bytes.withUnsafeBytes { raw in
+                    var reader = try CompactReader(borrowing: raw)
+                    let read = try reader.unsigned()
+                    #expect(read == value, "\(value) with \(padding) bytes after")
+                }
+            }
+        }
+        // A tenth byte above 1 overflows 64 bits, on either path.
+        for padding in [0, 10] {
+            let overflowing = [CompactWriter.marker] + Array(repeating: 0xFF, count: 9) + [0x02] + Array(repeating: 0, count: padding)
+            #expect(throws: CompactReader.Malformed.self) {
+                try overflowing.withUnsafeBytes { raw in
+                    var reader = try CompactReader(borrowing: raw)
+                    _ = try reader.unsigned()
+                }
+            }
+        }
     }
 
     @Test("every truncation, trailing bytes, a bad flag and an overlong varint are errors, never a crash")

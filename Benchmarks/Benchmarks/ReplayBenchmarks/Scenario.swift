@@ -148,6 +148,16 @@ final class ScenarioQuery: @unchecked Sendable {
     var results = 0
     /// Stale deals in the pipeline summaries (each one is a seek).
     var stale = 0
+    /// The CPU time of the query's synchronous part on its thread (C3
+    /// actor-month, C4 pipeline), which other processes on the machine do
+    /// not add to: for comparing builds on a busy machine.
+    var threadCPU: [UInt64] = []
+
+    static func threadCPUNanoseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
 
     init(_ kind: Kind) { self.kind = kind }
 
@@ -180,8 +190,10 @@ final class ScenarioQuery: @unchecked Sendable {
         switch kind {
         case .actorMonth:
             if let month = try await AuditTrail.positions(from: date, through: date.addingTimeInterval(30 * 86_400), in: store) {
+                let cpuStart = Self.threadCPUNanoseconds()
                 results += try AuditTrail().entries(AuditQuery(.actor(actor), positions: month), in: store,
                                                     page: PageRequest(limit: 100_000)).items.count
+                threadCPU.append(Self.threadCPUNanoseconds() - cpuStart)
             }
         case .dealChanges:
             results += try AuditTrail().entries(AuditQuery(.entity(kind: "deal", id: deal.description)), in: store,
@@ -191,7 +203,9 @@ final class ScenarioQuery: @unchecked Sendable {
             results += try await DealStates().state(of: deal, asOf: position, from: store) == nil ? 0 : 1
         case .pipelineAsOf:
             let position = try await store.position(asOf: date)
-            let summary = try await DealStates().summary(of: pipeline, asOf: position, from: store, now: date)
+            let cpuStart = Self.threadCPUNanoseconds()
+            let summary = try DealStates().summary(of: pipeline, asOf: position, in: store, now: date)
+            threadCPU.append(Self.threadCPUNanoseconds() - cpuStart)
             results += summary == nil ? 0 : 1
             stale += summary?.stale.count ?? 0
         }
@@ -202,6 +216,14 @@ final class ScenarioQuery: @unchecked Sendable {
 
     func tearDown() async {
         await store?.close()
-        publishResult(key: kind.key, samples: samples, eventsPerOperation: 1, notes: [("results", "\(results)")] + (kind == .pipelineAsOf ? [("stale_deals", "\(stale)")] : []))
+        var notes = [("results", "\(results)")]
+        if kind == .pipelineAsOf { notes.append(("stale_deals", "\(stale)")) }
+        if !threadCPU.isEmpty {
+            // The warm-up iterations are left out, as from the samples.
+            let sorted = threadCPU.suffix(samples.count).sorted()
+            notes.append(("thread_cpu_p50_us", microseconds(sorted, percentile: 50)))
+            notes.append(("thread_cpu_p99_us", microseconds(sorted, percentile: 99)))
+        }
+        publishResult(key: kind.key, samples: samples, eventsPerOperation: 1, notes: notes)
     }
 }

@@ -291,16 +291,19 @@ func unwrap<T>(_ value: T?, _ message: String) throws -> T {
     return value
 }
 
+/// The nearest-rank percentile `p` of `sorted` nanoseconds, in microseconds as text.
+func microseconds(_ sorted: [UInt64], percentile p: Double) -> String {
+    guard !sorted.isEmpty else { return "0.0" }
+    let rank = min(max(Int((p / 100 * Double(sorted.count)).rounded(.up)), 1), sorted.count)
+    return String(format: "%.1f", Double(sorted[rank - 1]) / 1_000)
+}
+
 /// Prints `RESULT key=value …` (what `run.sh` summarizes) and appends it to
 /// `$RAPPORT_BENCH_RESULTS` when set. Latencies are nearest-rank percentiles;
 /// events/s counts the aggregate's events per load, the work a load stands for.
 func publishResult(key: String, samples: [UInt64], eventsPerOperation: Int, notes: [(String, String)]) {
     let sorted = samples.sorted()
-    func percentile(_ p: Double) -> String {
-        guard !sorted.isEmpty else { return "0.0" }
-        let rank = min(max(Int((p / 100 * Double(sorted.count)).rounded(.up)), 1), sorted.count)
-        return String(format: "%.1f", Double(sorted[rank - 1]) / 1_000)
-    }
+    func percentile(_ p: Double) -> String { microseconds(sorted, percentile: p) }
     let total = sorted.reduce(0, +)
     let perSecond = total == 0 ? 0 : Int((Double(sorted.count * eventsPerOperation) * 1e9 / Double(total)).rounded())
     let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first.map(String.init) ?? "?"

@@ -31,7 +31,8 @@ public struct Identifier<A: Aggregate>: Hashable, Comparable, Sendable, Codable,
     /// The tag every event about this aggregate carries: `<kind>:<uuid>`.
     public var tag: Tag { try! Tag("\(A.kind):\(description)") }
 
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.description < rhs.description }
+    /// The order of the ids' texts (``description``), found from their bytes.
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.uuid.precedes(rhs.uuid) }
 
     public init(from decoder: any Decoder) throws { uuid = try decoder.singleValueContainer().decodeUUID() }
     public func encode(to encoder: any Encoder) throws {

@@ -37,13 +37,7 @@ public struct EventID: Hashable, Comparable, Sendable, CustomStringConvertible, 
 
     public var description: String { uuid.lowercasedText }
 
-    public static func < (lhs: EventID, rhs: EventID) -> Bool {
-        withUnsafeBytes(of: lhs.uuid.uuid) { l in
-            withUnsafeBytes(of: rhs.uuid.uuid) { r in
-                l.lexicographicallyPrecedes(r)
-            }
-        }
-    }
+    public static func < (lhs: EventID, rhs: EventID) -> Bool { lhs.uuid.precedes(rhs.uuid) }
 
     public init(from decoder: any Decoder) throws {
         uuid = try decoder.singleValueContainer().decodeUUID()

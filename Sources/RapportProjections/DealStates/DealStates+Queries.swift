@@ -65,7 +65,12 @@ extension DealStates {
             guard let info = try reader.first(PipelineInfo.self, under: "pipeline-at/\(id)/", from: Self.pipelineKey(id, at: position))
             else { return nil }
             let versions = "tally-at/\(id)/"
-            guard let version = try reader.first(TallyVersion.self, under: versions, from: Self.tallyKey(id, at: position)) else {
+            // Deals that entered their stage before the cut-off are stale; only those of the version are read.
+            let limit = PipelineTally.OpenDeal.limit(before: Self.staleBefore(now, days: staleAfterDays))
+            guard let version = try reader.first(under: versions, from: Self.tallyKey(id, at: position), read: { bytes in
+                var input = try CompactReader(borrowing: bytes)
+                return try TallyVersion(from: &input, openBefore: limit)
+            }) else {
                 throw .corruptValue(key: versions, reason: "no figures as of \(position) although the pipeline existed; rebuild the read model")
             }
             // The changes after that version, newest first: counted oldest first.
@@ -92,7 +97,7 @@ extension DealStates {
             }
             // A stale deal's state then: its last change after the version, or the version's.
             var stale: [DealState] = []
-            for deal in open.before(Self.staleBefore(now, days: staleAfterDays)) {
+            for deal in open.before(limit) {
                 var state: DealState
                 if let latest = changed[deal.id] {
                     state = latest

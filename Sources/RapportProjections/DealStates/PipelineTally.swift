@@ -58,6 +58,15 @@ struct PipelineTally: Hashable, Codable {
         /// Deals with an amount in this currency: the sum is shown while any is left.
         var deals = 0
         var total: Decimal = 0
+
+        /// Puts `amount` in (`sign` 1) or takes it out (-1) of its currency's sum.
+        static func add(_ amount: Money, _ sign: Int, to sums: inout [String: Sum]) {
+            sums.change(amount.currency, default: Sum()) { sum in
+                sum.deals += sign
+                if sign > 0 { sum.total += amount.amount } else { sum.total -= amount.amount }
+                return sum.deals == 0
+            }
+        }
     }
 
     /// A count of deals and their amounts per currency.
@@ -70,10 +79,7 @@ struct PipelineTally: Hashable, Codable {
         mutating func add(_ amount: Money?, _ sign: Int) {
             count += sign
             guard let amount else { return }
-            var sum = sums[amount.currency] ?? Sum()
-            sum.deals += sign
-            sum.total += sign > 0 ? amount.amount : -amount.amount
-            sums[amount.currency] = sum.deals == 0 ? nil : sum
+            Sum.add(amount, sign, to: &sums)
         }
 
         /// Adds these totals, weighted by `probability`, to `figures`.
@@ -101,12 +107,7 @@ struct PipelineTally: Hashable, Codable {
             switch deal.status {
             case .won:
                 won += sign
-                if let amount = deal.finalAmount {
-                    var sum = wonAmounts[amount.currency] ?? Sum()
-                    sum.deals += sign
-                    sum.total += sign > 0 ? amount.amount : -amount.amount
-                    wonAmounts[amount.currency] = sum.deals == 0 ? nil : sum
-                }
+                if let amount = deal.finalAmount { Sum.add(amount, sign, to: &wonAmounts) }
                 let closed = ProjectionTimestamp.microseconds(of: deal.closedAt ?? deal.openedAt)
                 cycle += Int64(sign) * (closed - ProjectionTimestamp.microseconds(of: deal.openedAt))
             case .lost: lost += sign
@@ -192,41 +193,44 @@ struct PipelineTally: Hashable, Codable {
 
     private mutating func count(_ deal: DealState, on board: PipelineBoard, _ sign: Int) {
         if board.index[deal.stage] != nil { update(stage: deal.stage) { $0.deals.add(deal.effectiveAmount, sign) } }
-        var owner = owners[deal.owner] ?? Owner()
-        if deal.status == .open {
-            Self.add(deal.amount, in: deal.stage, to: &open, sign)
-            Self.add(deal.amount, in: deal.stage, to: &owner.open, sign)
+        let isOpen = deal.status == .open
+        if isOpen { Self.add(deal.amount, in: deal.stage, to: &open, sign) }
+        owners.change(deal.owner, default: Owner()) { owner in
+            if isOpen { Self.add(deal.amount, in: deal.stage, to: &owner.open, sign) }
+            owner.results.add(deal, sign)
+            return owner.isEmpty
         }
         results.add(deal, sign)
-        owner.results.add(deal, sign)
-        owners[deal.owner] = owner.isEmpty ? nil : owner
-        // Conversion: each stage counted once per deal.
-        let visits = deal.stageHistory.map(\.stage)
-        for stage in Set(visits) where board.index[stage] != nil {
-            let firstVisit = visits.firstIndex(of: stage)!
-            let advanced = visits[(firstVisit + 1)...].contains { board.isFurther($0, than: stage) }
+        // Conversion: each stage counted once per deal, at its first visit.
+        let visits = deal.stageHistory
+        for (index, visit) in visits.enumerated() where board.index[visit.stage] != nil {
+            let stage = visit.stage
+            guard !visits[..<index].contains(where: { $0.stage == stage }) else { continue }
+            let advanced = visits[(index + 1)...].contains { board.isFurther($0.stage, than: stage) }
             update(stage: stage) {
                 $0.entered += sign
                 if advanced { $0.advanced += sign }
             }
         }
-        for (from, to) in zip(visits, visits.dropFirst()) {
-            let move = Move(from: from, to: to)
+        for index in visits.indices.dropFirst() {
+            let move = Move(from: visits[index - 1].stage, to: visits[index].stage)
             let count = moves[move, default: 0] + sign
             moves[move] = count == 0 ? nil : count
         }
     }
 
     private static func add(_ amount: Money?, in stage: String, to byStage: inout [String: Totals], _ sign: Int) {
-        var totals = byStage[stage] ?? Totals()
-        totals.add(amount, sign)
-        byStage[stage] = totals.isEmpty ? nil : totals
+        byStage.change(stage, default: Totals()) { totals in
+            totals.add(amount, sign)
+            return totals.isEmpty
+        }
     }
 
     private mutating func update(stage key: String, _ body: (inout Stage) -> Void) {
-        var stage = stages[key] ?? Stage()
-        body(&stage)
-        stages[key] = stage.isEmpty ? nil : stage
+        stages.change(key, default: Stage()) { stage in
+            body(&stage)
+            return stage.isEmpty
+        }
     }
 
     /// Open deals by stage as figures: amounts weighted by each stage's probability.
@@ -294,10 +298,25 @@ struct OpenDeals: Hashable {
         }
     }
 
-    /// The deals that entered their stage before `date`, longest there first.
-    func before(_ date: Date) -> ArraySlice<PipelineTally.OpenDeal> {
-        let limit = PipelineTally.OpenDeal.limit(before: date)
-        return entries.prefix { $0.since < limit }
+    /// The deals that entered their stage before `limit` (microseconds,
+    /// ``PipelineTally/OpenDeal/limit(before:)``), longest there first.
+    func before(_ limit: Int64) -> ArraySlice<PipelineTally.OpenDeal> {
+        entries.prefix { $0.since < limit }
+    }
+}
+
+extension Dictionary {
+    /// Changes the value under `key` in place (starting from `empty` when
+    /// there is none), then removes it when `body` returns true. In place:
+    /// a value taken out, changed and put back would be a copy, and each
+    /// dictionary inside it would copy itself on its first change.
+    ///
+    /// ```swift
+    /// counts.change("won", default: 0) { count in count -= 1; return count == 0 }
+    /// ```
+    @inline(__always)
+    fileprivate mutating func change(_ key: Key, default empty: @autoclosure () -> Value, _ body: (inout Value) -> Bool) {
+        if body(&self[key, default: empty()]) { removeValue(forKey: key) }
     }
 }
 
@@ -413,18 +432,31 @@ extension TallyVersion: CompactValue {
     }
 
     init(from input: inout CompactReader) throws(CompactReader.Malformed) {
+        try self.init(from: &input, openBefore: nil)
+    }
+
+    /// Reads the figures and, of the open deals, only those that entered
+    /// their stage before `limit` (in microseconds; nil: all), with their states: the
+    /// ones a summary's stale deals can come from (``OpenDeals`` order puts
+    /// them first). The rest of the value is not read. Such a version is
+    /// for reading a summary only, never to be written back.
+    ///
+    /// ```swift
+    /// var reader = try CompactReader(borrowing: bytes)
+    /// let version = try TallyVersion(from: &reader, openBefore: PipelineTally.OpenDeal.limit(before: cutOff))
+    /// ```
+    init(from input: inout CompactReader, openBefore limit: Int64?) throws(CompactReader.Malformed) {
         tally = try PipelineTally(from: &input)
         let count = try input.count()
         open = []
-        open.reserveCapacity(count)
         states = []
         offsets = [0]
-        offsets.reserveCapacity(count + 1)
         for _ in 0..<count {
             let deal = PipelineTally.OpenDeal(since: try input.signed(), id: DealID(try input.uuid()))
             if let last = open.last, !PipelineTally.OpenDeal.precedes(last, deal) {
                 throw CompactReader.Malformed(reason: "open deals out of order")
             }
+            if let limit, deal.since >= limit { return }
             open.append(deal)
             states.append(contentsOf: try input.blob())
             offsets.append(states.count)

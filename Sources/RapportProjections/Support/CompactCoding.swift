@@ -133,6 +133,23 @@ struct CompactReader {
     }
 
     private mutating func longUnsigned() throws(Malformed) -> UInt64 {
+        if remaining >= 10 {
+            // The longest varint fits: no bounds check per byte.
+            var result: UInt64 = 0
+            var shift: UInt64 = 0
+            var at = index
+            while true {
+                let next = bytes[at]
+                at += 1
+                guard shift < 63 || next <= 1 else { throw Malformed(reason: "varint too long at byte \(at)") }
+                result |= UInt64(next & 0x7F) << shift
+                if next < 0x80 {
+                    index = at
+                    return result
+                }
+                shift += 7
+            }
+        }
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while true {
@@ -168,6 +185,19 @@ struct CompactReader {
         let length = try count()
         defer { index += length }
         return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[index..<index + length]), as: UTF8.self)
+    }
+
+    /// Reads a string's bytes with `read`, in place; when `read` returns
+    /// nil, nothing is consumed (the caller reads the string another way).
+    mutating func peekString<T>(_ read: (UnsafeRawBufferPointer) -> T?) throws(Malformed) -> T? {
+        let start = index
+        let length = try count()
+        guard let value = read(UnsafeRawBufferPointer(rebasing: bytes[index..<index + length])) else {
+            index = start
+            return nil
+        }
+        index += length
+        return value
     }
 
     mutating func date() throws(Malformed) -> Date { ProjectionTimestamp.date(microseconds: try signed()) }

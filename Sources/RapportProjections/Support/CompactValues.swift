@@ -167,8 +167,9 @@ extension CompactWriter {
 
 extension CompactReader {
     mutating func decimal() throws(CompactReader.Malformed) -> Decimal {
+        // A plain text is read from the bytes, without making a string first.
+        if let value = try peekString(Self.plainDecimal) { return value }
         let text = try string()
-        if let value = Self.plainDecimal(text) { return value }
         guard let value = Decimal(string: text, locale: nil), !value.isNaN else { throw Malformed(reason: "\(text) is not a decimal") }
         return value
     }
@@ -178,10 +179,16 @@ extension CompactReader {
     /// (how `Decimal.description` writes amounts and probabilities). nil for
     /// anything else, which goes to `Decimal(string:)` and reads the same.
     static func plainDecimal(_ text: String) -> Decimal? {
+        var text = text
+        return text.withUTF8 { plainDecimal(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// ``plainDecimal(_:)`` of a text's UTF-8 bytes.
+    static func plainDecimal(_ utf8: UnsafeRawBufferPointer) -> Decimal? {
         var mantissa: UInt64 = 0
         var digits = 0, fraction = 0
         var negative = false, point = false
-        for (index, byte) in text.utf8.enumerated() {
+        for (index, byte) in utf8.enumerated() {
             switch byte {
             case UInt8(ascii: "-") where index == 0: negative = true
             case UInt8(ascii: ".") where !point && digits > 0: point = true

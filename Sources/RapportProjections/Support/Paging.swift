@@ -167,6 +167,13 @@ extension ReadModelReader {
         return found
     }
 
+    /// ``first(_:under:from:)`` with the value read from the storage's bytes by `read`.
+    func first<T>(under prefix: String, from start: String, read: (UnsafeRawBufferPointer) throws -> T) throws(ProjectionQueryError) -> T? {
+        var found: T?
+        try walk(under: prefix, from: start, decode: read) { found = $0; return false }
+        return found
+    }
+
     /// Decodes the values under `prefix` from the first key at or after
     /// `start` on, in key order, until `body` returns false: one seek, then
     /// a walk. Under keys that end in inverted positions, from the version
