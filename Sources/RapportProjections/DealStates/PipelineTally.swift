@@ -63,7 +63,7 @@ struct PipelineTally: Hashable, Codable {
         static func add(_ amount: Money, _ sign: Int, to sums: inout [String: Sum]) {
             sums.change(amount.currency, default: Sum()) { sum in
                 sum.deals += sign
-                if sign > 0 { sum.total += amount.amount } else { sum.total -= amount.amount }
+                sum.total = sign > 0 ? ExactDecimal.sum(sum.total, amount.amount) : ExactDecimal.difference(sum.total, amount.amount)
                 return sum.deals == 0
             }
         }
@@ -87,8 +87,8 @@ struct PipelineTally: Hashable, Codable {
             figures.count += count
             for currency in sums.keys.sorted() {
                 let total = sums[currency]!.total
-                figures.total[currency, default: 0] += total
-                figures.weighted[currency, default: 0] += total * probability
+                figures.total[currency] = ExactDecimal.sum(figures.total[currency] ?? 0, total)
+                figures.weighted[currency] = ExactDecimal.sum(figures.weighted[currency] ?? 0, ExactDecimal.product(total, probability))
             }
         }
     }
