@@ -43,8 +43,9 @@ extension DealStates {
 
     /// A pipeline's summary as of `position`, from the stored read model: the
     /// version of its figures at or before `position` (with the state of
-    /// each deal open then) and the deal changes after it (at most
-    /// ``tallyInterval``), whatever the size of the log or of the pipeline.
+    /// each deal open then, of which only the stale ones are read) and the
+    /// deal changes after it (at most ``tallyInterval``, or a sixteenth of
+    /// the open deals when that is more), whatever the size of the log.
     /// nil when the pipeline did not exist then.
     ///
     /// ```swift

@@ -38,8 +38,8 @@ public import RapportReplay
 /// The `…-at` keys answer "as of" questions from the stored read model: a
 /// deal as of a position is one seek; a pipeline's summary is one seek for
 /// the figures before it (with the open deals' states then) and at most
-/// ``tallyInterval`` changes after them, whatever the size of the log or
-/// the pipeline.
+/// ``tallyInterval`` changes after them (or a sixteenth of the open deals,
+/// when that is more), whatever the size of the log.
 public struct DealStates: Projection {
     public let name: String
     /// 2: the `deal-at` and `pipeline-at` versions. 3: the pipeline tallies.
@@ -47,8 +47,10 @@ public struct DealStates: Projection {
     /// ids in keys are lower case.
     public let version = 4
     /// How many deal changes of a pipeline at most lie between two stored
-    /// versions of its figures: a summary as of a position reads up to this
-    /// many changes after the version before it.
+    /// versions of its figures, unless a sixteenth of its open deals is more
+    /// (then that many: a version holds every open deal, so it is not
+    /// written more often than that): a summary as of a position reads up
+    /// to this many changes after the version before it.
     public static let tallyInterval = 16
     public let interest: ProjectionInterest = {
         ProjectionInterest(types: Set((Deal.eventTypes + Pipeline.eventTypes).map { $0.typeName }))
