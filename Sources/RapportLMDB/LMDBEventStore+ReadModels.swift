@@ -32,20 +32,22 @@ extension LMDBEventStore: ReadModelStorage {
     }
 
     public func commit(_ changes: [ReadModelChanges]) async throws(EventStoreError) {
+        // Sorted here, on the caller's task, not on the writer's thread,
+        // which meanwhile commits what others submitted.
+        let sorted = changes.map { SortedWrites($0) }
         try await writerSubmit { txn in
             let tables = self.environment.tables
-            for change in changes {
+            for (change, writes) in zip(changes, sorted) {
                 let prefix = Array(change.projection.utf8) + [0]
                 if change.resetFirst { try Self.deleteAll(prefix: prefix, txn: txn, dbi: tables.readModels) }
                 // In key order: neighbouring keys share pages, so each dirty page
                 // is found while it is still in the CPU's caches. The keys of
                 // one change share its prefix, so their own bytes decide the
                 // order; each full key is built in one reused buffer.
-                let writes = change.writes.sorted { Self.precedes($0.key, $1.key) }
                 var fullKey = prefix
-                for (key, value) in writes {
+                try writes.forEach { (key, value) throws(LMDBError) in
                     fullKey.removeSubrange(prefix.count...)
-                    fullKey.append(contentsOf: key.utf8)
+                    fullKey.append(contentsOf: key)
                     if let value {
                         try Bytes.put(txn: txn, dbi: tables.readModels, key: fullKey, value: value)
                     } else {
@@ -58,6 +60,56 @@ extension LMDBEventStore: ReadModelStorage {
                     $0.storeBytes(of: change.checkpoint.position.rawValue.littleEndian, toByteOffset: 8, as: UInt64.self)
                 }
                 try Bytes.put(txn: txn, dbi: tables.checkpoints, key: Array(change.projection.utf8), value: checkpoint)
+            }
+        }
+    }
+
+    /// One change's writes in LMDB's key order. The keys are copied into
+    /// one buffer and an array of plain (offset, length, index) entries is
+    /// sorted by `memcmp` over it: sorting the `(String, [UInt8]?)` pairs
+    /// themselves retained and released both on every move, and took about
+    /// a sixteenth of a rebuild's CPU time.
+    struct SortedWrites {
+        private struct Entry {
+            var start: Int
+            var count: Int
+            var index: Int
+        }
+
+        private let keys: [UInt8]
+        private let values: [[UInt8]?]
+        private let order: [Entry]
+
+        init(_ change: ReadModelChanges) {
+            var keys: [UInt8] = []
+            var values: [[UInt8]?] = []
+            var order: [Entry] = []
+            values.reserveCapacity(change.writes.count)
+            order.reserveCapacity(change.writes.count)
+            for (key, value) in change.writes {
+                let start = keys.count
+                keys.append(contentsOf: key.utf8)
+                order.append(Entry(start: start, count: keys.count - start, index: values.count))
+                values.append(value)
+            }
+            keys.withUnsafeBytes { bytes in
+                order.sort { a, b in
+                    LMDBEventStore.precedes(
+                        UnsafeRawBufferPointer(rebasing: bytes[a.start..<a.start + a.count]),
+                        UnsafeRawBufferPointer(rebasing: bytes[b.start..<b.start + b.count]))
+                }
+            }
+            self.keys = keys
+            self.values = values
+            self.order = order
+        }
+
+        /// Calls `body` with each key's bytes (valid during the call) and its value, in key order.
+        func forEach<E: Error>(_ body: (UnsafeRawBufferPointer, [UInt8]?) throws(E) -> Void) throws(E) {
+            try keys.withTypedBytes { (bytes) throws(E) in
+                for entry in order {
+                    try body(UnsafeRawBufferPointer(rebasing: bytes[entry.start..<entry.start + entry.count]), values[entry.index])
+                }
             }
         }
     }
