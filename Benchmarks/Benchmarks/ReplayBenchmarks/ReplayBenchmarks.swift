@@ -2,7 +2,8 @@ import Benchmark
 
 // Benchmarks of the replay engine (issue 5): loading aggregates, with and
 // without snapshots, now and as of a past position; the CRM scenario's
-// C1–C4 (Scenario.swift); W5, 1M against 10M events (Scale.swift). One file per subject;
+// C1–C4 (Scenario.swift); W5, 1M against 10M events (Scale.swift); P1,
+// decoding activity payloads (PayloadDecode.swift). One file per subject;
 // each benchmark prints a `RESULT` line (p50/p99/p99.9 of its operations)
 // that `run.sh` adds to its summary.
 //
@@ -17,4 +18,5 @@ let benchmarks: @Sendable () -> Void = {
     SnapshotLoads.register()
     ScenarioBenchmarks.register()
     ScaleBenchmarks.register()
+    PayloadDecodeBenchmarks.register()
 }

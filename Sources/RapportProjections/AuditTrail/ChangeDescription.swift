@@ -1,4 +1,5 @@
 import Foundation
+import RapportEventLog
 
 /// Turns an event's payload into field changes.
 ///

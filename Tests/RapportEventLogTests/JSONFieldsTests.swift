@@ -1,5 +1,5 @@
 import Foundation
-@testable import RapportProjections
+@testable import RapportEventLog
 import Testing
 
 /// The audit trail's JSON shortcuts must agree with Foundation's JSON coders.
@@ -36,12 +36,21 @@ import Testing
         #expect(JSONFields.members(of: Data("{\"a\":".utf8)) == nil)
     }
 
-    @Test func theRemovalWordSearchAgreesWithContains() {
-        let types = ["", "Removed", "Remove", "DealContactRemoved", "ContactUnlinkedFromCompany", "ActivityRemovedFromCampaign",
-                     "DealRenamed", "RemovedX", "XRemoved", "Unlinke", "ActivityUnlinked", "ümlautRemoved", "Re", "Rémoved"]
-        for type in types {
-            #expect(ChangeDescription.occurs("Removed", in: type) == type.contains("Removed"), "\(type)")
-            #expect(ChangeDescription.occurs("Unlinked", in: type) == type.contains("Unlinked"), "\(type)")
+    @Test func elementsKeepEveryValueExactly() throws {
+        func elements(_ json: String, strict: Bool = false) -> [String]? {
+            let text = JSONText(Data(json.utf8))
+            return text.elements(in: text.whole, strict: strict)?.map { String(decoding: text.bytes[$0], as: UTF8.self) }
         }
+        #expect(elements(#" [ 1 , "a,b" , {"x":[2,"]"]} , [ ] , null ] "#) == ["1", "\"a,b\"", "{\"x\":[2,\"]\"]}", "[ ]", "null"])
+        #expect(elements("[]") == [])
+        #expect(elements("{}") == nil)
+        #expect(elements("[1,") == nil)
+        #expect(elements("[\"a]") == nil)
+        // Strict: exactly one comma between two elements, nothing after the array.
+        #expect(elements("[1,2]", strict: true) == ["1", "2"])
+        for bad in ["[1 2]", "[1,,2]", "[,1]", "[1,]", "[1] x"] {
+            #expect(elements(bad, strict: true) == nil, "\(bad)")
+        }
+        #expect(elements("[1 2]") == ["1", "2"], "lenient: commas are not counted")
     }
 }
