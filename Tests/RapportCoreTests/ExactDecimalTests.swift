@@ -36,11 +36,26 @@ import Testing
     ]
 
     @Test("text is Foundation's description")
-    func text() {
+    func text() throws {
         for value in Self.values(count: 5_000, digits: 24, seed: 11) + Self.edges {
             #expect(ExactDecimal.text(of: value) == value.description, "\(value)")
         }
         #expect(ExactDecimal.text(of: Decimal.nan) == Decimal.nan.description)
+        // Amounts in payloads come through JSONDecoder, whose number reader is its own (trailing zeros, exponents).
+        var random = SplitMix64(seed: 12)
+        func digits(_ count: UInt64) -> String { String((0..<count).map { _ in Character(String(random.next() % 10)) }) }
+        let texts = (0..<2_000).map { _ in
+            // JSON's number syntax: no leading zeros, a fraction and an exponent sometimes.
+            var text = (random.next() % 3 == 0 ? "-" : "") + String(random.next() % 1_000_000)
+            if random.next() % 2 == 0 { text += "." + digits(1 + random.next() % 6) }
+            if random.next() % 5 == 0 { text += "E\(Int(random.next() % 11) - 5)" }
+            return text
+        } + ["12000.50", "1200", "0.000", "-0.10", "100e-2", "1.5E3"]
+        let decoded = try JSONDecoder().decode([Decimal].self, from: Data(("[" + texts.joined(separator: ",") + "]").utf8))
+        for (text, value) in zip(texts, decoded) {
+            #expect(ExactDecimal.text(of: value) == value.description, "\(text) read as \(value)")
+            #expect(ExactDecimal.sum(value, 1) == value + 1 && ExactDecimal.sum(value, 1).description == (value + 1).description, "\(text)")
+        }
     }
 
     @Test("sums, differences and products are Foundation's, value and text")
