@@ -30,9 +30,16 @@ package enum JSONFields {
     package static func unquoted(_ literal: ArraySlice<UInt8>) -> String? {
         guard literal.count >= 2, literal.first == UInt8(ascii: "\""), literal.last == UInt8(ascii: "\"") else { return nil }
         let inner = literal.dropFirst().dropLast()
-        if !inner.contains(where: needsEscape) {
-            return String(validating: inner, as: UTF8.self)
+        let plain: String?? = inner.withUnsafeBufferPointer { bytes in
+            var ascii = true
+            for byte in bytes {
+                if needsEscape(byte) { return .none }
+                ascii = ascii && byte < 0x80
+            }
+            // ASCII needs no validation; anything else must be valid UTF-8, as JSONDecoder requires.
+            return .some(ascii ? String(decoding: bytes, as: UTF8.self) : String(validating: bytes, as: UTF8.self))
         }
+        if let plain { return plain }
         return try? JSONDecoder().decode(String.self, from: Data(literal))
     }
 
@@ -83,6 +90,7 @@ package struct JSONText {
         var walk = Walk(bytes: bytes, index: range.lowerBound, end: range.upperBound, strict: strict)
         guard walk.open(UInt8(ascii: "{")) else { return nil }
         var result: [(key: Range<Int>, value: Range<Int>)] = []
+        result.reserveCapacity(8)  // one allocation for the objects of event payloads, not four
         while walk.more(UInt8(ascii: "}")) {
             guard let key = walk.key(), let value = walk.value() else { return nil }
             result.append((key, value))
@@ -96,6 +104,7 @@ package struct JSONText {
         var walk = Walk(bytes: bytes, index: range.lowerBound, end: range.upperBound, strict: strict)
         guard walk.open(UInt8(ascii: "[")) else { return nil }
         var result: [Range<Int>] = []
+        result.reserveCapacity(4)
         while walk.more(UInt8(ascii: "]")) {
             guard let value = walk.value() else { return nil }
             result.append(value)
@@ -112,7 +121,9 @@ package struct JSONText {
         let count = name.utf8CodeUnitCount
         guard range.count == count + 2, bytes[range.lowerBound] == UInt8(ascii: "\""),
               bytes[range.upperBound - 1] == UInt8(ascii: "\"") else { return false }
-        return name.withUTF8Buffer { name in bytes[(range.lowerBound + 1)..<(range.upperBound - 1)].elementsEqual(name) }
+        return name.withUTF8Buffer { name in
+            bytes.withUnsafeBufferPointer { all in memcmp(all.baseAddress! + range.lowerBound + 1, name.baseAddress!, count) == 0 }
+        }
     }
 
     /// Whether `range` is `null`.
