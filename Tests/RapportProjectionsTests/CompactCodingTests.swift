@@ -73,6 +73,12 @@ struct CompactCodingTests {
         } == (try Money(amount: 5, currency: "EUR")))
     }
 
+    /// `CompactReader.plainDecimal` of a string's UTF-8 bytes.
+    static func plainDecimal(_ text: String) -> Decimal? {
+        var text = text
+        return text.withUTF8 { CompactReader.plainDecimal(UnsafeRawBufferPointer($0)) }
+    }
+
     @Test("plain decimals read without Foundation's parser read as Foundation reads them")
     func plainDecimalsReadAsFoundationReadsThem() {
         var random = SplitMix64(seed: 11)
@@ -83,12 +89,12 @@ struct CompactCodingTests {
             let fraction = String((0..<Int(random.next() % 7)).map { _ in "0123456789".randomElement(using: &random)! })
             let text = (random.next() % 2 == 0 ? "-" : "") + whole + (fraction.isEmpty ? "" : "." + fraction)
             // Plain, 14 digits at most: the fast path reads every one.
-            #expect(CompactReader.plainDecimal(text) != nil, "\(text)")
+            #expect(Self.plainDecimal(text) != nil, "\(text)")
             texts.append(text)
         }
         for text in texts {
             let foundation = Decimal(string: text, locale: nil)
-            guard let plain = CompactReader.plainDecimal(text) else {
+            guard let plain = Self.plainDecimal(text) else {
                 // Left to Foundation: only texts that are not plain.
                 #expect(text.contains { !"0123456789".contains($0) || $0 == "." } || text.isEmpty || text.count > 18, "\(text)")
                 continue

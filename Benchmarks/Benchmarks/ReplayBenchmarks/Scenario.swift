@@ -150,7 +150,8 @@ final class ScenarioQuery: @unchecked Sendable {
     var stale = 0
     /// The CPU time of the query's synchronous part on its thread (C3
     /// actor-month, C4 pipeline), which other processes on the machine do
-    /// not add to: for comparing builds on a busy machine.
+    /// not add to: for comparing builds on a busy machine. Warm-up
+    /// iterations are left out, as from the samples.
     var threadCPU: [UInt64] = []
 
     static func threadCPUNanoseconds() -> UInt64 {
@@ -187,13 +188,14 @@ final class ScenarioQuery: @unchecked Sendable {
         let pipeline = pipelines[Int(random.next() % UInt64(pipelines.count))]
         benchmark.startMeasurement()
         let begin = DispatchTime.now().uptimeNanoseconds
+        var queryCPU: UInt64?
         switch kind {
         case .actorMonth:
             if let month = try await AuditTrail.positions(from: date, through: date.addingTimeInterval(30 * 86_400), in: store) {
                 let cpuStart = Self.threadCPUNanoseconds()
                 results += try AuditTrail().entries(AuditQuery(.actor(actor), positions: month), in: store,
                                                     page: PageRequest(limit: 100_000)).items.count
-                threadCPU.append(Self.threadCPUNanoseconds() - cpuStart)
+                queryCPU = Self.threadCPUNanoseconds() - cpuStart
             }
         case .dealChanges:
             results += try AuditTrail().entries(AuditQuery(.entity(kind: "deal", id: deal.description)), in: store,
@@ -205,13 +207,16 @@ final class ScenarioQuery: @unchecked Sendable {
             let position = try await store.position(asOf: date)
             let cpuStart = Self.threadCPUNanoseconds()
             let summary = try DealStates().summary(of: pipeline, asOf: position, in: store, now: date)
-            threadCPU.append(Self.threadCPUNanoseconds() - cpuStart)
+            queryCPU = Self.threadCPUNanoseconds() - cpuStart
             results += summary == nil ? 0 : 1
             stale += summary?.stale.count ?? 0
         }
         let finish = DispatchTime.now().uptimeNanoseconds
         benchmark.stopMeasurement()
-        if benchmark.currentIteration >= benchmark.configuration.warmupIterations { samples.append(finish - begin) }
+        if benchmark.currentIteration >= benchmark.configuration.warmupIterations {
+            samples.append(finish - begin)
+            if let queryCPU { threadCPU.append(queryCPU) }
+        }
     }
 
     func tearDown() async {
@@ -219,8 +224,7 @@ final class ScenarioQuery: @unchecked Sendable {
         var notes = [("results", "\(results)")]
         if kind == .pipelineAsOf { notes.append(("stale_deals", "\(stale)")) }
         if !threadCPU.isEmpty {
-            // The warm-up iterations are left out, as from the samples.
-            let sorted = threadCPU.suffix(samples.count).sorted()
+            let sorted = threadCPU.sorted()
             notes.append(("thread_cpu_p50_us", microseconds(sorted, percentile: 50)))
             notes.append(("thread_cpu_p99_us", microseconds(sorted, percentile: 99)))
         }

@@ -175,16 +175,10 @@ extension CompactReader {
         return value
     }
 
-    /// `text` read without Foundation's parser when it is plain: an optional
-    /// `-`, digits, and optionally `.` and more digits, 18 digits at most
-    /// (how `Decimal.description` writes amounts and probabilities). nil for
-    /// anything else, which goes to `Decimal(string:)` and reads the same.
-    static func plainDecimal(_ text: String) -> Decimal? {
-        var text = text
-        return text.withUTF8 { plainDecimal(UnsafeRawBufferPointer($0)) }
-    }
-
-    /// ``plainDecimal(_:)`` of a text's UTF-8 bytes.
+    /// The text in `utf8` read without Foundation's parser when it is plain:
+    /// an optional `-`, digits, and optionally `.` and more digits, 18 digits
+    /// at most (how `Decimal.description` writes amounts and probabilities).
+    /// nil for anything else, which goes to `Decimal(string:)` and reads the same.
     static func plainDecimal(_ utf8: UnsafeRawBufferPointer) -> Decimal? {
         var mantissa: UInt64 = 0
         var digits = 0, fraction = 0

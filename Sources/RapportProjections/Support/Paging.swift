@@ -155,16 +155,12 @@ extension ReadModelReader {
     /// or nil: one seek. Under keys that end in inverted positions
     /// (``Key/inverted(_:)``), the version as of a position.
     func first<T: Decodable>(_ type: T.Type, under prefix: String, from start: String) throws(ProjectionQueryError) -> T? {
-        var found: T?
-        try walk(under: prefix, from: start, decode: { try Stored.decode(T.self, $0) }) { found = $0; return false }
-        return found
+        try first(under: prefix, from: start, read: { try Stored.decode(T.self, $0) })
     }
 
     /// ``first(_:under:from:)`` for a compact value: decoded in place, without a dynamic cast.
     func first<T: CompactValue>(_ type: T.Type, under prefix: String, from start: String) throws(ProjectionQueryError) -> T? {
-        var found: T?
-        try walk(under: prefix, from: start, decode: { try Stored.decode(T.self, $0) }) { found = $0; return false }
-        return found
+        try first(under: prefix, from: start, read: { try Stored.decode(T.self, $0) })
     }
 
     /// ``first(_:under:from:)`` with the value read from the storage's bytes by `read`.
