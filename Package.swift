@@ -46,7 +46,6 @@ let package = Package(
             dependencies: [
                 "CRapportSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),

@@ -13,7 +13,7 @@ struct PipelineCommand: AsyncParsableCommand {
         discussion: """
             Every pipeline, by name, or only the one --pipeline names (its id or its name). Brings the deal-states \
             read model up to date first. --as-of DATE shows what the store knew then (the events recorded up to that \
-            date, built in memory), with stale deals counted at that date. --by chooses the table's rows (conversion: \
+            date, from the read model's stored versions), with stale deals counted at that date. --by chooses the table's rows (conversion: \
             of the deals that were in an open stage, the share that went further); json holds \
             both breakdowns, the stage transitions and the stale deals. Amounts are per currency, never converted; \
             weighted = amount × the stage's probability. Exit code 3 when --pipeline names no pipeline.
