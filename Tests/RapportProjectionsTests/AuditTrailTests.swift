@@ -153,6 +153,7 @@ struct AuditTrailTests {
         // Who changed the amount: Anna set it, Boris changed it twice.
         let amount = try allPages(limit: 1) { try audit.entries(.field("amount", kind: "deal", id: deal.description), in: w.live, page: $0) }
         #expect(amount.map(\.actor.id) == ["user:anna", "user:boris", "user:boris"])
+        #expect(amount.allSatisfy { $0.changes.map(\.field) == ["amount"] }, "each entry narrowed to the field")
         #expect(amount.map { $0.changes.first { $0.field == "amount" }!.newValue } == [
             #"{"amount":12000,"currency":"EUR"}"#, #"{"amount":15000.5,"currency":"EUR"}"#, #"{"amount":16000,"currency":"EUR"}"#])
         // Refused attempts.

@@ -171,7 +171,15 @@ struct GeneratedScenarioTests {
             let range: ClosedRange<LogPosition>? = round % 3 == 0 ? nil : min(a, b)...max(a, b)
             let limit = 1 + Int(random.next() % 40)
             let found = try allPages(limit: limit) { try audit.entries(AuditQuery(selection, positions: range), in: storage, page: $0) }
-            let expected = scan.filter { matches($0) && (range?.contains($0.position) ?? true) }
+            var expected = scan.filter { matches($0) && (range?.contains($0.position) ?? true) }
+            if case .field(let field, _, _) = selection {
+                // A field's query narrows each entry to that field's change.
+                expected = expected.map { entry in
+                    var narrowed = entry
+                    narrowed.changes = entry.changes.filter { $0.field == field }
+                    return narrowed
+                }
+            }
             #expect(found == expected, "\(selection) in \(String(describing: range)), pages of \(limit): \(found.count) entries against \(expected.count)")
             checked += expected.count
         }

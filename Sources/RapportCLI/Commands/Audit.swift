@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RapportCore
 import RapportEventLog
 import RapportLMDB
 import RapportProjections
@@ -33,8 +34,13 @@ struct Audit: AsyncParsableCommand {
     var format: String = "table"
     @Option(help: "Write to this file instead of standard output.")
     var output: String?
-    @Option(help: "With --format table: at most this many entries.")
+    @Option(help: "With --format table: at most this many entries (1 or more).")
     var limit: Int = 50
+
+    /// The entity kinds of the CRM's own streams, whose ids are UUIDs.
+    static let crmKinds: Set<String> = [
+        Contact.kind, Company.kind, Lead.kind, Deal.kind, Activity.kind, FollowUpTask.kind, Campaign.kind, Pipeline.kind,
+    ]
 
     func selection() throws(CLIError) -> AuditSelection {
         let given = [actor != nil, entity != nil && field == nil, action != nil, field != nil].filter { $0 }.count
@@ -46,8 +52,15 @@ struct Audit: AsyncParsableCommand {
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
                 throw CLIError("--entity: \"\(entity)\" is not KIND:ID, such as deal:0193…", status: .usage)
             }
-            if let field { return .field(field, kind: parts[0], id: parts[1].lowercased()) }
-            return .entity(kind: parts[0], id: parts[1].lowercased())
+            let kind = parts[0].lowercased(), id = parts[1].lowercased()
+            // The CRM's entities have UUIDs: a shorter id (the table shows the first 8 characters) matches nothing.
+            if Self.crmKinds.contains(kind) && UUID(uuidString: id) == nil {
+                throw CLIError(
+                    "--entity: \"\(parts[1])\" is not a full \(kind) id; give its whole UUID (--format csv or jsonl shows them)",
+                    status: .usage)
+            }
+            if let field { return .field(field, kind: kind, id: id) }
+            return .entity(kind: kind, id: id)
         }
         if field != nil { throw CLIError("--field needs --entity", status: .usage) }
         return .all
@@ -57,43 +70,81 @@ struct Audit: AsyncParsableCommand {
         try await reportingErrors {
             let selection = try selection()
             let format = try Choice.parse(format, option: "--format", among: ["table", "csv", "jsonl"])
+            guard limit >= 1 else { throw CLIError("--limit must be 1 or more", status: .usage) }
             let zone = options.dates.timeZone
             let start = try from.map { (text) throws(CLIError) in try DateArgument.parse(text, option: "--from", timeZone: zone) }
-            let end = try to.map { (text) throws(CLIError) in try DateArgument.parse(text, option: "--to", timeZone: zone) }
+            // A bare --to date includes that whole day.
+            let end = try to.map { (text) throws(CLIError) in try DateArgument.parse(text, option: "--to", timeZone: zone, day: .end) }
+            if let start, let end, start > end {
+                throw CLIError("--from \(from!) is after --to \(to!)", status: .usage)
+            }
+            // Opened before the store, so a bad path changes nothing there.
+            let file = try output.map { (path) throws(CLIError) in try Self.create(path) }
+            defer { try? file?.close() }
             try await options.openAny(readModels: true).using { store in
                 let trail = AuditTrail()
                 try await catchUp([trail], in: store, label: "updating the audit trail")
                 var query = AuditQuery(selection)
                 if start != nil || end != nil {
                     let range = try await AuditTrail.positions(from: start ?? .distantPast, through: end ?? .distantFuture, in: store)
-                    guard let range else { return }  // nothing recorded in the range
-                    query.positions = range
+                    // Nothing recorded in the range: a position past any log selects nothing, and the
+                    // output is the same as for any other selection that matches nothing.
+                    query.positions = range ?? LogPosition(UInt64.max)...LogPosition(UInt64.max)
                 }
                 switch format {
                 case "table":
-                    let page = try trail.entries(query, in: store, page: PageRequest(limit: max(1, limit)))
+                    let page = try trail.entries(query, in: store, page: PageRequest(limit: limit))
                     let dates = options.dates
+                    var lines: [String] = []
                     for entry in page.items {
                         let changes = entry.changes.map { "\($0.field): \($0.oldValue ?? "∅") → \($0.newValue ?? "∅")" }.joined(separator: "; ")
-                        Terminal.print([String(entry.position.rawValue), dates.dateTime(entry.recordedAt), entry.actor.id, entry.actor.role.rawValue,
-                                        entry.channel.rawValue, "\(entry.entityKind):\(entry.entityID.prefix(8))", entry.action, changes]
+                        lines.append([String(entry.position.rawValue), dates.dateTime(entry.recordedAt), entry.actor.id, entry.actor.role.rawValue,
+                                      entry.channel.rawValue, "\(entry.entityKind):\(entry.entityID.prefix(8))", entry.action, changes]
                             .joined(separator: "  "))
                     }
-                    if page.continuation != nil { Terminal.print("… more: use --limit, or --format csv/jsonl for everything") }
+                    if page.continuation != nil { lines.append("… more: use --limit, or --format csv/jsonl for everything") }
+                    if let file, let output {
+                        try Self.write(Data(lines.map { $0 + "\n" }.joined().utf8), to: file, path: output)
+                        Terminal.error("wrote \(Self.entries(page.items.count)) to \(output)")
+                    } else {
+                        for line in lines { Terminal.print(line) }
+                    }
+                    if page.items.isEmpty { Terminal.error("no entries match") }
                 default:
                     let exportFormat: AuditExportFormat = format == "csv" ? .csv : .jsonLines
-                    if let output {
-                        guard FileManager.default.createFile(atPath: output, contents: nil), let file = FileHandle(forWritingAtPath: output) else {
-                            throw CLIError("--output: cannot write \(output)", status: .ioError)
-                        }
-                        defer { try? file.close() }
-                        let count = try trail.export(query, from: store, as: exportFormat, to: file)
-                        FileHandle.standardError.write(Data("wrote \(count) entries to \(output)\n".utf8))
+                    if let file, let output {
+                        let count = try trail.export(query, from: store, as: exportFormat) { try Self.write($0, to: file, path: output) }
+                        Terminal.error("wrote \(Self.entries(count)) to \(output)")
                     } else {
-                        try trail.export(query, from: store, as: exportFormat, to: FileHandle.standardOutput)
+                        let count = try trail.export(query, from: store, as: exportFormat, to: FileHandle.standardOutput)
+                        if count == 0 { Terminal.error("no entries match") }
                     }
                 }
             }
+        }
+    }
+
+    /// "1 entry", "1,234 entries".
+    static func entries(_ count: Int) -> String { "\(Format.count(count)) \(count == 1 ? "entry" : "entries")" }
+
+    /// Creates (or empties) the `--output` file, or says why it cannot.
+    static func create(_ path: String) throws(CLIError) -> FileHandle {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw CLIError("--output: \(path) is a directory", status: .ioError)
+        }
+        guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path) else {
+            let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            let reason = FileManager.default.fileExists(atPath: folder) ? "permission denied, or the disk is full" : "no directory \(folder)"
+            throw CLIError("--output: cannot write \(path) (\(reason))", status: .ioError)
+        }
+        return file
+    }
+
+    /// Appends `data` to the `--output` file, or says why it cannot.
+    static func write(_ data: Data, to file: FileHandle, path: String) throws(CLIError) {
+        do { try file.write(contentsOf: data) } catch {
+            throw CLIError("--output: cannot write \(path): \(error.localizedDescription)", status: .ioError)
         }
     }
 }

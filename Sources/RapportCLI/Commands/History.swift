@@ -33,12 +33,13 @@ struct History: AsyncParsableCommand {
     @Option(help: "table (default) or json.")
     var format: String = "table"
 
-    @Option(help: "With --format table: at most this many entries (json has them all).")
+    @Option(help: "With --format table: at most this many entries, 1 or more (json has them all).")
     var limit: Int = 50
 
     func run() async throws {
         try await reportingErrors {
             let format = try OutputFormat(parsing: format)
+            guard limit >= 1 else { throw CLIError("--limit must be 1 or more", status: .usage) }
             let id = try EntityArgument.parse(contact, as: Contact.self)
             let date = try PointInTime.date(asOf, options: options)
             let channel = try channel.map { (text) throws(CLIError) in

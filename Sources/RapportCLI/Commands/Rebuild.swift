@@ -8,7 +8,11 @@ import RapportReplay
 struct Rebuild: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Rebuild a projection's read model from the whole log (all of them without a name).",
-        discussion: "Projections are registered in Sources/RapportCLI/Projections.swift. Exit code 2 for an unknown name.")
+        discussion: """
+            Projections are registered in Sources/RapportCLI/Projections.swift. The whole log is checked first (as \
+            `rapport verify` does): a damaged log stops the rebuild with exit code 65 before any read model changes. \
+            Exit code 2 for an unknown name.
+            """)
 
     @OptionGroup var options: StoreOptions
 
@@ -23,6 +27,15 @@ struct Rebuild: AsyncParsableCommand {
             if list { return try await listProjections() }
             let chosen = try select(from: registeredProjections)
             try await options.openAny(readModels: true).using { store in
+                // A rebuild empties the read models first: check the whole log before, so that a
+                // damaged record stops it while the read models are still as they were.
+                let bar = ProgressBar("checking the log")
+                let report = try await store.verifyLog { done, total in bar.update(done, of: total) }
+                bar.finish()
+                if let problem = report.problem {
+                    let place = problem.position.map { "at position \($0)" } ?? "in the indexes"
+                    throw CLIError("the log has a problem \(place): \(problem.message); nothing was rebuilt", status: .dataError)
+                }
                 for projection in chosen {
                     // Empty the read model and put its checkpoint at the start: the runner then replays everything.
                     try await store.commit([ReadModelChanges(
@@ -55,16 +68,11 @@ struct Rebuild: AsyncParsableCommand {
             Terminal.print("no projections are registered")
             return
         }
-        var checkpoints: [String: ProjectionCheckpoint] = [:]
-        do {
-            checkpoints = try await options.openAny(readModels: true).using { store in
-                try await store.prepareForReading()
-                var found: [String: ProjectionCheckpoint] = [:]
-                for projection in registeredProjections { found[projection.name] = try store.checkpoint(of: projection.name) }
-                return found
-            }
-        } catch let error as CLIError where error.status == .noInput {
-            // No store yet: nothing is built.
+        let checkpoints = try await options.openAny(readModels: true).using { store in
+            try await store.prepareForReading()
+            var found: [String: ProjectionCheckpoint] = [:]
+            for projection in registeredProjections { found[projection.name] = try store.checkpoint(of: projection.name) }
+            return found
         }
         for projection in registeredProjections.sorted(by: { $0.name < $1.name }) {
             let state: String

@@ -63,13 +63,21 @@ enum Format {
 /// Formats dates for output in the user's time zone, or UTC with `--utc`.
 struct DateStyle: Sendable {
     let timeZone: TimeZone
-    /// The zone's short name, "UTC" or "CET".
+    /// The zone for headers over many dates: "UTC", or its identifier ("Europe/Berlin"),
+    /// which holds whether or not summer time applies to a given date.
     let zoneName: String
+    private let universal: Bool
 
     init(utc: Bool) {
         timeZone = utc ? TimeZone(secondsFromGMT: 0)! : TimeZone.current
-        let universal = utc || ["UTC", "Etc/UTC", "GMT", "Etc/GMT", "Universal", "Zulu"].contains(timeZone.identifier)
-        zoneName = universal ? "UTC" : (timeZone.abbreviation() ?? timeZone.identifier)
+        universal = utc || ["UTC", "Etc/UTC", "GMT", "Etc/GMT", "Universal", "Zulu"].contains(timeZone.identifier)
+        zoneName = universal ? "UTC" : timeZone.identifier
+    }
+
+    /// The zone's name at `date`: "UTC", or its abbreviation then ("CEST" in
+    /// summer, "CET" in winter, "GMT+2" where the system has no abbreviation).
+    func zoneName(at date: Date) -> String {
+        universal ? "UTC" : (timeZone.abbreviation(for: date) ?? timeZone.identifier)
     }
 
     /// "2024-03-01 10:00".
@@ -90,24 +98,65 @@ struct DateStyle: Sendable {
 
 /// Parses the dates the commands accept: an ISO 8601 date (`2024-03-01`,
 /// midnight in the output time zone) or date-time (`2024-03-01T10:00:00Z`,
-/// with a zone offset or `Z`; fractional seconds allowed).
+/// with a zone offset or `Z`; fractional seconds allowed). A day that does
+/// not exist (`2024-02-30`, year 0) is refused, not rolled over.
 enum DateArgument {
-    static func parse(_ text: String, option: String, timeZone: TimeZone) throws(CLIError) -> Date {
+    /// What a bare date stands for.
+    enum Day {
+        /// Its first instant: midnight (`--from`, `--as-of`).
+        case start
+        /// Its last instant, so that "up to 2024-03-31" includes the 31st (`--to`).
+        case end
+    }
+
+    static func parse(_ text: String, option: String, timeZone: TimeZone, day: Day = .start) throws(CLIError) -> Date {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        if trimmed.count == 10 {
-            let formatter = ISO8601DateFormatter()
-            formatter.formatOptions = [.withFullDate, .withDashSeparatorInDate]
-            formatter.timeZone = timeZone
-            if let date = formatter.date(from: trimmed) { return date }
-        } else {
-            for options: ISO8601DateFormatter.Options in [[.withInternetDateTime], [.withInternetDateTime, .withFractionalSeconds]] {
+        if isRealDay(trimmed.prefix(10)) {
+            if trimmed.count == 10 {
                 let formatter = ISO8601DateFormatter()
-                formatter.formatOptions = options
-                if let date = formatter.date(from: trimmed) { return date }
+                formatter.formatOptions = [.withFullDate, .withDashSeparatorInDate]
+                formatter.timeZone = timeZone
+                if let date = formatter.date(from: trimmed) {
+                    guard day == .end else { return date }
+                    var calendar = Calendar(identifier: .gregorian)
+                    calendar.timeZone = timeZone
+                    // The next midnight, less the store's resolution (a microsecond).
+                    if let next = calendar.date(byAdding: .day, value: 1, to: date) { return next.addingTimeInterval(-0.000_001) }
+                }
+            } else if isRealTime(trimmed.dropFirst(10)) {
+                for options: ISO8601DateFormatter.Options in [[.withInternetDateTime], [.withInternetDateTime, .withFractionalSeconds]] {
+                    let formatter = ISO8601DateFormatter()
+                    formatter.formatOptions = options
+                    if let date = formatter.date(from: trimmed) { return date }
+                }
             }
         }
         throw CLIError(
             "\(option): \"\(text)\" is not a date; use an ISO 8601 date or date-time such as 2024-03-01 or 2024-03-01T10:00:00Z",
             status: .usage)
+    }
+
+    /// Whether `text` is `YYYY-MM-DD` naming a day of the Gregorian calendar (years 1 to 9999).
+    static func isRealDay(_ text: Substring) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard text.count == 10, parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              parts.allSatisfy({ $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
+              year >= 1, (1...12).contains(month), day >= 1
+        else { return false }
+        let lengths = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        return day <= (month == 2 && leap ? 29 : lengths[month - 1])
+    }
+
+    /// Whether the part after the date, `THH:MM:SS…`, has an hour, minute
+    /// and second in range (the zone and fraction are left to the parser).
+    static func isRealTime(_ text: Substring) -> Bool {
+        let characters = Array(text.prefix(9))
+        guard characters.count == 9, characters[0] == "T" || characters[0] == "t", characters[3] == ":", characters[6] == ":",
+              let hour = Int(String(characters[1...2])), let minute = Int(String(characters[4...5])),
+              let second = Int(String(characters[7...8]))
+        else { return false }
+        return (0...23).contains(hour) && (0...59).contains(minute) && (0...59).contains(second)
     }
 }

@@ -84,7 +84,7 @@ struct PointInTime {
     /// "as of 2024-03-01 00:00 UTC: the log up to position 1,234 of 3,000", or nil for now.
     func describe(_ dates: DateStyle) -> String? {
         guard let date else { return nil }
-        return "as of \(dates.dateTime(date)) \(dates.zoneName): the log up to position \(Format.count(position.rawValue)) of \(Format.count(head.rawValue))"
+        return "as of \(dates.dateTime(date)) \(dates.zoneName(at: date)): the log up to position \(Format.count(position.rawValue)) of \(Format.count(head.rawValue))"
     }
 
     /// `projection`'s read model at this point. Now: the store's own read

@@ -150,12 +150,7 @@ struct OpenedStore {
     static func open(_ location: StoreLocation, mustExist: Bool, readModels: Bool = false) async throws -> OpenedStore {
         switch location {
         case .lmdb(let path):
-            var isDirectory: ObjCBool = false
-            let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
-            if exists && !isDirectory.boolValue { throw CLIError("\(path) is a file, not a store directory", status: .dataError) }
-            if mustExist && !FileManager.default.fileExists(atPath: URL(fileURLWithPath: path).appendingPathComponent("data.mdb").path) {
-                throw CLIError("no store at \(path); run `rapport demo` first", status: .noInput)
-            }
+            try checkLMDB(at: path, mustExist: mustExist)
             return OpenedStore(try LMDBEventStore(path: path), location: location)
         case .postgres(let server):
             let logger = Self.logger
@@ -174,6 +169,26 @@ struct OpenedStore {
                 await shutdown()
                 throw error
             }
+        }
+    }
+
+    /// Checks what is at `path` before LMDB opens it, so that a command
+    /// meant to read never creates or overwrites anything: a file is not a
+    /// store directory (exit 65); with `mustExist`, a directory without
+    /// `data.mdb` is no store (exit 66), and an empty `data.mdb` (which LMDB
+    /// would take for a new store and initialise) is a damaged one (exit 65).
+    static func checkLMDB(at path: String, mustExist: Bool) throws(CLIError) {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw CLIError("\(path) is a file, not a store directory", status: .dataError)
+        }
+        guard mustExist else { return }
+        let data = URL(fileURLWithPath: path).appendingPathComponent("data.mdb").path
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: data) else {
+            throw CLIError("no store at \(path); run `rapport demo` first", status: .noInput)
+        }
+        if (attributes[.size] as? NSNumber)?.int64Value == 0 {
+            throw CLIError("\(data) is empty: not a store (damaged, or its creation was interrupted)", status: .dataError)
         }
     }
 

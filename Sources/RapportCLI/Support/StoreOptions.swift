@@ -16,8 +16,9 @@ struct StoreOptions: ParsableArguments {
     var utc = false
 
     /// The store as given: `--store`, else `RAPPORT_STORE`, else `./rapport-data`.
+    /// An empty `--store ""` stays empty, and ``location()`` refuses it.
     var storeArgument: String {
-        if let store, !store.isEmpty { return store }
+        if let store { return store }
         if let fromEnvironment = ProcessInfo.processInfo.environment["RAPPORT_STORE"], !fromEnvironment.isEmpty { return fromEnvironment }
         return "rapport-data"
     }
@@ -57,22 +58,11 @@ struct StoreOptions: ParsableArguments {
         try await OpenedStore.open(try location(), mustExist: !create, readModels: readModels)
     }
 
-    /// Whether a store exists at ``path`` (its `data.mdb` file).
-    var storeExists: Bool {
-        FileManager.default.fileExists(atPath: URL(fileURLWithPath: path).appendingPathComponent("data.mdb").path)
-    }
-
     /// Opens the store, creating it when `create` is true; otherwise a missing
     /// store is an error (exit 66) and nothing is created.
     func open(create: Bool = false, configuration: LMDBEventStore.Configuration = .init()) throws -> LMDBEventStore {
         try checkBackend()
-        if !create && !storeExists {
-            throw CLIError("no store at \(path); run `rapport demo` first", status: .noInput)
-        }
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
-            throw CLIError("\(path) is a file, not a store directory", status: .dataError)
-        }
+        try OpenedStore.checkLMDB(at: path, mustExist: !create)
         return try LMDBEventStore(path: path, configuration: configuration)
     }
 }

@@ -60,9 +60,10 @@ struct Tour {
         Terminal.print("The pipelines now")
         for (id, name) in try states.pipelines(in: store) {
             guard let summary = try states.summary(of: id, in: store, now: Date()) else { continue }
-            let amounts = summary.open.total.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
-            let rate = summary.results.winRate.map { String(format: "%.0f %%", $0 * 100) } ?? "-"
-            Terminal.print("  \(name): \(Format.count(summary.open.count)) open (\(amounts.isEmpty ? "0" : amounts)), "
+            // Formatted as `rapport pipeline` formats them.
+            let amounts = Format.amounts(summary.open.total)
+            let rate = Format.percent(summary.results.winRate)
+            Terminal.print("  \(name): \(Format.count(summary.open.count)) open (\(amounts)), "
                 + "\(Format.count(summary.results.won)) won, \(Format.count(summary.results.lost)) lost, win rate \(rate)")
         }
         Terminal.print("  (rapport pipeline --by stage shows the stages)")
@@ -111,7 +112,7 @@ struct Tour {
         let position = try await store.position(asOf: date)
         let head = try await store.headPosition()
         Terminal.print()
-        Terminal.print("As of \(dates.dateTime(date)) \(dates.zoneName): the log up to position \(Format.count(position.rawValue)) of \(Format.count(head.rawValue))")
+        Terminal.print("As of \(dates.dateTime(date)) \(dates.zoneName(at: date)): the log up to position \(Format.count(position.rawValue)) of \(Format.count(head.rawValue))")
         // A deal open then and won later shows the most; else any deal opened by then; else the first deal.
         let stream = census.dealOrder.first { census.deals[$0]!.opened <= position.rawValue && (census.deals[$0]!.won ?? 0) > position.rawValue }
             ?? census.dealOrder.last { census.deals[$0]!.opened <= position.rawValue }

@@ -16,7 +16,8 @@ public enum AuditSelection: Hashable, Sendable {
     case actor(String)
     /// The entries about one entity (refused attempts on it included).
     case entity(kind: String, id: String)
-    /// The entries that changed one field of one entity.
+    /// The entries that changed one field of one entity, each narrowed to
+    /// that field's change (the entity's query gives the whole entries).
     case field(String, kind: String, id: String)
     /// The entries of one event type.
     case action(String)
@@ -129,12 +130,16 @@ extension AuditTrail {
                     guard let entry = try reader.decoded(AuditEntry.self, "entry/\(position)") else {
                         throw .corruptValue(key: "entry/\(position)", reason: "an index names an entry that is not stored")
                     }
-                    if let field, !entry.changes.contains(where: { $0.field == field }) { continue }
+                    var narrowed = entry
+                    if let field {
+                        narrowed.changes = entry.changes.filter { $0.field == field }
+                        if narrowed.changes.isEmpty { continue }
+                    }
                     guard items.count < page.limit else {  // only a field's walk gets here with a full page
                         more = true
                         break
                     }
-                    items.append(entry)
+                    items.append(narrowed)
                 }
             }
             return Page(items: items, continuation: more ? items.last.map { PageToken(after: $0.position) } : nil)
