@@ -1,4 +1,7 @@
 import Foundation
+import RapportEventLog
+import RapportLMDB
+import RapportProjections
 import Testing
 
 /// What an auditor types wrong, or at the edges: each gets a clear answer,
@@ -173,5 +176,31 @@ struct AuditorInputTests {
         #expect(run.errors.contains("the log has a problem at position 3") && run.errors.hasSuffix("nothing was rebuilt\n"), "\(run.errors)")
         let after = try scratch.rapport("rebuild", "--list", "--store", scratch.store)
         #expect(after.output == before.output, "every read model is where it was")
+    }
+
+    @Test func verifyChecksTheAuditTrailAgainstTheLog() async throws {
+        let demo = try Demo()
+        defer { demo.scratch.cleanUp() }
+        let before = try demo.scratch.rapport("verify", "--audit-trail", "--store", demo.store)
+        #expect(before.status == 0, "\(before.errors)")
+        #expect(before.outputLines.last == "audit trail: not built yet (`rapport audit` builds it)")
+        #expect(try demo.audit("--limit", "1").status == 0)
+        let sound = try demo.scratch.rapport("verify", "--audit-trail", "--store", demo.store)
+        #expect(sound.status == 0 && sound.output == "sound: 2,000 events\naudit trail sound: 2,000 entries, up to position 2,000\n", "\(sound.output)")
+
+        // An entry changed behind the projection's back: the log is sound, the audit trail is not.
+        let store = try LMDBEventStore(path: demo.store)
+        let trail = AuditTrail()
+        let checkpoint = try #require(try store.checkpoint(of: trail.name))
+        let key = "entry/00000000000000001234"
+        var bytes = try #require(try store.read(trail.name) { (reader) throws(EventStoreError) in try reader.value(forKey: key) })
+        bytes[bytes.count - 20] ^= 0x01
+        try await store.commit([ReadModelChanges(projection: trail.name, writes: [key: bytes], checkpoint: checkpoint)])
+        await store.close()
+        let tampered = try demo.scratch.rapport("verify", "--audit-trail", "--store", demo.store)
+        #expect(tampered.status == 1)
+        #expect(tampered.outputLines.first == "sound: 2,000 events")
+        #expect(tampered.outputLines.last?.hasPrefix("audit trail problem at position 1234: the audit entry differs from the event") == true,
+                "\(tampered.output)")
     }
 }

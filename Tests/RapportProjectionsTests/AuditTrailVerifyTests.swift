@@ -1,0 +1,107 @@
+import Foundation
+import RapportCore
+import RapportEventLog
+import RapportProjections
+import RapportReplay
+import Testing
+
+/// The stored audit trail compared with the log: sound when built from it,
+/// and each kind of tampering reported at its position.
+@Suite("Audit trail verification")
+struct AuditTrailVerifyTests {
+    let audit = AuditTrail()
+
+    /// A built audit trail over a few hundred events of the CRM scenario's commands.
+    func built() async throws -> World {
+        let w = World(policy: RoleBasedAccessPolicy())
+        let sales = PipelineID()
+        try await w.run(.define(name: "Sales", stages: salesStages), on: sales, context(root, .api, day: 0))
+        for index in 0..<40 {
+            let contact = ContactID(), deal = DealID()
+            try await w.run(.create(name: try PersonName(given: "Ada\(index)", family: "Lovelace"), email: "ada\(index)@acme.example",
+                                    owner: "user:anna"), on: contact, context(anna, .webForm, day: Double(index)))
+            try await w.step { try await $0.openDeal(deal, title: "Deal \(index)", pipeline: sales, amount: eur("\(1_000 + index)"),
+                                                     owner: "user:anna", context: context(anna, day: Double(index))) }
+            try await w.run(.changeAmount(eur("\(2_000 + index)")), on: deal, context(boris, .phone, day: Double(index + 1)))
+        }
+        try await w.runner.catchUp()
+        return w
+    }
+
+    func tamper(_ w: World, _ writes: [String: [UInt8]?]) async throws {
+        let checkpoint = try #require(try w.live.checkpoint(of: audit.name))
+        try await w.live.commit([ReadModelChanges(projection: audit.name, writes: writes, checkpoint: checkpoint)])
+    }
+
+    func value(_ w: World, _ key: String) throws -> [UInt8]? {
+        try w.live.read(audit.name) { (reader) throws(EventStoreError) in try reader.value(forKey: key) }
+    }
+
+    /// The stored key of position `position` under `base`.
+    func key(_ base: String, _ position: UInt64) -> String { base + String(repeating: "0", count: 20 - String(position).count) + String(position) }
+
+    @Test func aTrailBuiltFromTheLogIsSound() async throws {
+        let w = try await built()
+        let head = try await w.store.headPosition()
+        let report = try await audit.verify(in: w.live, against: w.store)
+        #expect(report.isSound, "\(String(describing: report.problem))")
+        #expect(report.checkpoint == head && report.entriesChecked == head.rawValue)
+        let empty = try await audit.verify(in: InMemoryReadModelStorage(), against: w.store)
+        #expect(empty.isSound && empty.checkpoint == .start && empty.entriesChecked == 0, "nothing built, nothing wrong")
+    }
+
+    @Test func aChangedEntryIsFoundAtItsPosition() async throws {
+        let w = try await built()
+        var bytes = try #require(try value(w, key("entry/", 57)))
+        let anna = Array("user:anna".utf8)
+        let at = try #require(bytes.indices.first { bytes[$0..<min($0 + anna.count, bytes.count)].elementsEqual(anna) })
+        bytes[at + anna.count - 1] = UInt8(ascii: "x")  // user:annx
+        try await tamper(w, [key("entry/", 57): bytes])
+        let report = try await audit.verify(in: w.live, against: w.store)
+        #expect(report.problem == .init(position: 57, message: "the audit entry differs from the event"))
+        #expect(report.entriesChecked == 56)
+    }
+
+    @Test func missingIndexKeysAndStrayEntriesAreFound() async throws {
+        let w = try await built()
+        let entry = try #require(try value(w, key("entry/", 30)))
+        let actorKey = try #require(try w.live.read(audit.name) { (reader) throws(EventStoreError) -> String? in
+            var found: String?
+            try reader.forEach(keyPrefix: "actor/") { key, _ in
+                if key.hasSuffix(self.key("", 30)) { found = key }
+                return found == nil
+            }
+            return found
+        })
+        try await tamper(w, [actorKey: nil])
+        #expect(try await audit.verify(in: w.live, against: w.store).problem == .init(position: 30, message: "the actor index has no entry for this event"))
+        try await tamper(w, [actorKey: entry])
+
+        let actionKey = try #require(try w.live.read(audit.name) { (reader) throws(EventStoreError) -> String? in
+            var found: String?
+            try reader.forEach(keyPrefix: "action/") { key, _ in
+                if key.hasSuffix(self.key("", 31)) { found = key }
+                return found == nil
+            }
+            return found
+        })
+        try await tamper(w, [actionKey: nil])
+        let missing = try await audit.verify(in: w.live, against: w.store)
+        #expect(missing.problem == .init(position: 31, message: "the index key \(actionKey) is missing"))
+        try await tamper(w, [actionKey: Array("1".utf8)])
+        #expect(try await audit.verify(in: w.live, against: w.store).isSound, "restored")
+
+        let head = try await w.store.headPosition().rawValue
+        try await tamper(w, [key("entry/", head + 5): entry])
+        #expect(try await audit.verify(in: w.live, against: w.store).problem
+            == .init(position: LogPosition(head + 5), message: "an entry past the audit trail's checkpoint (\(head))"))
+    }
+
+    @Test func aTrailOfAnotherVersionIsReported() async throws {
+        let w = try await built()
+        let checkpoint = try #require(try w.live.checkpoint(of: audit.name))
+        try await w.live.commit([ReadModelChanges(projection: audit.name, checkpoint: ProjectionCheckpoint(version: 1, position: checkpoint.position))])
+        let report = try await audit.verify(in: w.live, against: w.store)
+        #expect(report.problem?.message.contains("built by version 1") == true, "\(String(describing: report.problem))")
+    }
+}
