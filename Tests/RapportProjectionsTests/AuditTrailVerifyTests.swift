@@ -40,6 +40,18 @@ struct AuditTrailVerifyTests {
     /// The stored key of position `position` under `base`.
     func key(_ base: String, _ position: UInt64) -> String { base + String(repeating: "0", count: 20 - String(position).count) + String(position) }
 
+    /// The key of the entry at `position` in the index under `prefix`.
+    func indexKey(_ w: World, under prefix: String, at position: UInt64) throws -> String? {
+        try w.live.read(audit.name) { (reader) throws(EventStoreError) -> String? in
+            var found: String?
+            try reader.forEach(keyPrefix: prefix) { key, _ in
+                if key.hasSuffix(self.key("", position)) { found = key }
+                return found == nil
+            }
+            return found
+        }
+    }
+
     @Test func aTrailBuiltFromTheLogIsSound() async throws {
         let w = try await built()
         let head = try await w.store.headPosition()
@@ -65,26 +77,12 @@ struct AuditTrailVerifyTests {
     @Test func missingIndexKeysAndStrayEntriesAreFound() async throws {
         let w = try await built()
         let entry = try #require(try value(w, key("entry/", 30)))
-        let actorKey = try #require(try w.live.read(audit.name) { (reader) throws(EventStoreError) -> String? in
-            var found: String?
-            try reader.forEach(keyPrefix: "actor/") { key, _ in
-                if key.hasSuffix(self.key("", 30)) { found = key }
-                return found == nil
-            }
-            return found
-        })
+        let actorKey = try #require(try indexKey(w, under: "actor/", at: 30))
         try await tamper(w, [actorKey: nil])
         #expect(try await audit.verify(in: w.live, against: w.store).problem == .init(position: 30, message: "the actor index has no entry for this event"))
         try await tamper(w, [actorKey: entry])
 
-        let actionKey = try #require(try w.live.read(audit.name) { (reader) throws(EventStoreError) -> String? in
-            var found: String?
-            try reader.forEach(keyPrefix: "action/") { key, _ in
-                if key.hasSuffix(self.key("", 31)) { found = key }
-                return found == nil
-            }
-            return found
-        })
+        let actionKey = try #require(try indexKey(w, under: "action/", at: 31))
         try await tamper(w, [actionKey: nil])
         let missing = try await audit.verify(in: w.live, against: w.store)
         #expect(missing.problem == .init(position: 31, message: "the index key \(actionKey) is missing"))
