@@ -61,4 +61,30 @@ struct ErrorTests {
         #expect(run.errorLines.count == 1)
         #expect(run.errors.hasPrefix("rapport: Cannot open the store"), "\(run.errors)")
     }
+
+    /// A server that cannot be reached or refuses us is one line saying why, at once (not after
+    /// the 20-second timeout, and not "cannot reach"), exit 74.
+    @Test func anUnreachablePostgresSaysWhyAtOnce() throws {
+        let scratch = try Scratch("pg-refused")
+        defer { scratch.cleanUp() }
+        let started = Date()
+        let refused = try scratch.rapport("verify", "--store", "postgres://nobody@127.0.0.1:1/none")
+        #expect(refused.status == 74)
+        #expect(refused.errors == "rapport: cannot connect to PostgreSQL at 127.0.0.1:1: connection refused (no server listening on port 1?)\n",
+                "\(refused.errors)")
+        #expect(Date().timeIntervalSince(started) < 15, "no wait for the connect timeout")
+    }
+
+    @Test(.enabled(if: CLIPostgres.shouldRun, "RAPPORT_POSTGRES_URL is not set: PostgreSQL tests skipped"))
+    func aMissingDatabaseIsNamedByTheServer() throws {
+        let scratch = try Scratch("pg-no-database")
+        defer { scratch.cleanUp() }
+        let base = try #require(CLIPostgres.url)
+        var url = try #require(URLComponents(string: base))
+        url.path = "/rapport_no_such_database"
+        let run = try scratch.rapport("verify", "--store", try #require(url.string))
+        #expect(run.status == 74)
+        #expect(run.errorLines.count == 1)
+        #expect(run.errors.contains("database \"rapport_no_such_database\" does not exist"), "\(run.errors)")
+    }
 }

@@ -97,6 +97,35 @@ struct PostgresLocation: Equatable, CustomStringConvertible {
         return parts.string ?? text
     }
 
+    /// Opens and closes one connection; a failure says why, in one line (exit 74):
+    /// refused, no such host, authentication failed, no such database.
+    func probe(logger: Logger) async throws {
+        let tls: PostgresConnection.Configuration.TLS
+        switch sslMode {
+        case "disable": tls = .disable
+        case "require": tls = .require(try .init(configuration: .makeClientConfiguration()))
+        default: tls = .prefer(try .init(configuration: .makeClientConfiguration()))
+        }
+        let configuration = PostgresConnection.Configuration(
+            host: host, port: port, username: username, password: password, database: database, tls: tls)
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+        } catch let error as PSQLError {
+            var reason = error.serverInfo?[.message] ?? error.underlying.map { "\($0)" } ?? "\(error.code)"
+            // NIO's connection errors name every attempt; the two usual causes in plain words.
+            if reason.contains("Connection refused") {
+                reason = "connection refused (no server listening on port \(port)?)"
+            } else if reason.contains("UnknownHost") {
+                reason = "unknown host \(host)"
+            }
+            throw CLIError("cannot connect to PostgreSQL at \(host):\(port): \(reason)", status: .ioError)
+        } catch {
+            throw CLIError("cannot connect to PostgreSQL at \(host):\(port): \(error)", status: .ioError)
+        }
+        try? await connection.close()
+    }
+
     var clientConfiguration: PostgresClient.Configuration {
         let tls: PostgresClient.Configuration.TLS
         switch sslMode {
@@ -154,6 +183,9 @@ struct OpenedStore {
             return OpenedStore(try LMDBEventStore(path: path), location: location)
         case .postgres(let server):
             let logger = Self.logger
+            // One connection first: the pool would retry a refused or rejected connection until
+            // the timeout, and say nothing of why.
+            try await Self.within(connectTimeout, server) { try await server.probe(logger: logger) }
             let client = PostgresClient(configuration: server.clientConfiguration, backgroundLogger: logger)
             let running = Task { await client.run() }
             let shutdown: () async -> Void = { running.cancel() }
