@@ -62,10 +62,13 @@ struct AuditorInputTests {
         func audit(_ arguments: String...) throws -> Run { try scratch.rapport(["audit", "--store", scratch.store] + arguments) }
         let backwards = try audit("--from", "2024-03-02", "--to", "2024-03-01")
         #expect(backwards.status == 64 && backwards.errors == "rapport: --from 2024-03-02 is after --to 2024-03-01\n")
-        for limit in ["0", "-1"] {
-            let run = try audit("--limit=\(limit)")
+        // A negative number is the option's value, not an unknown option.
+        for limit in [["--limit=0"], ["--limit", "-1"], ["--limit=-1"]] {
+            let run = try scratch.rapport(["audit", "--store", scratch.store] + limit)
             #expect(run.status == 64 && run.errors == "rapport: --limit must be 1 or more\n", "\(limit): \(run.errors)")
         }
+        let types = try scratch.rapport("stats", "--store", scratch.store, "--types", "-2")
+        #expect(types.status == 64 && types.errors == "rapport: --types must be 0 or more\n", "\(types.errors)")
         // The table shows 8 characters of an id; they are not an id.
         let short = try audit("--entity", "deal:d71bc149")
         #expect(short.status == 64)

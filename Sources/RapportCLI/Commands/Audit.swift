@@ -34,7 +34,7 @@ struct Audit: AsyncParsableCommand {
     var format: String = "table"
     @Option(help: "Write to this file instead of standard output.")
     var output: String?
-    @Option(help: "With --format table: at most this many entries (1 or more).")
+    @Option(parsing: .unconditional, help: "With --format table: at most this many entries (1 or more).")
     var limit: Int = 50
 
     /// The entity kinds of the CRM's own streams, whose ids are UUIDs.

@@ -22,7 +22,7 @@ struct Copy: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The empty store to copy into (an LMDB directory is created).", valueName: "store"))
     var to: String
 
-    @Option(name: .long, help: "Records per batch read from the source.")
+    @Option(name: .long, parsing: .unconditional, help: "Records per batch read from the source.")
     var batchSize = 2_000
 
     func run() async throws {

@@ -15,7 +15,7 @@ struct Demo: AsyncParsableCommand {
 
     @OptionGroup var options: StoreOptions
 
-    @Option(name: .long, help: "How many events to generate into an empty store.")
+    @Option(name: .long, parsing: .unconditional, help: "How many events to generate into an empty store.")
     var events = ScenarioConfiguration.small.events
 
     @Option(name: .customLong("as-of"), help: ArgumentHelp(

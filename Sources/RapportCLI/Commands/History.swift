@@ -33,7 +33,7 @@ struct History: AsyncParsableCommand {
     @Option(help: "table (default) or json.")
     var format: String = "table"
 
-    @Option(help: "With --format table: at most this many entries, 1 or more (json has them all).")
+    @Option(parsing: .unconditional, help: "With --format table: at most this many entries, 1 or more (json has them all).")
     var limit: Int = 50
 
     func run() async throws {

@@ -30,7 +30,7 @@ struct PipelineCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Only this pipeline: its id (or pipeline:ID) or its name.", valueName: "pipeline"))
     var pipeline: String?
 
-    @Option(name: .customLong("stale-after"), help: ArgumentHelp("Days in one stage after which an open deal is stale.", valueName: "days"))
+    @Option(name: .customLong("stale-after"), parsing: .unconditional, help: ArgumentHelp("Days in one stage after which an open deal is stale.", valueName: "days"))
     var staleAfter: Int = 30
 
     @Option(help: "table (default) or json.")

@@ -9,11 +9,12 @@ struct Stats: AsyncParsableCommand {
 
     @OptionGroup var options: StoreOptions
 
-    @Option(name: .long, help: "How many event types to list.")
+    @Option(name: .long, parsing: .unconditional, help: "How many event types to list (0 or more).")
     var types = 10
 
     func run() async throws {
         try await reportingErrors {
+            guard types >= 0 else { throw CLIError("--types must be 0 or more", status: .usage) }
             let path = options.path
             let (statistics, census, checkpoints) = try await options.open().using { store in
                 let statistics = try store.statistics()
@@ -30,7 +31,7 @@ struct Stats: AsyncParsableCommand {
             Terminal.print("tags:         \(Format.count(statistics.tags))")
             Terminal.print("size on disk: \(Format.bytes(size)) (data.mdb)")
             Terminal.print("types:        \(census.types.count)")
-            let top = census.topTypes(max(0, types))
+            let top = census.topTypes(types)
             let width = top.map(\.type.count).max() ?? 0
             for (type, events) in top {
                 Terminal.print("  \(type.padding(toLength: width, withPad: " ", startingAt: 0))  \(Format.count(events))")
