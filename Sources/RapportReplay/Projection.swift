@@ -70,7 +70,11 @@ public protocol Projection: Sendable {
     var interest: ProjectionInterest { get }
     /// Applies one event. `decoded` is the payload decoded by the runner's
     /// registry (nil when the type is not registered, or not in the
-    /// interest's ``ProjectionInterest/decoding``).
+    /// interest's ``ProjectionInterest/decoding``). A registered type whose
+    /// payload does not decode is never handed over as nil: the catch-up
+    /// stops there with ``ReplayError/projectionFailed(projection:position:reason:)``,
+    /// and a projection that lists types its runner's registry does not
+    /// know is refused with ``ReplayError/unregisteredTypes(projection:types:)``.
     func apply(_ event: RecordedEvent, decoded: (any Event)?, to model: inout ReadModelContext) throws
 }
 

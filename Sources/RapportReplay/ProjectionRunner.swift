@@ -29,6 +29,9 @@ public enum ReplayError: Error, Sendable, CustomStringConvertible {
     /// batches; every batch before stays committed with its checkpoint, and
     /// the next catch-up goes on from there.
     case cancelled
+    /// A projection asks for payloads of types the runner's registry does not
+    /// know, so it would be handed nil for them: nothing was applied.
+    case unregisteredTypes(projection: String, types: [String])
 
     public var description: String {
         switch self {
@@ -39,6 +42,9 @@ public enum ReplayError: Error, Sendable, CustomStringConvertible {
         case .unknownProjection(let name): return "There is no projection named \(name)."
         case .store(let error): return error.description
         case .cancelled: return "The catch-up was cancelled; the batches committed before it stay, and the next catch-up goes on from them."
+        case .unregisteredTypes(let projection, let types):
+            return "Projection \(projection) decodes \(types.joined(separator: ", ")), which the runner's registry does not know; "
+                + "give the runner a registry that has them (for the CRM's projections, registry: .crm)."
         }
     }
 }
@@ -138,6 +144,11 @@ public actor ProjectionRunner {
             head = try await log.headPosition()
         } catch { throw .store(error) }
         if let limit { head = min(head, limit) }
+        // A projection handed nil for the payloads it decodes would go wrong quietly: refuse it first.
+        for projection in projections {
+            let unknown = (projection.interest.decoding ?? []).filter { !registry.knows($0) }.sorted()
+            if !unknown.isEmpty { throw .unregisteredTypes(projection: projection.name, types: unknown) }
+        }
         var states = try projections.map { (projection) throws(ReplayError) -> ProjectionState in
             let start = try startingPoint(projection)
             return ProjectionState(projection: projection, position: start.position, rebuild: start.rebuild)
@@ -304,6 +315,9 @@ public actor ProjectionRunner {
         /// Event-major: `wanted[event * projections + projection]`.
         var wanted: [Bool]
         var decoded: [(any Event)?]
+        /// Why a registered type's payload could not be decoded (nil: decoded, or not asked for,
+        /// or of a type the registry does not know, which projections get as nil).
+        var undecodable: [String?]
 
         func wants(_ event: Int, _ projection: Int) -> Bool { wanted[event * projections + projection] }
 
@@ -318,7 +332,7 @@ public actor ProjectionRunner {
         _ events: [RecordedEvent], for states: [ProjectionState], registry: EventTypeRegistry, codec: any EventCodec
     ) async -> PreparedBatch {
         @Sendable func prepare(_ range: Range<Int>) -> PreparedBatch {
-            var part = PreparedBatch(projections: states.count, wanted: [], decoded: [])
+            var part = PreparedBatch(projections: states.count, wanted: [], decoded: [], undecodable: [])
             part.wanted.reserveCapacity(range.count * states.count)
             part.decoded.reserveCapacity(range.count)
             for event in events[range] {
@@ -328,7 +342,15 @@ public actor ProjectionRunner {
                     part.wanted.append(wants)
                     decodes = decodes || (wants && state.projection.interest.decodes(event.type))
                 }
-                part.decoded.append(decodes ? try? registry.decode(event, codec: codec) : nil)
+                var decoded: (any Event)?
+                var failure: String?
+                if decodes {
+                    do throws(EventStoreError) { decoded = try registry.decode(event, codec: codec) } catch {
+                        if registry.knows(event.type) { failure = error.description }
+                    }
+                }
+                part.decoded.append(decoded)
+                part.undecodable.append(failure)
             }
             return part
         }
@@ -342,12 +364,13 @@ public actor ProjectionRunner {
             }
             var parts = [PreparedBatch?](repeating: nil, count: chunks)
             for await (chunk, part) in group { parts[chunk] = part }
-            var whole = PreparedBatch(projections: states.count, wanted: [], decoded: [])
+            var whole = PreparedBatch(projections: states.count, wanted: [], decoded: [], undecodable: [])
             whole.wanted.reserveCapacity(events.count * states.count)
             whole.decoded.reserveCapacity(events.count)
             for part in parts {
                 whole.wanted += part!.wanted
                 whole.decoded += part!.decoded
+                whole.undecodable += part!.undecodable
             }
             return whole
         }
@@ -359,8 +382,13 @@ public actor ProjectionRunner {
     ) -> Result<ReadModelContext, ReplayError> {
         var context = context
         for (index, event) in events.enumerated() where prepared.wants(index, slot) {
+            let decodes = projection.interest.decodes(event.type)
+            // A payload the projection needs and the registry cannot read: stop here, not apply nil.
+            if decodes, let reason = prepared.undecodable[index] {
+                return .failure(.projectionFailed(projection: projection.name, position: event.position, reason: reason))
+            }
             do {
-                try projection.apply(event, decoded: projection.interest.decodes(event.type) ? prepared.decoded[index] : nil, to: &context)
+                try projection.apply(event, decoded: decodes ? prepared.decoded[index] : nil, to: &context)
             } catch {
                 return .failure(.projectionFailed(projection: projection.name, position: event.position, reason: "\(error)"))
             }

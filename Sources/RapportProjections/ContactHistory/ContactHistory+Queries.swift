@@ -22,9 +22,10 @@ extension ContactHistory {
         page: PageRequest = PageRequest()
     ) throws(ProjectionQueryError) -> Page<TimelineEntry> {
         let before = try PageToken.position(of: page.after)
+        // Nothing is older than position 0 (a token "p0": checked before the arithmetic below).
+        if before == .start { return Page(items: [], continuation: nil) }
         // Inverted positions: the entries older than the continuation start right after it.
         let first = before.map { UInt64.max - $0.rawValue + 1 } ?? 0
-        if before == .start { return Page(items: [], continuation: nil) }
         return try storage.query(name) { (reader) throws(ProjectionQueryError) in
             // The newest `limit` matching entries of each history below the continuation.
             var lists: [(entries: [TimelineEntry], cut: Bool)] = []

@@ -29,7 +29,10 @@ enum Key {
 
     /// The number ``date(_:)`` pads.
     static func dateNumber(_ date: Date) -> UInt64 {
-        UInt64(clamping: Int64(date.timeIntervalSince1970.rounded(.down)) + dateOffset)
+        // Clamped, never trapping: a query's cut-off may be any date (`contactsNotContacted(forDays: .max)`).
+        let shifted = date.timeIntervalSince1970.rounded(.down) + Double(dateOffset)
+        guard shifted > 0 else { return 0 }  // also NaN
+        return shifted < 1e19 ? UInt64(shifted) : 10_000_000_000_000_000_000
     }
 
     static let dateOffset: Int64 = 100_000_000_000
