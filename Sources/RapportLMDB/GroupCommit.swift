@@ -318,7 +318,7 @@ struct AppendBatch: AppendStateReader {
         let view = try reader.requireView(at: position, reason: "the event-id index points at it")
         return StoredEventReference(
             position: view.position, streamID: StreamID(unchecked: String(decoding: view.streamIDBytes, as: UTF8.self)),
-            streamVersion: view.streamVersion)
+            streamVersion: view.streamVersion, type: view.type, payload: Data(view.payload))
     }
 
     private func storedPosition(of id: EventID) throws(EventStoreError) -> UInt64? {

@@ -147,7 +147,8 @@ struct AppendBatch: AppendStateReader {
         rows.eventIDs.append(event.id.uuid)
         rows.types.append(event.type)
         rows.records.append(record)
-        ids[event.id] = StoredEventReference(position: LogPosition(position), streamID: stream, streamVersion: head.count)
+        ids[event.id] = StoredEventReference(
+            position: LogPosition(position), streamID: stream, streamVersion: head.count, type: event.type, payload: event.payload)
         lastPosition = position
     }
 

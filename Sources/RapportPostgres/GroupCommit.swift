@@ -260,12 +260,15 @@ struct AppendTransaction: Sendable {
         let needs = AppendBatch.Needs(requests)
         var stored: [EventID: StoredEventReference] = [:]
         let idQuery = PostgresQuery.bound(
-            "SELECT event_id, position, stream_id, stream_version FROM \(schema.events) WHERE event_id = ANY($1)", needs.ids)
-        for try await (id, position, stream, version) in try await connection.run(idQuery, logger: logger)
-            .decode((UUID, Int64, String, Int64).self)
+            "SELECT event_id, position, stream_id, stream_version, record FROM \(schema.events) WHERE event_id = ANY($1)", needs.ids)
+        for try await (id, position, stream, version, record) in try await connection.run(idQuery, logger: logger)
+            .decode((UUID, Int64, String, Int64, ByteBuffer).self)
         {
+            // The stored content too: the same id with another type or payload is refused, not taken for a retry.
+            let event = try materializeRecord(record, position: position)
             stored[EventID(id)] = StoredEventReference(
-                position: LogPosition(UInt64(position)), streamID: try StreamID(stream), streamVersion: UInt64(version))
+                position: LogPosition(UInt64(position)), streamID: try StreamID(stream), streamVersion: UInt64(version),
+                type: event.type, payload: event.payload)
         }
         var streamHeads: [StreamID: Head] = [:], tagHeads: [Tag: Head] = [:]
         let headQuery = PostgresQuery.bound(

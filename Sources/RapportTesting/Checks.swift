@@ -113,6 +113,17 @@ extension ConformanceSuite {
             try await c.expectError("a stored id appended to another stream", {
                 if case .duplicateEventID(stored.id, 1) = $0 { true } else { false }
             }) { () async throws(EventStoreError) in try await c.store.append([stored], to: stream("dup-2")) }
+            // A retry carries the same content: the same id with another payload or type is another event.
+            try await c.expectError("a stored id with another payload", {
+                if case .duplicateEventID(stored.id, 1) = $0 { true } else { false }
+            }) { () async throws(EventStoreError) in
+                try await c.store.append([makeEvent(payload: #"{"other":true}"#, id: stored.id)], to: s)
+            }
+            try await c.expectError("a stored id with another type", {
+                if case .duplicateEventID(stored.id, 1) = $0 { true } else { false }
+            }) { () async throws(EventStoreError) in
+                try await c.store.append([makeEvent("OtherEvent", id: stored.id)], to: s)
+            }
             try await c.expectError("an id twice in one request", {
                 if case .invalidEvent = $0 { true } else { false }
             }) { () async throws(EventStoreError) in

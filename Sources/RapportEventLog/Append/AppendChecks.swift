@@ -1,3 +1,5 @@
+public import Foundation
+
 /// What a backend answers about its current state while it checks an append
 /// inside its transaction. The rules themselves live in ``AppendChecks``, once
 /// for every backend.
@@ -10,16 +12,29 @@ public protocol AppendStateReader {
     mutating func storedEvent(id: EventID) throws(EventStoreError) -> StoredEventReference?
 }
 
-/// Where an already stored event is.
+/// Where an already stored event is, and what it holds.
 public struct StoredEventReference: Hashable, Sendable {
     public var position: LogPosition
     public var streamID: StreamID
     public var streamVersion: UInt64
+    /// The stored event's type, when the backend read it: a retry must carry the same.
+    public var type: String?
+    /// The stored event's payload, when the backend read it: a retry must carry the same bytes.
+    public var payload: Data?
 
-    public init(position: LogPosition, streamID: StreamID, streamVersion: UInt64) {
+    /// A reference; give `type` and `payload` so that an append reusing the
+    /// id with other content is refused rather than taken for a retry.
+    public init(position: LogPosition, streamID: StreamID, streamVersion: UInt64, type: String? = nil, payload: Data? = nil) {
         self.position = position
         self.streamID = streamID
         self.streamVersion = streamVersion
+        self.type = type
+        self.payload = payload
+    }
+
+    /// Whether `event` could be the event stored here (no content known: yes).
+    func holds(_ event: NewEvent) -> Bool {
+        (type.map { $0 == event.type } ?? true) && (payload.map { $0 == event.payload } ?? true)
     }
 }
 
@@ -62,8 +77,9 @@ public enum AppendChecks {
     }
 
     /// When any event id of the request is stored, the request must be a retry
-    /// of the append that stored it: every id stored, each in the same stream,
-    /// at contiguous positions in request order. Then the stored result is returned.
+    /// of the append that stored it: every id stored, each in the same stream
+    /// with the same type and payload, at contiguous positions in request
+    /// order. Then the stored result is returned.
     private static func alreadyStored(_ request: AppendRequest, state: inout some AppendStateReader) throws(EventStoreError) -> AppendResult? {
         var found: [(event: EventID, stream: StreamID, reference: StoredEventReference?)] = []
         found.reserveCapacity(request.eventCount)
@@ -72,7 +88,11 @@ public enum AppendChecks {
             for index in part.events.indices {
                 let id = part.events[index].id  // only the id: no copy of the whole event
                 let reference = try state.storedEvent(id: id)
-                anyStored = anyStored || reference != nil
+                if let reference {
+                    // The same id with another type or payload is another event, not a retry.
+                    guard reference.holds(part.events[index]) else { throw .duplicateEventID(id, storedAt: reference.position) }
+                    anyStored = true
+                }
                 found.append((id, part.streamID, reference))
             }
         }

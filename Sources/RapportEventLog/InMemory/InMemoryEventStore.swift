@@ -134,7 +134,8 @@ extension InMemoryEventStore.State: AppendStateReader {
     mutating func storedEvent(id: EventID) throws(EventStoreError) -> StoredEventReference? {
         guard let position = ids[id] else { return nil }
         let record = try record(at: position)
-        return StoredEventReference(position: record.position, streamID: record.streamID, streamVersion: record.streamVersion)
+        return StoredEventReference(
+            position: record.position, streamID: record.streamID, streamVersion: record.streamVersion, type: record.type, payload: record.payload)
     }
 
     func record(at position: UInt64) throws(EventStoreError) -> RecordedEvent {

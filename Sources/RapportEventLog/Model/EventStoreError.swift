@@ -25,7 +25,8 @@ public enum EventStoreError: Error, Hashable, Sendable, CustomStringConvertible,
     /// An event carrying one of the condition's tags was stored after the condition's position.
     case appendConditionFailed(tags: Set<Tag>, after: LogPosition, conflictingPosition: LogPosition)
     /// An event id is already stored, but the request is not a retry of the
-    /// append that stored it (other ids, other order or another stream).
+    /// append that stored it (other ids, other order, another stream, or
+    /// another type or payload under the same id).
     case duplicateEventID(EventID, storedAt: LogPosition)
     /// A stored record failed its checksum, its chain hash or its structure.
     case corruptedRecord(position: LogPosition, reason: String)
