@@ -82,6 +82,18 @@ public final class LMDBEventStore: EventStore {
 
         /// The defaults.
         public init() {}
+
+        /// What makes this configuration unusable, or nil.
+        var problem: String? {
+            if initialMapSize < 1 { return "initialMapSize is \(initialMapSize); it must be at least 1 byte" }
+            if maximumMapSize < initialMapSize {
+                return "maximumMapSize (\(maximumMapSize)) is below initialMapSize (\(initialMapSize))"
+            }
+            if maximumReaders < 1 { return "maximumReaders is \(maximumReaders); it must be at least 1" }
+            if maximumEventsPerCommit < 1 { return "maximumEventsPerCommit is \(maximumEventsPerCommit); it must be at least 1" }
+            if maximumIndexLag < 0 { return "maximumIndexLag is \(maximumIndexLag); it must be 0 or more" }
+            return nil
+        }
     }
 
     /// The directory of the store.
@@ -95,8 +107,12 @@ public final class LMDBEventStore: EventStore {
     ///
     /// - Throws: ``EventStoreError/incompatibleStore(_:)`` when the directory
     ///   holds something else, ``EventStoreError/storage(_:)`` when it cannot be
-    ///   created or opened (permissions, already open in this process).
+    ///   created or opened (permissions, already open in this process) or the
+    ///   configuration is not usable (a map size or count below 1, a maximum
+    ///   map size below the initial one, a negative index lag); nothing is
+    ///   created then.
     public init(path: String, configuration: Configuration = Configuration()) throws(EventStoreError) {
+        if let problem = configuration.problem { throw .storage("invalid LMDB store configuration: \(problem)") }
         self.path = path
         self.configuration = configuration
         self.environment = try Environment(path: path, configuration: configuration)

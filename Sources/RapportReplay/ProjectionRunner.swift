@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import RapportEventLog
 
 /// How far a long replay has come, for progress bars.
@@ -16,7 +16,7 @@ public struct ReplayProgress: Sendable, Hashable {
 }
 
 /// Errors of the replay engine.
-public enum ReplayError: Error, Sendable, CustomStringConvertible {
+public enum ReplayError: Error, Sendable, CustomStringConvertible, LocalizedError {
     /// A projection threw while applying an event; its batch was not committed.
     case projectionFailed(projection: String, position: LogPosition, reason: String)
     /// The projection did not reach the position in time.
@@ -32,6 +32,9 @@ public enum ReplayError: Error, Sendable, CustomStringConvertible {
     /// A projection asks for payloads of types the runner's registry does not
     /// know, so it would be handed nil for them: nothing was applied.
     case unregisteredTypes(projection: String, types: [String])
+
+    /// The same as ``description``, for `localizedDescription`.
+    public var errorDescription: String? { description }
 
     public var description: String {
         switch self {

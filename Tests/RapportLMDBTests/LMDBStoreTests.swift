@@ -89,6 +89,26 @@ struct LMDBStoreTests {
         await store.close()
     }
 
+    @Test func anUnusableConfigurationIsRefusedAndCreatesNothing() throws {
+        let cases: [(String, (inout LMDBEventStore.Configuration) -> Void)] = [
+            ("initialMapSize is 0; it must be at least 1 byte", { $0.initialMapSize = 0; $0.maximumMapSize = -1 }),
+            ("maximumMapSize (1024) is below initialMapSize (1073741824)", { $0.maximumMapSize = 1_024 }),
+            ("maximumReaders is 0; it must be at least 1", { $0.maximumReaders = 0 }),
+            ("maximumEventsPerCommit is -5; it must be at least 1", { $0.maximumEventsPerCommit = -5 }),
+            ("maximumIndexLag is -1; it must be 0 or more", { $0.maximumIndexLag = -1 }),
+        ]
+        for (message, change) in cases {
+            let path = temporaryStorePath("config")
+            defer { removeStore(path) }
+            var configuration = LMDBEventStore.Configuration()
+            change(&configuration)
+            #expect(throws: EventStoreError.storage("invalid LMDB store configuration: \(message)")) {
+                _ = try LMDBEventStore(path: path, configuration: configuration)
+            }
+            #expect(!FileManager.default.fileExists(atPath: path), "nothing created")
+        }
+    }
+
     @Test func aStoreAtItsMaximumSizeRefusesAppendsAndStaysReadable() async throws {
         let path = temporaryStorePath("full")
         defer { removeStore(path) }

@@ -2,6 +2,7 @@ import Foundation
 import RapportCore
 import RapportEventLog
 import RapportProjections
+import RapportReplay
 import Testing
 
 /// Continuation tokens come back from clients and cut-offs from users: any
@@ -36,6 +37,19 @@ struct QueryInputTests {
                 "nothing is older than position 0")
         for days in [Int.max, Int.min, 0, 36_500] {
             _ = try history.contactsNotContacted(forDays: days, asOf: Date(timeIntervalSince1970: 1_700_000_000), owner: "user:anna", in: w.live)
+        }
+    }
+
+    /// `localizedDescription` is the error's own message for every error type, not
+    /// "The operation could not be completed".
+    @Test func errorsAreLocalizedErrorsWithTheirOwnMessage() {
+        let errors: [any Error] = [
+            CRMError.notFound(kind: "deal", id: "42"), ReplayError.cancelled, ProjectionQueryError.invalidToken("x"),
+            EventStoreError.storeClosed,
+        ]
+        for error in errors {
+            #expect(error.localizedDescription == String(describing: error))
+            #expect(!error.localizedDescription.contains("could not be completed"))
         }
     }
 }

@@ -1,3 +1,4 @@
+public import Foundation
 public import RapportEventLog
 
 /// Why a CRM command was refused. A refused command appends nothing (except
@@ -5,12 +6,12 @@ public import RapportEventLog
 ///
 /// ```swift
 /// do {
-///     try await repository.execute(.markWon(finalAmount: amount), on: deal, context: context)
+///     try await repository.markDealWon(deal, finalAmount: amount, context: context)
 /// } catch .dealClosed(let id, let status) {
 ///     print("deal \(id) is already \(status)")
 /// }
 /// ```
-public enum CRMError: Error, Hashable, Sendable, CustomStringConvertible {
+public enum CRMError: Error, Hashable, Sendable, CustomStringConvertible, LocalizedError {
     /// A field's value is not acceptable (an empty name, a malformed phone number, …).
     case invalidValue(field: String, reason: String)
     /// The email address is not valid.
@@ -37,6 +38,9 @@ public enum CRMError: Error, Hashable, Sendable, CustomStringConvertible {
     case concurrencyConflict(stream: String, expected: UInt64, actual: UInt64)
     /// The store failed.
     case store(EventStoreError)
+
+    /// The same as ``description``, for `localizedDescription`.
+    public var errorDescription: String? { description }
 
     public var description: String {
         switch self {

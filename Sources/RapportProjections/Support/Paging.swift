@@ -1,3 +1,4 @@
+public import Foundation
 public import RapportEventLog
 
 /// Where a paged query resumes: opaque, stable across runs and processes
@@ -63,7 +64,7 @@ public struct Page<Element: Sendable>: Sendable {
 extension Page: Equatable where Element: Equatable {}
 
 /// A failure of a query on a read model.
-public enum ProjectionQueryError: Error, Sendable, CustomStringConvertible {
+public enum ProjectionQueryError: Error, Sendable, CustomStringConvertible, LocalizedError {
     /// The storage failed.
     case store(EventStoreError)
     /// A stored value could not be decoded (written by another version?).
@@ -72,6 +73,9 @@ public enum ProjectionQueryError: Error, Sendable, CustomStringConvertible {
     case invalidToken(String)
     /// The read model has not reached the position asked about (it is at `reached`, nil: never built).
     case notCaughtUp(projection: String, reached: LogPosition?, asked: LogPosition)
+
+    /// The same as ``description``, for `localizedDescription`.
+    public var errorDescription: String? { description }
 
     public var description: String {
         switch self {
