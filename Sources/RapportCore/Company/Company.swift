@@ -163,6 +163,7 @@ extension Command where A == Company {
         Command(name: "company.create", target: .new) { _, _ throws(CRMError) in
             var checked: [CompanyField: String] = [:]
             for (field, value) in details where !value.isEmpty { checked[field] = try validatedDetail(field, value) }
+            let owner = try owner.map { (id) throws(CRMError) in try validatedPrincipalID(id, field: "owner") }
             return [CompanyCreated(name: try validatedCompanyName(name), details: checked, ownerID: owner)]
         }
     }
@@ -203,7 +204,7 @@ extension Command where A == Company {
     public static func assignOwner(_ owner: String) -> Self {
         Command(name: "company.assignOwner") { company, _ throws(CRMError) in
             try company.ensureActive()
-            guard !owner.isEmpty else { throw .invalidValue(field: "owner", reason: "it is empty") }
+            let owner = try validatedPrincipalID(owner, field: "owner")
             return company.owner == owner ? [] : [CompanyOwnerAssigned(from: company.owner, to: owner)]
         }
     }

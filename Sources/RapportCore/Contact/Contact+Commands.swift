@@ -15,6 +15,7 @@ extension Command where A == Contact {
         Command(name: "contact.create", target: .new) { _, _ throws(CRMError) in
             let email = try email.map { (text) throws(CRMError) in try EmailAddress(text) }
             let phone = try phone.map { (text) throws(CRMError) in try PhoneNumber(text, defaultCountryCode: defaultCountryCode) }
+            let owner = try owner.map { (id) throws(CRMError) in try validatedPrincipalID(id, field: "owner") }
             return [ContactCreated(name: name, email: email, phone: phone, ownerID: owner, lifecycleStage: lifecycleStage)]
         }
     }
@@ -104,7 +105,7 @@ extension Command where A == Contact {
     public static func assignOwner(_ owner: String) -> Self {
         Command(name: "contact.assignOwner") { contact, _ throws(CRMError) in
             try contact.ensureActive()
-            guard !owner.isEmpty else { throw .invalidValue(field: "owner", reason: "it is empty") }
+            let owner = try validatedPrincipalID(owner, field: "owner")
             return contact.owner == owner ? [] : [ContactOwnerAssigned(from: contact.owner, to: owner)]
         }
     }

@@ -70,7 +70,8 @@ extension Command where A == Deal {
                                          reason: "a deal opens in an open stage, and \"\(key)\" is a \(target.kind.rawValue) stage")
             }
             let amount = try amount.map { (money) throws(CRMError) in try checkedMoney(money) }
-            if let owner, owner.isEmpty { throw .invalidValue(field: "owner", reason: "it is empty") }
+            let owner = try owner.map { (id) throws(CRMError) in try validatedPrincipalID(id, field: "owner") }
+            let expectedCloseDate = try expectedCloseDate.map { (date) throws(CRMError) in try validatedDate(date, field: "expected close date") }
             guard contacts.count <= maximumDealContacts else {
                 throw .invalidValue(field: "contacts", reason: "a deal has at most \(maximumDealContacts) contacts")
             }
@@ -170,6 +171,7 @@ extension Command where A == Deal {
     public static func changeExpectedCloseDate(to date: Date?) -> Self {
         Command(name: "deal.changeExpectedCloseDate") { deal, _ throws(CRMError) in
             try deal.ensureOpen()
+            let date = try date.map { (date) throws(CRMError) in try validatedDate(date, field: "expected close date") }
             return date == deal.expectedCloseDate ? [] : [DealExpectedCloseDateChanged(from: deal.expectedCloseDate, to: date)]
         }
     }
@@ -182,7 +184,7 @@ extension Command where A == Deal {
     /// ```
     public static func assignOwner(_ owner: String) -> Self {
         Command(name: "deal.assignOwner") { deal, _ throws(CRMError) in
-            guard !owner.isEmpty else { throw .invalidValue(field: "owner", reason: "it is empty") }
+            let owner = try validatedPrincipalID(owner, field: "owner")
             return deal.owner == owner ? [] : [DealOwnerAssigned(from: deal.owner, to: owner)]
         }
     }

@@ -31,7 +31,7 @@ extension Command where A == Lead {
             if let campaign, campaign.kind != "campaign" {
                 throw .invalidValue(field: "campaign", reason: "\(campaign) is not a campaign")
             }
-            if let owner, owner.isEmpty { throw .invalidValue(field: "owner", reason: "it is empty") }
+            let owner = try owner.map { (id) throws(CRMError) in try validatedPrincipalID(id, field: "owner") }
             return [LeadCaptured(name: name, email: email, phone: phone, companyName: cleanedCompany, source: source,
                                  channel: channel ?? context.channel, campaign: campaign, ownerID: owner)]
         }
@@ -45,7 +45,7 @@ extension Command where A == Lead {
     public static func assignOwner(_ owner: String) -> Self {
         Command(name: "lead.assignOwner") { lead, _ throws(CRMError) in
             try lead.ensureNotConverted()
-            guard !owner.isEmpty else { throw .invalidValue(field: "owner", reason: "it is empty") }
+            let owner = try validatedPrincipalID(owner, field: "owner")
             return lead.owner == owner ? [] : [LeadOwnerAssigned(from: lead.owner, to: owner)]
         }
     }

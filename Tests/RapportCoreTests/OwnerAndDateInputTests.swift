@@ -1,0 +1,65 @@
+import Foundation
+import RapportCore
+import RapportEventLog
+import Testing
+
+/// Owners and dates are checked the same way on every aggregate: a principal
+/// id (trimmed, no spaces), and a date the codec stores exactly.
+@Suite("Owner and date inputs")
+struct OwnerAndDateInputTests {
+    func refuses(_ body: () async throws(CRMError) -> Void, _ field: String, sourceLocation: SourceLocation = #_sourceLocation) async {
+        do {
+            try await body()
+            Issue.record("accepted", sourceLocation: sourceLocation)
+        } catch {
+            guard case .invalidValue(let refused, _) = error else {
+                Issue.record("\(error)", sourceLocation: sourceLocation)
+                return
+            }
+            #expect(refused == field, sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func everyOwnerIsAPrincipalID() async throws {
+        let store = InMemoryEventStore()
+        let repository = Repository(store: store)
+        let name = try PersonName(given: "Ada", family: "Lovelace")
+        for owner in ["", "  ", "user anna", "user:\tanna"] {
+            await refuses({ () async throws(CRMError) in
+                _ = try await repository.execute(.create(name: name, owner: owner), on: ContactID(), context: context())
+            }, "owner")
+            await refuses({ () async throws(CRMError) in
+                _ = try await repository.execute(.create(name: "Acme", owner: owner), on: CompanyID(), context: context())
+            }, "owner")
+            await refuses({ () async throws(CRMError) in
+                _ = try await repository.execute(.capture(name: name, source: .webForm, owner: owner), on: LeadID(), context: context())
+            }, "owner")
+        }
+        #expect(try await store.headPosition() == 0, "nothing appended")
+        // Surrounding spaces are trimmed, as for task assignees.
+        let contact = ContactID()
+        try await repository.execute(.create(name: name, owner: " user:anna "), on: contact, context: context())
+        #expect(try await repository.load(contact).state.owner == "user:anna")
+        await refuses({ () async throws(CRMError) in
+            _ = try await repository.execute(.assignOwner("user boris"), on: contact, context: context(admin))
+        }, "owner")
+
+        let pipeline = PipelineID(), deal = DealID()
+        try await repository.execute(.define(name: "Sales", stages: salesStages), on: pipeline, context: context(admin))
+        await refuses({ () async throws(CRMError) in
+            _ = try await repository.openDeal(deal, title: "Pilot", pipeline: pipeline, owner: "user anna", context: context())
+        }, "owner")
+        // A date the JSON codec cannot store exactly (year 11983) is refused, as for activities and tasks.
+        await refuses({ () async throws(CRMError) in
+            _ = try await repository.openDeal(deal, title: "Pilot", pipeline: pipeline, expectedCloseDate: Date(timeIntervalSince1970: 315_998_000_000),
+                                              context: context())
+        }, "expected close date")
+        try await repository.openDeal(deal, title: "Pilot", pipeline: pipeline, owner: "user:anna", context: context())
+        await refuses({ () async throws(CRMError) in
+            _ = try await repository.execute(.changeExpectedCloseDate(to: Date(timeIntervalSince1970: -3_000_000_000)), on: deal, context: context())
+        }, "expected close date")
+        await refuses({ () async throws(CRMError) in
+            _ = try await repository.execute(.assignOwner(""), on: deal, context: context(admin))
+        }, "owner")
+    }
+}
