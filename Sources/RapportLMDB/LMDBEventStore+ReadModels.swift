@@ -7,6 +7,12 @@ public import RapportEventLog
 /// run on the writer thread, in a transaction of their own, so a read model
 /// and its checkpoint change together or not at all.
 extension LMDBEventStore: ReadModelStorage {
+    /// The stored checkpoint of `projection` (its version and the last
+    /// position applied), or nil when it has never committed.
+    ///
+    /// ```swift
+    /// let reached = try store.checkpoint(of: "audit-trail")?.position
+    /// ```
     public func checkpoint(of projection: String) throws(EventStoreError) -> ProjectionCheckpoint? {
         try environment.read { (txn) throws(EventStoreError) -> ProjectionCheckpoint? in
             do throws(LMDBError) {
@@ -23,6 +29,13 @@ extension LMDBEventStore: ReadModelStorage {
         }
     }
 
+    /// Runs `body` with a reader of `projection`'s read model, in one short
+    /// read transaction (no `await` inside; values lent in place are valid
+    /// only during the call).
+    ///
+    /// ```swift
+    /// let bytes = try store.read("audit-trail") { (reader) throws(EventStoreError) in try reader.value(forKey: "entry/…") }
+    /// ```
     public func read<R>(_ projection: String, _ body: (any ReadModelReader) throws(EventStoreError) -> R) throws(EventStoreError) -> R {
         try environment.read { (txn) throws(EventStoreError) -> R in
             let reader = LMDBReadModelReader(reader: txn.reader, projection: projection)
@@ -31,6 +44,13 @@ extension LMDBEventStore: ReadModelStorage {
         }
     }
 
+    /// Commits each projection's writes with its checkpoint, all in one write
+    /// transaction on the store's writer: all of them land or none.
+    ///
+    /// ```swift
+    /// try await store.commit([ReadModelChanges(projection: "calls", writes: ["count": Array("3".utf8)],
+    ///                                          checkpoint: ProjectionCheckpoint(version: 1, position: head))])
+    /// ```
     public func commit(_ changes: [ReadModelChanges]) async throws(EventStoreError) {
         // Sorted here, on the caller's task, not on the writer's thread,
         // which meanwhile commits what others submitted.

@@ -83,6 +83,7 @@ public struct RoleBasedAccessPolicy: AccessPolicy {
         /// Whether the role may run sensitive commands.
         public var maySensitive: Bool
 
+        /// A rule: the kinds the role may work on (all when nil), and what it may do there.
         public init(kinds: Set<String>? = nil, mayChangeOthers: Bool, maySensitive: Bool) {
             self.kinds = kinds
             self.mayChangeOthers = mayChangeOthers
@@ -103,6 +104,14 @@ public struct RoleBasedAccessPolicy: AccessPolicy {
         .system: Rule(mayChangeOthers: true, maySensitive: false),
     ]
 
+    /// A policy with these rules per role (``defaultRules`` unless given); a
+    /// role without a rule is refused everything.
+    ///
+    /// ```swift
+    /// var rules = RoleBasedAccessPolicy.defaultRules
+    /// rules[.support] = .init(mayChangeOthers: true, maySensitive: false)
+    /// let policy = RoleBasedAccessPolicy(rules: rules)
+    /// ```
     public init(rules: [Principal.Role: Rule] = RoleBasedAccessPolicy.defaultRules) {
         self.rules = rules
     }

@@ -176,9 +176,13 @@ public enum LeadConversion {
     /// print(outcome.contactID, outcome.append.positions)
     /// ```
     public struct Outcome: Sendable, Hashable {
+        /// The converted lead (now marked converted).
         public var leadID: LeadID
+        /// The contact the lead became.
         public var contactID: ContactID
+        /// The company the contact was linked to, when the conversion named or created one.
         public var companyID: CompanyID?
+        /// The deal the conversion opened, when it was given a ``DealDraft``.
         public var dealID: DealID?
         /// The one atomic append that stored every event of the conversion.
         public var append: AppendResult
@@ -191,18 +195,24 @@ public enum LeadConversion {
 /// DealDraft(title: "Navy pilot", pipeline: sales, stage: "qualification", amount: try Money(amount: 40_000, currency: "USD"))
 /// ```
 public struct DealDraft: Sendable, Hashable {
+    /// The new deal's id (a new UUIDv7 by default).
     public var id: DealID
+    /// The deal's title.
     public var title: String
+    /// The pipeline the deal opens in.
     public var pipeline: PipelineID
     /// The open stage to open in; the pipeline's first open stage when nil.
     public var stage: String?
+    /// The expected amount, if known.
     public var amount: Money?
+    /// When the deal is expected to close, if known.
     public var expectedCloseDate: Date?
     /// The owner; the lead's owner (or the converting actor) when nil.
     public var owner: String?
     /// The converted contact's role on the deal.
     public var contactRole: DealContactRole
 
+    /// A draft; only the title and the pipeline are required.
     public init(
         id: DealID = DealID(), title: String, pipeline: PipelineID, stage: String? = nil, amount: Money? = nil,
         expectedCloseDate: Date? = nil, owner: String? = nil, contactRole: DealContactRole = .other

@@ -5,7 +5,9 @@
 /// let split = PersonName(splitting: "Ada King Lovelace")   // given "Ada King", family "Lovelace"
 /// ```
 public struct PersonName: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The given (first) name, trimmed; may be empty when the family name is not.
     public var given: String
+    /// The family name, trimmed; may be empty when the given name is not.
     public var family: String
 
     /// Creates a name; at least one part must not be blank.

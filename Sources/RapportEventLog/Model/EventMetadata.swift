@@ -57,19 +57,30 @@ public struct Channel: RawRepresentable, Hashable, Sendable, Codable, Expressibl
 {
     public var rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
+    /// A channel of your own, such as `Channel("whatsapp")`.
     public init(_ rawValue: String) { self.rawValue = rawValue }
     public init(stringLiteral value: String) { self.rawValue = value }
     public var description: String { rawValue }
 
+    /// The application's own user interface.
     public static let ui = Channel("ui")
+    /// A program calling the API.
     public static let api = Channel("api")
+    /// An import of existing data.
     public static let `import` = Channel("import")
+    /// A phone call.
     public static let phone = Channel("phone")
+    /// An email.
     public static let email = Channel("email")
+    /// A text message.
     public static let sms = Channel("sms")
+    /// A chat conversation.
     public static let chat = Channel("chat")
+    /// A meeting, in person or online.
     public static let meeting = Channel("meeting")
+    /// A form filled in on a web site (`web-form`).
     public static let webForm = Channel("web-form")
+    /// A rule or job acting on its own (a reminder, a workflow).
     public static let automation = Channel("automation")
 }
 

@@ -47,6 +47,7 @@ public struct AuditQuery: Hashable, Sendable {
     /// The positions to look at; nil for the whole log.
     public var positions: ClosedRange<LogPosition>?
 
+    /// A query for `selection`, within `positions` when given.
     public init(_ selection: AuditSelection, positions: ClosedRange<LogPosition>? = nil) {
         self.selection = selection
         self.positions = positions

@@ -72,6 +72,7 @@ public struct TimelineFilter: Hashable, Sendable {
     /// Keep entries whose ``TimelineEntry/date`` falls in this range (inclusive).
     public var period: ClosedRange<Date>?
 
+    /// A filter; each criterion left nil keeps everything, and an entry must pass every one given.
     public init(kinds: Set<String>? = nil, channels: Set<Channel>? = nil, types: Set<String>? = nil, period: ClosedRange<Date>? = nil) {
         self.kinds = kinds
         self.channels = channels

@@ -33,18 +33,25 @@ public struct StageVisit: Hashable, Sendable, Codable {
 /// print(deal.timeInStages(until: Date()))      // seconds per stage key
 /// ```
 public struct DealState: Hashable, Sendable, Codable {
+    /// The deal.
     public var id: DealID
+    /// Its title.
     public var title: String
+    /// The pipeline it is in.
     public var pipelineID: PipelineID
     /// The current stage key (won or lost stage when closed).
     public var stage: String
+    /// Open, won or lost.
     public var status: DealStatus
     /// The expected amount.
     public var amount: Money?
     /// The amount it was won with.
     public var finalAmount: Money?
+    /// Its owner's principal id.
     public var owner: String?
+    /// The company it is with.
     public var companyID: CompanyID?
+    /// When it is expected to close.
     public var expectedCloseDate: Date?
     /// When it was opened.
     public var openedAt: Date

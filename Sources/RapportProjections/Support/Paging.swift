@@ -12,6 +12,8 @@ public import RapportEventLog
 /// ```
 public struct PageToken: Hashable, Sendable, Codable, RawRepresentable, CustomStringConvertible {
     public var rawValue: String
+    /// A token as a client sent it back; a query refuses one it did not make
+    /// with ``ProjectionQueryError/invalidToken(_:)``.
     public init(rawValue: String) { self.rawValue = rawValue }
 
     init(after position: LogPosition) { rawValue = "p\(position.rawValue)" }
@@ -37,6 +39,8 @@ public struct PageRequest: Hashable, Sendable {
     /// The continuation of the previous page; nil for the first page.
     public var after: PageToken?
 
+    /// A request for at most `limit` entries (a limit below 1 is taken as 1)
+    /// after the continuation `after` (nil: from the start).
     public init(limit: Int = 100, after: PageToken? = nil) {
         self.limit = max(1, limit)
         self.after = after
@@ -55,6 +59,7 @@ public struct Page<Element: Sendable>: Sendable {
     /// Where the next page starts; nil when there is no more.
     public var continuation: PageToken?
 
+    /// A page of `items`, with where the next one starts (nil: none).
     public init(items: [Element], continuation: PageToken?) {
         self.items = items
         self.continuation = continuation
