@@ -41,4 +41,15 @@ public struct EntityRef: Hashable, Sendable, Codable, CustomStringConvertible {
         kind = try container.decode(String.self, forKey: .kind)
         id = try container.decodeUUID(forKey: .id)
     }
+
+    private enum CodingKeys: String, CodingKey {
+        case kind, id
+    }
+
+    /// Encodes the id as lower-case text, as ``description`` and ``tag`` spell it.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id.lowercasedText, forKey: .id)
+        try container.encode(kind, forKey: .kind)
+    }
 }

@@ -35,8 +35,9 @@ public struct Identifier<A: Aggregate>: Hashable, Comparable, Sendable, Codable,
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.uuid.precedes(rhs.uuid) }
 
     public init(from decoder: any Decoder) throws { uuid = try decoder.singleValueContainer().decodeUUID() }
+    /// Encodes the id as lower-case text, as ``description``, stream ids and tags spell it.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
-        try container.encode(uuid)
+        try container.encode(description)
     }
 }

@@ -43,9 +43,10 @@ public struct EventID: Hashable, Comparable, Sendable, CustomStringConvertible, 
         uuid = try decoder.singleValueContainer().decodeUUID()
     }
 
+    /// Encodes the id as lower-case text, as ``description`` spells it.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
-        try container.encode(uuid)
+        try container.encode(description)
     }
 }
 

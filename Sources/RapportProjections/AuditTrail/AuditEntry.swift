@@ -64,6 +64,25 @@ public struct AuditEntry: Hashable, Sendable, Codable {
     /// Whether this entry records a refused attempt rather than a change.
     public var isDenial: Bool { action == "AccessDenied" }
 
+    /// Encodes every field, ids as lower-case text (as the CSV export and
+    /// stream ids spell them); decoding takes either case.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(position, forKey: .position)
+        try container.encode(eventID, forKey: .eventID)
+        try container.encode(streamID, forKey: .streamID)
+        try container.encode(recordedAt, forKey: .recordedAt)
+        try container.encodeIfPresent(occurredAt, forKey: .occurredAt)
+        try container.encode(actor, forKey: .actor)
+        try container.encode(entityKind, forKey: .entityKind)
+        try container.encode(entityID, forKey: .entityID)
+        try container.encode(action, forKey: .action)
+        try container.encode(changes, forKey: .changes)
+        try container.encode(channel, forKey: .channel)
+        try container.encodeIfPresent(correlationID?.lowercasedText, forKey: .correlationID)
+        try container.encodeIfPresent(causationID?.lowercasedText, forKey: .causationID)
+    }
+
     public init(
         position: LogPosition, eventID: EventID, streamID: String, recordedAt: Date, occurredAt: Date?, actor: Principal,
         entityKind: String, entityID: String, action: String, changes: [FieldChange], channel: Channel,

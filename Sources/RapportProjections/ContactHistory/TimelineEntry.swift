@@ -54,6 +54,25 @@ public struct TimelineEntry: Hashable, Sendable, Codable {
 
     /// When it happened: ``occurredAt``, or ``recordedAt`` when none was given.
     public var date: Date { occurredAt ?? recordedAt }
+
+    /// Encodes every field, ids as lower-case text; decoding takes either case.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(contactID, forKey: .contactID)
+        try container.encode(position, forKey: .position)
+        try container.encode(eventID, forKey: .eventID)
+        try container.encode(type, forKey: .type)
+        try container.encode(entityKind, forKey: .entityKind)
+        try container.encode(entityID, forKey: .entityID)
+        try container.encode(via, forKey: .via)
+        try container.encode(actor, forKey: .actor)
+        try container.encode(channel, forKey: .channel)
+        try container.encodeIfPresent(interactionChannel, forKey: .interactionChannel)
+        try container.encodeIfPresent(activityType, forKey: .activityType)
+        try container.encode(recordedAt, forKey: .recordedAt)
+        try container.encodeIfPresent(occurredAt, forKey: .occurredAt)
+        try container.encodeIfPresent(correlationID?.lowercasedText, forKey: .correlationID)
+    }
 }
 
 /// What a timeline query keeps. Every criterion given must match; nil means "any".
