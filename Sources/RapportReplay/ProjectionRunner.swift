@@ -317,10 +317,16 @@ public actor ProjectionRunner {
         let projections: Int
         /// Event-major: `wanted[event * projections + projection]`.
         var wanted: [Bool]
-        var decoded: [(any Event)?]
-        /// Why a registered type's payload could not be decoded (nil: decoded, or not asked for,
-        /// or of a type the registry does not know, which projections get as nil).
-        var undecodable: [String?]
+        var payloads: [Payload]
+
+        /// One event's payload as the projections get it.
+        enum Payload: Sendable {
+            /// Not asked for, or of a type the registry does not know: projections get nil.
+            case none
+            case decoded(any Event)
+            /// A registered type whose payload does not decode, and why.
+            case undecodable(String)
+        }
 
         func wants(_ event: Int, _ projection: Int) -> Bool { wanted[event * projections + projection] }
 
@@ -335,9 +341,9 @@ public actor ProjectionRunner {
         _ events: [RecordedEvent], for states: [ProjectionState], registry: EventTypeRegistry, codec: any EventCodec
     ) async -> PreparedBatch {
         @Sendable func prepare(_ range: Range<Int>) -> PreparedBatch {
-            var part = PreparedBatch(projections: states.count, wanted: [], decoded: [], undecodable: [])
+            var part = PreparedBatch(projections: states.count, wanted: [], payloads: [])
             part.wanted.reserveCapacity(range.count * states.count)
-            part.decoded.reserveCapacity(range.count)
+            part.payloads.reserveCapacity(range.count)
             for event in events[range] {
                 var decodes = false
                 for state in states {
@@ -345,15 +351,13 @@ public actor ProjectionRunner {
                     part.wanted.append(wants)
                     decodes = decodes || (wants && state.projection.interest.decodes(event.type))
                 }
-                var decoded: (any Event)?
-                var failure: String?
+                var payload = PreparedBatch.Payload.none
                 if decodes {
-                    do throws(EventStoreError) { decoded = try registry.decode(event, codec: codec) } catch {
-                        if registry.knows(event.type) { failure = error.description }
+                    do throws(EventStoreError) { payload = .decoded(try registry.decode(event, codec: codec)) } catch {
+                        if registry.knows(event.type) { payload = .undecodable(error.description) }
                     }
                 }
-                part.decoded.append(decoded)
-                part.undecodable.append(failure)
+                part.payloads.append(payload)
             }
             return part
         }
@@ -367,13 +371,12 @@ public actor ProjectionRunner {
             }
             var parts = [PreparedBatch?](repeating: nil, count: chunks)
             for await (chunk, part) in group { parts[chunk] = part }
-            var whole = PreparedBatch(projections: states.count, wanted: [], decoded: [], undecodable: [])
+            var whole = PreparedBatch(projections: states.count, wanted: [], payloads: [])
             whole.wanted.reserveCapacity(events.count * states.count)
-            whole.decoded.reserveCapacity(events.count)
+            whole.payloads.reserveCapacity(events.count)
             for part in parts {
                 whole.wanted += part!.wanted
-                whole.decoded += part!.decoded
-                whole.undecodable += part!.undecodable
+                whole.payloads += part!.payloads
             }
             return whole
         }
@@ -385,13 +388,18 @@ public actor ProjectionRunner {
     ) -> Result<ReadModelContext, ReplayError> {
         var context = context
         for (index, event) in events.enumerated() where prepared.wants(index, slot) {
-            let decodes = projection.interest.decodes(event.type)
-            // A payload the projection needs and the registry cannot read: stop here, not apply nil.
-            if decodes, let reason = prepared.undecodable[index] {
-                return .failure(.projectionFailed(projection: projection.name, position: event.position, reason: reason))
+            var decoded: (any Event)?
+            if projection.interest.decodes(event.type) {
+                switch prepared.payloads[index] {
+                case .none: break
+                case .decoded(let payload): decoded = payload
+                case .undecodable(let reason):
+                    // A payload the projection needs and the registry cannot read: stop here, not apply nil.
+                    return .failure(.projectionFailed(projection: projection.name, position: event.position, reason: reason))
+                }
             }
             do {
-                try projection.apply(event, decoded: decodes ? prepared.decoded[index] : nil, to: &context)
+                try projection.apply(event, decoded: decoded, to: &context)
             } catch {
                 return .failure(.projectionFailed(projection: projection.name, position: event.position, reason: "\(error)"))
             }

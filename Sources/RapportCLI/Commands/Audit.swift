@@ -105,7 +105,7 @@ struct Audit: AsyncParsableCommand {
                     if page.continuation != nil { lines.append("… more: use --limit, or --format csv/jsonl for everything") }
                     if let file, let output {
                         try Self.write(Data(lines.map { $0 + "\n" }.joined().utf8), to: file, path: output)
-                        Terminal.error("wrote \(Self.entries(page.items.count)) to \(output)")
+                        Terminal.error("wrote \(Format.count(page.items.count, "entry", plural: "entries")) to \(output)")
                     } else {
                         for line in lines { Terminal.print(line) }
                     }
@@ -114,7 +114,7 @@ struct Audit: AsyncParsableCommand {
                     let exportFormat: AuditExportFormat = format == "csv" ? .csv : .jsonLines
                     if let file, let output {
                         let count = try trail.export(query, from: store, as: exportFormat) { try Self.write($0, to: file, path: output) }
-                        Terminal.error("wrote \(Self.entries(count)) to \(output)")
+                        Terminal.error("wrote \(Format.count(count, "entry", plural: "entries")) to \(output)")
                     } else {
                         let count = try trail.export(query, from: store, as: exportFormat, to: FileHandle.standardOutput)
                         if count == 0 { Terminal.error("no entries match") }
@@ -123,9 +123,6 @@ struct Audit: AsyncParsableCommand {
             }
         }
     }
-
-    /// "1 entry", "1,234 entries".
-    static func entries(_ count: Int) -> String { "\(Format.count(count)) \(count == 1 ? "entry" : "entries")" }
 
     /// Creates (or empties) the `--output` file, or says why it cannot.
     static func create(_ path: String) throws(CLIError) -> FileHandle {

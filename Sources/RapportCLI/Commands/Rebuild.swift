@@ -33,8 +33,7 @@ struct Rebuild: AsyncParsableCommand {
                 let report = try await store.verifyLog { done, total in bar.update(done, of: total) }
                 bar.finish()
                 if let problem = report.problem {
-                    let place = problem.position.map { "at position \($0)" } ?? "in the indexes"
-                    throw CLIError("the log has a problem \(place): \(problem.message); nothing was rebuilt", status: .dataError)
+                    throw CLIError("the log has a problem \(problem.place): \(problem.message); nothing was rebuilt", status: .dataError)
                 }
                 for projection in chosen {
                     // Empty the read model and put its checkpoint at the start: the runner then replays everything.

@@ -25,8 +25,7 @@ struct Verify: AsyncParsableCommand {
                 let report = try await store.verifyLog { done, total in bar.update(done, of: total) }
                 bar.finish()
                 if let problem = report.problem {
-                    let place = problem.position.map { "at position \($0)" } ?? "in the indexes"
-                    Terminal.print("problem \(place): \(problem.message)")
+                    Terminal.print("problem \(problem.place): \(problem.message)")
                     Terminal.print("checked \(Format.count(report.eventsChecked)) of \(Format.count(report.head.rawValue)) events")
                     throw ExitCode(CLIError.ExitStatus.problemFound.rawValue)
                 }
@@ -49,4 +48,9 @@ struct Verify: AsyncParsableCommand {
             }
         }
     }
+}
+
+extension VerificationProblem {
+    /// Where a problem of the log's own check is: "at position 26", or "in the indexes".
+    var place: String { position.map { "at position \($0)" } ?? "in the indexes" }
 }

@@ -15,8 +15,10 @@ enum Format {
 
     static func count(_ value: UInt64) -> String { count(Int(clamping: value)) }
 
-    /// 1 → "1 deal", 1234 → "1,234 deals".
-    static func count(_ value: Int, _ noun: String) -> String { "\(count(value)) \(noun)\(value == 1 ? "" : "s")" }
+    /// 1 → "1 deal", 1234 → "1,234 deals"; `plural` for nouns not made with an s ("entries").
+    static func count(_ value: Int, _ noun: String, plural: String? = nil) -> String {
+        "\(count(value)) \(value == 1 ? noun : plural ?? noun + "s")"
+    }
 
     /// Bytes in binary units: "1.5 MiB".
     static func bytes(_ value: Int64) -> String {

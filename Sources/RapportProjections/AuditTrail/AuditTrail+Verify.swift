@@ -3,26 +3,14 @@ public import RapportEventLog
 /// What ``AuditTrail/verify(in:against:progress:)`` found: whether the
 /// stored audit trail says what the log says.
 public struct AuditTrailReport: Sendable, Hashable {
-    /// The first disagreement between the stored audit trail and the log.
-    public struct Problem: Sendable, Hashable {
-        /// The event it is about, when it is about one.
-        public var position: LogPosition?
-        /// What is wrong, for people.
-        public var message: String
-
-        public init(position: LogPosition?, message: String) {
-            self.position = position
-            self.message = message
-        }
-    }
-
     /// The last position the stored audit trail covers (its checkpoint);
     /// 0 when it has not been built.
     public var checkpoint: LogPosition
     /// How many entries were compared with the log before the problem, or in all.
     public var entriesChecked: UInt64
-    /// The first disagreement; nil when the audit trail agrees with the log.
-    public var problem: Problem?
+    /// The first disagreement (with the event's position when it is about
+    /// one); nil when the audit trail agrees with the log.
+    public var problem: VerificationProblem?
 
     /// Whether the audit trail agrees with the log.
     public var isSound: Bool { problem == nil }
@@ -106,14 +94,12 @@ extension AuditTrail {
     private static func disagreement(of event: RecordedEvent, in reader: any ReadModelReader) throws(EventStoreError) -> String? {
         let entry = entry(for: event)
         let expected = Stored.encode(entry)
-        let position = Key.position(event.position)
-        guard let stored = try reader.value(forKey: "entry/\(position)") else { return "no audit entry for this event" }
+        let keys = Keys(of: entry)
+        guard let stored = try reader.value(forKey: keys.entry) else { return "no audit entry for this event" }
         guard stored == expected else { return "the audit entry differs from the event" }
-        let actorKey = "actor/\(Key.component(entry.actor.id))/\(position)"
-        guard let copy = try reader.value(forKey: actorKey) else { return "the actor index has no entry for this event" }
+        guard let copy = try reader.value(forKey: keys.actor) else { return "the actor index has no entry for this event" }
         guard copy == expected else { return "the actor index's entry differs from the event" }
-        for key in ["entity/\(Key.component(entry.entityKind))/\(Key.component(entry.entityID))/\(position)",
-                    "action/\(Key.component(entry.action))/\(position)"] {
+        for key in [keys.entity, keys.action] {
             guard try reader.value(forKey: key) == Stored.marker else { return "the index key \(key) is missing" }
         }
         return nil

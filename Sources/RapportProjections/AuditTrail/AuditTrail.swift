@@ -46,12 +46,27 @@ public struct AuditTrail: Projection {
 
     public func apply(_ event: RecordedEvent, decoded: (any Event)?, to model: inout ReadModelContext) throws {
         let entry = Self.entry(for: event)
-        let position = Key.position(event.position)
+        let keys = Keys(of: entry)
         let bytes = Stored.encode(entry)
-        model.setValue(bytes, forKey: "entry/\(position)")
-        model.setValue(bytes, forKey: "actor/\(Key.component(entry.actor.id))/\(position)")
-        model.mark("entity/\(Key.component(entry.entityKind))/\(Key.component(entry.entityID))/\(position)")
-        model.mark("action/\(Key.component(entry.action))/\(position)")
+        model.setValue(bytes, forKey: keys.entry)
+        model.setValue(bytes, forKey: keys.actor)
+        model.mark(keys.entity)
+        model.mark(keys.action)
+    }
+
+    /// Where an entry is stored: under its own key and in the actor index
+    /// (the entry's bytes), and in the entity and action indexes (markers).
+    /// ``verify(in:against:progress:)`` reads the same keys.
+    struct Keys {
+        let entry: String, actor: String, entity: String, action: String
+
+        init(of entry: AuditEntry) {
+            let position = Key.position(entry.position)
+            self.entry = "entry/\(position)"
+            actor = "actor/\(Key.component(entry.actor.id))/\(position)"
+            entity = "entity/\(Key.component(entry.entityKind))/\(Key.component(entry.entityID))/\(position)"
+            action = "action/\(Key.component(entry.action))/\(position)"
+        }
     }
 
     /// The audit entry of one recorded event.
