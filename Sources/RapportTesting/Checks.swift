@@ -87,6 +87,24 @@ extension ConformanceSuite {
             try c.expectEqual(try await c.store.streamVersion(of: s), 2, "version after two .any appends")
         },
 
+        Check(name: "names spelled alike are one stream and one tag") { c in
+            // "café" with é as one character, and with e and a combining accent:
+            // equal as Swift strings, so they must be equal to the store too.
+            let composed = stream("caf\u{E9}-1"), decomposed = stream("cafe\u{301}-1")
+            try c.expectEqual(Array(decomposed.rawValue.utf8), Array(composed.rawValue.utf8), "a stream id's bytes in normalization form C")
+            try await c.store.append([makeEvent(tags: [tag("caf\u{E9}:1")])], to: composed, expecting: .noStream)
+            try await c.expectError("creating the stream again under the other spelling", {
+                if case .wrongExpectedVersion(_, .noStream, 1) = $0 { true } else { false }
+            }) { () async throws(EventStoreError) in try await c.store.append([makeEvent()], to: decomposed, expecting: .noStream) }
+            try await c.store.append([makeEvent(tags: [tag("cafe\u{301}:1")])], to: decomposed, expecting: .exactly(1))
+            try c.expectEqual(try await c.store.streamVersion(of: composed), 2, "version under one spelling after appends under both")
+            let read = try await c.store.readStream(composed, from: 1, direction: .forward, limit: 10)
+            try c.expectEqual(read.map(\.streamVersion), [1, 2], "the stream read under one spelling")
+            try c.expectEqual(read.map { Array($0.streamID.rawValue.utf8) }, [Array(composed.rawValue.utf8), Array(composed.rawValue.utf8)], "stored stream ids")
+            let tagged = try await c.store.readLog(from: 1, filter: LogFilter(tags: [tag("cafe\u{301}:1")]), limit: 10)
+            try c.expectEqual(tagged.count, 2, "events read by the tag under the other spelling")
+        },
+
         Check(name: "a retried append is idempotent") { c in
             let s = stream("idem-1")
             let events = [makeEvent(), makeEvent(), makeEvent()]

@@ -247,6 +247,60 @@ struct LMDBStoreTests {
         await store.close()
     }
 
+    /// Appends racing `close()`, some alone and some queued behind a commit:
+    /// each is stored and acknowledged, or refused as closed and absent;
+    /// `close()` returns; the reopened log is gapless and holds exactly the
+    /// acknowledged events.
+    @Test func appendsRacingCloseAreStoredOrRefusedNeverLost() async throws {
+        for round in 0..<5 {
+            let path = temporaryStorePath("close-race")
+            defer { removeStore(path) }
+            let store = try LMDBEventStore(path: path)
+            let outcomes = await withTaskGroup(of: [(EventID, Result<AppendResult, EventStoreError>)].self) { group in
+                for writer in 0..<4 {
+                    group.addTask {
+                        var mine: [(EventID, Result<AppendResult, EventStoreError>)] = []
+                        for index in 0..<200 {
+                            let event = testEvent()
+                            do throws(EventStoreError) {
+                                mine.append((event.id, .success(try await store.append([event], to: try StreamID("w\(writer)-\(index % 7)")))))
+                            } catch {
+                                mine.append((event.id, .failure(error)))
+                                if case .storeClosed = error { break }
+                            }
+                        }
+                        return mine
+                    }
+                }
+                group.addTask {
+                    try? await Task.sleep(for: .milliseconds(5 + 10 * round))
+                    await store.close()
+                    return []
+                }
+                var all: [(EventID, Result<AppendResult, EventStoreError>)] = []
+                for await part in group { all += part }
+                return all
+            }
+            var acknowledged: [EventID: LogPosition] = [:]
+            for (id, outcome) in outcomes {
+                switch outcome {
+                case .success(let result): acknowledged[id] = result.positions.lowerBound
+                case .failure(.storeClosed): break
+                case .failure(let error): Issue.record("round \(round): unexpected \(error)")
+                }
+            }
+            let reopened = try LMDBEventStore(path: path)
+            let head = try await reopened.headPosition()
+            #expect(head.rawValue == UInt64(acknowledged.count), "round \(round)")
+            let stored = try await reopened.readLog(from: LogPosition(1), filter: .all, limit: acknowledged.count + 10)
+            #expect(stored.map(\.position.rawValue) == Array(0..<UInt64(stored.count)).map { $0 + 1 }, "round \(round): gapless")
+            #expect(stored.count == acknowledged.count, "round \(round)")
+            for event in stored { #expect(acknowledged[event.id] == event.position, "round \(round): \(event.id)") }
+            #expect(try reopened.verify().isSound)
+            await reopened.close()
+        }
+    }
+
     @Test func relaxedDurabilityKeepsEverythingAfterSync() async throws {
         let path = temporaryStorePath("relaxed")
         defer { removeStore(path) }

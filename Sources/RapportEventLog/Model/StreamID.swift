@@ -1,8 +1,13 @@
+import Foundation
+
 /// The name of a stream, such as `contact-4f1c…` or `deal-42`.
 ///
 /// A stream id is 1 to ``StreamID/maximumLength`` bytes of UTF-8 with no control
 /// characters. Invalid names are refused when the id is created, so a store
-/// never sees one.
+/// never sees one. The id is kept in Unicode normalization form C, so two
+/// spellings Swift considers equal (`"café"` with `é` as one character or as
+/// `e` and a combining accent) are one stream in every store, which compare
+/// names byte by byte.
 ///
 /// ```swift
 /// let stream = try StreamID("contact-\(id)")
@@ -18,12 +23,14 @@ public struct StreamID: Hashable, Comparable, Sendable, CustomStringConvertible,
     /// Creates a stream id, checking that it is valid.
     ///
     /// - Throws: ``EventStoreError/invalidStreamID(_:reason:)`` when the name is
-    ///   empty, longer than ``maximumLength`` bytes, or holds a control character.
+    ///   empty, longer than ``maximumLength`` bytes (in normalization form C),
+    ///   or holds a control character.
     public init(_ rawValue: String) throws(EventStoreError) {
-        if let reason = TextRules.problem(in: rawValue, maximumLength: Self.maximumLength) {
+        let normalized = TextRules.canonical(rawValue)
+        if let reason = TextRules.problem(in: normalized, maximumLength: Self.maximumLength) {
             throw .invalidStreamID(rawValue, reason: reason)
         }
-        self.rawValue = rawValue
+        self.rawValue = normalized
     }
 
     /// Creates a stream id from a category and an identifier: `category-identifier`.
@@ -55,6 +62,14 @@ public struct StreamID: Hashable, Comparable, Sendable, CustomStringConvertible,
 
 /// The rules shared by stream ids, tags, type names and metadata strings.
 enum TextRules {
+    /// `text` in Unicode normalization form C. Swift's `==` and hashing treat
+    /// canonically equivalent strings as equal, while LMDB and PostgreSQL
+    /// compare bytes: names kept in one form are equal in both senses at
+    /// once. ASCII (almost every name) is already in that form and is returned as it is.
+    static func canonical(_ text: String) -> String {
+        text.utf8.allSatisfy { $0 < 0x80 } ? text : text.precomposedStringWithCanonicalMapping
+    }
+
     /// Why `text` is not acceptable, or nil when it is.
     static func problem(in text: String, maximumLength: Int, allowEmpty: Bool = false) -> String? {
         var text = text

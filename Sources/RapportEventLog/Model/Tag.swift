@@ -1,7 +1,8 @@
 /// A label on an event that queries and append conditions can match across
 /// streams, such as `contact:4f1c…`, `deal:42` or `owner:anna`.
 ///
-/// A tag is 1 to ``Tag/maximumLength`` bytes of UTF-8 with no control characters.
+/// A tag is 1 to ``Tag/maximumLength`` bytes of UTF-8 with no control characters,
+/// kept in Unicode normalization form C (as ``StreamID`` is, for the same reason).
 ///
 /// ```swift
 /// let tag = try Tag("deal:42")
@@ -18,10 +19,11 @@ public struct Tag: Hashable, Comparable, Sendable, CustomStringConvertible, Vali
     ///
     /// - Throws: ``EventStoreError/invalidTag(_:reason:)``.
     public init(_ rawValue: String) throws(EventStoreError) {
-        if let reason = TextRules.problem(in: rawValue, maximumLength: Self.maximumLength) {
+        let normalized = TextRules.canonical(rawValue)
+        if let reason = TextRules.problem(in: normalized, maximumLength: Self.maximumLength) {
             throw .invalidTag(rawValue, reason: reason)
         }
-        self.rawValue = rawValue
+        self.rawValue = normalized
     }
 
     /// Creates the tag `kind:id`.
