@@ -18,6 +18,7 @@ public struct AccessRequest: Sendable, Hashable {
     /// Whether the command needs elevated rights (merge, archive, restore, …).
     public var isSensitive: Bool
 
+    /// Creates a request; the repository builds one for every command it runs.
     public init(actor: Principal, command: String, entityKind: String, entityID: String, ownerID: String?, isCreation: Bool, isSensitive: Bool) {
         self.actor = actor
         self.command = command
@@ -31,6 +32,7 @@ public struct AccessRequest: Sendable, Hashable {
 
 /// A policy's answer.
 public enum AccessDecision: Sendable, Hashable {
+    /// The command may run.
     case allow
     /// Refused, with the reason recorded and shown.
     case deny(reason: String)
@@ -48,12 +50,15 @@ public enum AccessDecision: Sendable, Hashable {
 /// }
 /// ```
 public protocol AccessPolicy: Sendable {
+    /// Allows `request`, or denies it with a reason that is recorded in ``AccessDenied`` and shown.
     func decide(_ request: AccessRequest) -> AccessDecision
 }
 
 /// Allows everything. The default.
 public struct AllowAllPolicy: AccessPolicy {
+    /// Creates the policy.
     public init() {}
+    /// Allows every request.
     public func decide(_ request: AccessRequest) -> AccessDecision { .allow }
 }
 
@@ -116,6 +121,10 @@ public struct RoleBasedAccessPolicy: AccessPolicy {
         self.rules = rules
     }
 
+    /// Applies the rule of the actor's role: refuses a role without a rule, a kind outside the rule's
+    /// ``Rule/kinds``, a sensitive command without ``Rule/maySensitive``, and, without
+    /// ``Rule/mayChangeOthers``, a change to an aggregate someone else owns (creating one, or changing
+    /// one without an owner, is allowed). Everything else is allowed.
     public func decide(_ request: AccessRequest) -> AccessDecision {
         let role = request.actor.role
         guard let rule = rules[role] else { return .deny(reason: "the role \(role) has no rights") }
@@ -135,6 +144,7 @@ public struct RoleBasedAccessPolicy: AccessPolicy {
 /// Recorded when the access policy refuses a command: who, what, when and why.
 /// Stored in the stream `access-denied`, tagged with the entity and `actor:<id>`.
 public struct AccessDenied: Event {
+    /// The type name stored with the event: "AccessDenied".
     public static let typeName = "AccessDenied"
     /// The refused command.
     public var command: String
@@ -145,6 +155,7 @@ public struct AccessDenied: Event {
     /// When it was refused.
     public var at: Date
 
+    /// Creates the record; the repository appends one, at the command's time, for every refusal.
     public init(command: String, entity: String, reason: String, at: Date) {
         self.command = command
         self.entity = entity

@@ -18,10 +18,12 @@ public typealias ActivityID = Identifier<Activity>
 /// try await repository.execute(.amendNotes("Call back after the board meeting."), on: call, context: context)
 /// ```
 public struct Activity: Aggregate {
+    /// The kind: stream ids `activity-<uuid>`, tags `activity:<uuid>`.
     public static let kind = "activity"
     /// The most entities one activity may link (each link is a tag on every event).
     public static let maximumLinks = 50
 
+    /// The activity's identity.
     public let id: ActivityID
     /// False until ``ActivityLogged``.
     public internal(set) var exists = false
@@ -33,17 +35,22 @@ public struct Activity: Aggregate {
     public internal(set) var loggedBy: String?
     /// When it happened.
     public internal(set) var occurredAt: Date?
+    /// Free-text notes; nil when there are none.
     public internal(set) var notes: String?
+    /// What came of it, such as "wants a demo"; nil when none was recorded.
     public internal(set) var outcome: String?
     /// Whether it was removed (a soft delete: its history stays).
     public internal(set) var isRemoved = false
+    /// Why it was removed, when a reason was given; nil otherwise.
     public internal(set) var removalReason: String?
 
+    /// An activity that was not logged yet: the state before any event.
     public init(id: ActivityID) { self.id = id }
 
     /// The kind of interaction.
     public var type: ActivityType? { details?.type }
 
+    /// The owner for access policies and `owner:` tags: who logged it (``loggedBy``).
     public var ownerID: String? { loggedBy }
 
     /// Refuses commands to a removed activity.
@@ -51,6 +58,7 @@ public struct Activity: Aggregate {
         if isRemoved { throw .invalidTransition(kind: Self.kind, id: id.description, reason: "it was removed") }
     }
 
+    /// Folds one stored activity event into the state; other events are ignored.
     public mutating func apply(_ event: any Event) {
         switch event {
         case let e as ActivityLogged:

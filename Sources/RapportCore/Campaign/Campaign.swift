@@ -22,20 +22,30 @@ public typealias CampaignID = Identifier<Campaign>
 /// try await repository.execute(.attribute(EntityRef(kind: "deal", id: dealUUID)), on: spring, context: context)
 /// ```
 public struct Campaign: Aggregate {
+    /// The kind: stream ids `campaign-<uuid>`, tags `campaign:<uuid>`.
     public static let kind = "campaign"
     /// The kinds of entity a campaign can be credited with.
     public static let attributableKinds: Set<String> = ["lead", "deal"]
 
+    /// The campaign's identity.
     public let id: CampaignID
     /// False until ``CampaignCreated``.
     public internal(set) var exists = false
+    /// The campaign's name, trimmed, 1 to 300 characters; empty until created.
     public internal(set) var name = ""
+    /// The medium it runs on; nil until created.
     public internal(set) var channel: CampaignChannel?
+    /// The budget; nil until created.
     public internal(set) var budget: Money?
+    /// When it is meant to run; nil until created.
     public internal(set) var period: CampaignPeriod?
+    /// The owner's principal id; nil when the campaign has none.
     public internal(set) var owner: String?
+    /// Planned, active (launched) or completed.
     public internal(set) var status: CampaignStatus = .planned
+    /// When it was launched; nil while planned.
     public internal(set) var launchedAt: Date?
+    /// When it was completed; nil until then.
     public internal(set) var completedAt: Date?
     /// The contacts in the campaign now (added and not removed since).
     public internal(set) var contacts: Set<ContactID> = []
@@ -44,8 +54,10 @@ public struct Campaign: Aggregate {
     /// The leads and deals credited to the campaign, in the order they were attributed.
     public internal(set) var attributions: [EntityRef] = []
 
+    /// A campaign that was not created yet: the state before any event.
     public init(id: CampaignID) { self.id = id }
 
+    /// The owner for access policies and `owner:` tags (``owner``).
     public var ownerID: String? { owner }
 
     /// Refuses changes to a completed campaign.
@@ -58,6 +70,7 @@ public struct Campaign: Aggregate {
         if status == .planned { throw .invalidTransition(kind: Self.kind, id: id.description, reason: "it has not been launched") }
     }
 
+    /// Folds one stored campaign event into the state; other events are ignored.
     public mutating func apply(_ event: any Event) {
         switch event {
         case let e as CampaignCreated:
@@ -103,19 +116,31 @@ public struct Campaign: Aggregate {
 /// let podcast = CampaignChannel(rawValue: "podcast")
 /// ```
 public struct CampaignChannel: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The channel's name as stored, such as `paid-ads`.
     public var rawValue: String
+    /// A channel by name, such as an application's own `CampaignChannel(rawValue: "podcast")`.
     public init(rawValue: String) { self.rawValue = rawValue }
 
+    /// Emails (`email`).
     public static let email = CampaignChannel(rawValue: "email")
+    /// Text messages (`sms`).
     public static let sms = CampaignChannel(rawValue: "sms")
+    /// Phone calls (`phone`).
     public static let phone = CampaignChannel(rawValue: "phone")
+    /// Social media (`social`).
     public static let social = CampaignChannel(rawValue: "social")
+    /// Paid advertising (`paid-ads`).
     public static let paidAds = CampaignChannel(rawValue: "paid-ads")
+    /// A webinar (`webinar`).
     public static let webinar = CampaignChannel(rawValue: "webinar")
+    /// An event, such as a trade fair or a conference (`event`).
     public static let event = CampaignChannel(rawValue: "event")
+    /// Letters and other post (`direct-mail`).
     public static let directMail = CampaignChannel(rawValue: "direct-mail")
+    /// The web (`web`).
     public static let web = CampaignChannel(rawValue: "web")
 
+    /// The channel's name (``rawValue``).
     public var description: String { rawValue }
 }
 
@@ -125,9 +150,12 @@ public struct CampaignChannel: RawRepresentable, Hashable, Sendable, Codable, Cu
 /// let april = CampaignPeriod(start: april1, end: may1)
 /// ```
 public struct CampaignPeriod: Hashable, Sendable, Codable {
+    /// When the campaign starts; the campaign commands store it to the second, between 1900 and 9999.
     public var start: Date
+    /// When it ends: after ``start``, to the second, between 1900 and 9999 as the commands store it.
     public var end: Date
 
+    /// A period as given; the campaign commands check the dates they are given.
     public init(start: Date, end: Date) {
         self.start = start
         self.end = end
@@ -166,10 +194,15 @@ public enum CampaignResponseKind: String, Hashable, Sendable, Codable, CaseItera
 /// let clicks = campaign.responses[adaID, default: []].filter { $0.kind == .clicked }
 /// ```
 public struct CampaignResponse: Hashable, Sendable, Codable {
+    /// What the contact did, such as `opened` or `registered`.
     public var kind: CampaignResponseKind
+    /// A detail, such as the link clicked, trimmed, at most 2,000 characters; nil when none was given.
     public var detail: String?
+    /// When the contact responded: the time given, else the command's time; to the second, between 1900
+    /// and 9999.
     public var at: Date
 
+    /// A response as given; the `recordResponse` command builds and checks its own.
     public init(kind: CampaignResponseKind, detail: String? = nil, at: Date) {
         self.kind = kind
         self.detail = detail

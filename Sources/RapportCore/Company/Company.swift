@@ -12,27 +12,37 @@ public typealias CompanyID = Identifier<Company>
 /// try await repository.linkContact(ada, to: acme, role: "CTO", context: context)
 /// ```
 public struct Company: Aggregate {
+    /// The kind: stream ids `company-<uuid>`, tags `company:<uuid>`.
     public static let kind = "company"
 
+    /// The company's identity.
     public let id: CompanyID
+    /// False until ``CompanyCreated``.
     public internal(set) var exists = false
+    /// The company's name, trimmed, 1 to 300 characters; empty until created.
     public internal(set) var name = ""
     /// Details by field: domain, industry, size, address, tax id.
     public internal(set) var details: [CompanyField: String] = [:]
+    /// The parent company; nil when none.
     public internal(set) var parentID: CompanyID?
+    /// The owner's principal id; nil when the company has none.
     public internal(set) var owner: String?
     /// Linked contacts and their role at the company.
     public internal(set) var contacts: [ContactID: String] = [:]
+    /// Whether the company is archived; it then refuses changes until restored.
     public internal(set) var isArchived = false
 
+    /// A company that was not created yet: the state before any event.
     public init(id: CompanyID) { self.id = id }
 
+    /// The owner for access policies and `owner:` tags (``owner``).
     public var ownerID: String? { owner }
 
     func ensureActive() throws(CRMError) {
         if isArchived { throw .archived(kind: Self.kind, id: id.description) }
     }
 
+    /// Folds one stored company event into the state; other events are ignored.
     public mutating func apply(_ event: any Event) {
         switch event {
         case let e as CompanyCreated:
@@ -52,6 +62,8 @@ public struct Company: Aggregate {
         }
     }
 
+    /// The tag of the contact a link or unlink concerns, and of the old and the new parent when the
+    /// parent changes.
     public func extraTags(for event: any Event) -> [Tag] {
         switch event {
         case let e as CompanyContactLinked: return [e.contactID.tag]
@@ -69,66 +81,93 @@ public enum CompanyField: String, Hashable, Sendable, Codable, CaseIterable, Cod
 
 /// A company was recorded, with its name, details and owner.
 public struct CompanyCreated: Event {
+    /// The type name stored with the event: "CompanyCreated".
     public static let typeName = "CompanyCreated"
+    /// The company's name, trimmed, 1 to 300 characters.
     public var name: String
+    /// The descriptive fields given, each trimmed and at most 500 characters (the domain checked as a
+    /// domain name and in lower case); fields given as empty strings are left out.
     public var details: [CompanyField: String]
+    /// The owner's principal id (trimmed, no spaces or control characters); nil when the company has none.
     public var ownerID: String?
 }
 
 /// The company got another name (old and new).
 public struct CompanyRenamed: Event {
+    /// The type name stored with the event: "CompanyRenamed".
     public static let typeName = "CompanyRenamed"
+    /// The name before.
     public var from: String
+    /// The new name, trimmed, 1 to 300 characters.
     public var to: String
 }
 
 /// One descriptive field changed, with its old and new value (nil: not set).
 public struct CompanyFieldChanged: Event {
+    /// The type name stored with the event: "CompanyFieldChanged".
     public static let typeName = "CompanyFieldChanged"
+    /// The field that changed.
     public var field: CompanyField
+    /// Its value before; nil when it was not set.
     public var from: String?
+    /// Its new value, trimmed, at most 500 characters (a domain in lower case); nil when it was cleared.
     public var to: String?
 }
 
 /// The company's parent company was set or cleared (old and new).
 public struct CompanyParentSet: Event {
+    /// The type name stored with the event: "CompanyParentSet".
     public static let typeName = "CompanyParentSet"
+    /// The parent before; nil when there was none.
     public var from: CompanyID?
+    /// The new parent, never the company itself; nil when the parent was cleared.
     public var to: CompanyID?
 }
 
 /// The company was given to another owner (old and new).
 public struct CompanyOwnerAssigned: Event {
+    /// The type name stored with the event: "CompanyOwnerAssigned".
     public static let typeName = "CompanyOwnerAssigned"
+    /// The previous owner's principal id; nil when the company had none.
     public var from: String?
+    /// The new owner's principal id (trimmed, no spaces or control characters).
     public var to: String
 }
 
 /// A contact was linked to the company, with their role there.
 public struct CompanyContactLinked: Event {
+    /// The type name stored with the event: "CompanyContactLinked".
     public static let typeName = "CompanyContactLinked"
+    /// The contact linked, or whose role at the company changed.
     public var contactID: ContactID
+    /// The contact's role at the company as given, such as `CTO`; nil when none was given.
     public var role: String?
 }
 
 /// A contact was unlinked from the company.
 public struct CompanyContactUnlinked: Event {
+    /// The type name stored with the event: "CompanyContactUnlinked".
     public static let typeName = "CompanyContactUnlinked"
+    /// The contact that was linked and no longer is.
     public var contactID: ContactID
 }
 
 /// The company was archived; it refuses changes until restored.
 public struct CompanyArchived: Event {
+    /// The type name stored with the event: "CompanyArchived".
     public static let typeName = "CompanyArchived"
+    /// Why, as the caller gave it; nil when no reason was given.
     public var reason: String?
 }
 
 /// An archived company was restored.
 public struct CompanyRestored: Event {
+    /// The type name stored with the event: "CompanyRestored".
     public static let typeName = "CompanyRestored"
 }
 
 extension Company {
+    /// The current version of every company event type.
     public static let eventTypes: [any Event.Type] = [
         CompanyCreated.self, CompanyRenamed.self, CompanyFieldChanged.self, CompanyParentSet.self,
         CompanyOwnerAssigned.self, CompanyContactLinked.self, CompanyContactUnlinked.self,
@@ -173,6 +212,7 @@ extension Command where A == Company {
         create(name: name, details: [.domain: domain], owner: owner)
     }
 
+    /// Renames the company (trimmed, 1 to 300 characters). The same name again changes nothing.
     public static func rename(to name: String) -> Self {
         Command(name: "company.rename") { company, _ throws(CRMError) in
             try company.ensureActive()
@@ -201,6 +241,8 @@ extension Command where A == Company {
         }
     }
 
+    /// Gives the company to another owner, a principal id (trimmed, no spaces or control characters).
+    /// The same owner again changes nothing.
     public static func assignOwner(_ owner: String) -> Self {
         Command(name: "company.assignOwner") { company, _ throws(CRMError) in
             try company.ensureActive()
@@ -217,6 +259,8 @@ extension Command where A == Company {
         }
     }
 
+    /// The company's side of removing a contact (``Repository/linkContact(_:to:role:context:)`` runs it on
+    /// the old company when a contact moves); refused when the contact is not linked.
     public static func unlinkContact(_ contact: ContactID) -> Self {
         Command(name: "company.unlinkContact") { company, _ throws(CRMError) in
             try company.ensureActive()
@@ -227,6 +271,8 @@ extension Command where A == Company {
         }
     }
 
+    /// Archives the company, with an optional reason; it refuses changes until restored.
+    /// Sensitive: admins only under ``RoleBasedAccessPolicy``.
     public static func archive(reason: String? = nil) -> Self {
         Command(name: "company.archive", isSensitive: true) { company, _ throws(CRMError) in
             try company.ensureActive()
@@ -234,6 +280,7 @@ extension Command where A == Company {
         }
     }
 
+    /// Restores an archived company. Sensitive.
     public static func restore() -> Self {
         Command(name: "company.restore", isSensitive: true) { company, _ throws(CRMError) in
             guard company.isArchived else {

@@ -14,30 +14,46 @@ public typealias ContactID = Identifier<Contact>
 /// let ada = try await repository.load(id).state
 /// ```
 public struct Contact: Aggregate {
+    /// The kind: stream ids `contact-<uuid>`, tags `contact:<uuid>`.
     public static let kind = "contact"
 
+    /// The contact's identity.
     public let id: ContactID
     /// False until `ContactCreated`.
     public internal(set) var exists = false
+    /// The contact's name; nil until created.
     public internal(set) var name: PersonName?
+    /// The email addresses, validated and normalised, without repeats, in the order they were added.
     public internal(set) var emails: [EmailAddress] = []
+    /// The phone numbers in E.164 form, without repeats, in the order they were added.
     public internal(set) var phones: [PhoneNumber] = []
+    /// The job title, trimmed, at most 200 characters; nil when there is none.
     public internal(set) var jobTitle: String?
+    /// The company the contact is linked to; nil when none.
     public internal(set) var companyID: CompanyID?
+    /// The contact's role at ``companyID`` as given, such as `CTO`; nil when none was given.
     public internal(set) var companyRole: String?
+    /// The owner's principal id; nil when the contact has none.
     public internal(set) var owner: String?
+    /// Where the contact stands in the customer lifecycle.
     public internal(set) var lifecycleStage: LifecycleStage = .subscriber
+    /// The latest consent decision per channel; a channel missing here has none recorded.
     public internal(set) var consents: [ConsentChannel: Consent] = [:]
+    /// The custom fields that are set, by name.
     public internal(set) var customFields: [String: CustomFieldValue] = [:]
+    /// The segments the contact is in, by name.
     public internal(set) var segments: Set<String> = []
+    /// Whether the contact is archived; it then refuses changes until restored.
     public internal(set) var isArchived = false
     /// The survivor this contact was merged into, if it was.
     public internal(set) var mergedInto: ContactID?
     /// Duplicates merged into this contact.
     public internal(set) var absorbed: [ContactID] = []
 
+    /// A contact that was not created yet: the state before any event.
     public init(id: ContactID) { self.id = id }
 
+    /// The owner for access policies and `owner:` tags (``owner``).
     public var ownerID: String? { owner }
 
     /// Refuses commands to a merged or archived contact.
@@ -46,6 +62,7 @@ public struct Contact: Aggregate {
         if isArchived { throw .archived(kind: Self.kind, id: id.description) }
     }
 
+    /// Folds one stored contact event into the state; other events are ignored.
     public mutating func apply(_ event: any Event) {
         switch event {
         case let e as ContactCreated:
@@ -83,6 +100,8 @@ public struct Contact: Aggregate {
         }
     }
 
+    /// The tag of the contact's company on most events; on a company link or unlink, the tag of that
+    /// company; on a merge, the other contact's tag instead.
     public func extraTags(for event: any Event) -> [Tag] {
         switch event {
         case let e as ContactLinkedToCompany: return [e.companyID.tag]
@@ -96,15 +115,23 @@ public struct Contact: Aggregate {
 
 /// Where a contact stands in the customer lifecycle. Applications may add stages.
 public struct LifecycleStage: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The stage's name as stored, such as `customer`.
     public var rawValue: String
+    /// A stage by name, such as an application's own `LifecycleStage(rawValue: "evangelist")`.
     public init(rawValue: String) { self.rawValue = rawValue }
 
+    /// Receives news or offers (`subscriber`); the stage a contact is created in unless told otherwise.
     public static let subscriber = LifecycleStage(rawValue: "subscriber")
+    /// Has shown interest (`lead`); a converted lead's new contact starts here when no deal is opened.
     public static let lead = LifecycleStage(rawValue: "lead")
+    /// In a sales conversation (`opportunity`); a converted lead's new contact starts here when a deal is opened.
     public static let opportunity = LifecycleStage(rawValue: "opportunity")
+    /// Has bought (`customer`).
     public static let customer = LifecycleStage(rawValue: "customer")
+    /// Was a customer and left (`churned`).
     public static let churned = LifecycleStage(rawValue: "churned")
 
+    /// The stage's name (``rawValue``).
     public var description: String { rawValue }
 }
 
@@ -115,11 +142,13 @@ public enum ConsentChannel: String, Hashable, Sendable, Codable, CaseIterable {
 
 /// A consent decision: granted or withdrawn, where it came from, on which legal basis, when.
 public struct Consent: Hashable, Sendable, Codable {
+    /// True when consent was given, false when it was withdrawn.
     public var granted: Bool
     /// Where it was given, such as `web-form:newsletter` or `call:2024-03-01`.
     public var source: String
     /// The legal basis, such as `consent` or `legitimate-interest`.
     public var lawfulBasis: String
+    /// When it was recorded: the recording command's time, to the second.
     public var at: Date
 }
 

@@ -8,15 +8,24 @@ public import RapportEventLog
 ///            expectedCloseDate: nil, ownerID: "user:anna", companyID: acme, contacts: [])
 /// ```
 public struct DealOpened: Event {
+    /// The type name stored with the event: "DealOpened".
     public static let typeName = "DealOpened"
+    /// The deal's title, trimmed, 1 to 300 characters.
     public var title: String
+    /// The pipeline the deal moves through; it existed when the deal was opened.
     public var pipelineID: PipelineID
     /// The stage key.
     public var stage: String
+    /// The expected amount (``Money``: an exact decimal, never negative, and a currency code); nil when
+    /// not known yet. Its currency is the deal's from then on.
     public var amount: Money?
+    /// When the deal is expected to close, to the second, between 1900 and 9999; nil when not known.
     public var expectedCloseDate: Date?
+    /// The owner's principal id (trimmed, no spaces or control characters); nil when the deal has none.
     public var ownerID: String?
+    /// The company the deal is with; nil when none.
     public var companyID: CompanyID?
+    /// The people involved and their roles: at most 50, each contact once; may be empty.
     public var contacts: [DealContact]
 }
 
@@ -26,8 +35,11 @@ public struct DealOpened: Event {
 /// DealRenamed(from: "Acme renewal", to: "Acme renewal 2025")
 /// ```
 public struct DealRenamed: Event {
+    /// The type name stored with the event: "DealRenamed".
     public static let typeName = "DealRenamed"
+    /// The title before.
     public var from: String
+    /// The new title, trimmed, 1 to 300 characters.
     public var to: String
 }
 
@@ -38,9 +50,13 @@ public struct DealRenamed: Event {
 /// DealStageChanged(from: "negotiation", to: "qualification", movedBack: true)
 /// ```
 public struct DealStageChanged: Event {
+    /// The type name stored with the event: "DealStageChanged".
     public static let typeName = "DealStageChanged"
+    /// The key of the open stage the deal left (it may have been retired since the deal entered it).
     public var from: String
+    /// The key of the open stage the deal entered, a current stage of its pipeline.
     public var to: String
+    /// Whether `to` came before `from` on the board at the time; false when `from` was no longer on it.
     public var movedBack: Bool
 }
 
@@ -50,8 +66,12 @@ public struct DealStageChanged: Event {
 /// DealAmountChanged(from: try Money(amount: 12_000, currency: "EUR"), to: try Money(amount: 15_000, currency: "EUR"))
 /// ```
 public struct DealAmountChanged: Event {
+    /// The type name stored with the event: "DealAmountChanged".
     public static let typeName = "DealAmountChanged"
+    /// The amount before; nil when the deal had none.
     public var from: Money?
+    /// The new amount, an exact decimal, never negative, in the deal's currency (any currency when it had
+    /// no amount yet).
     public var to: Money
 }
 
@@ -61,8 +81,11 @@ public struct DealAmountChanged: Event {
 /// DealCurrencyChanged(from: try Money(amount: 12_000, currency: "EUR"), to: try Money(amount: 13_000, currency: "USD"))
 /// ```
 public struct DealCurrencyChanged: Event {
+    /// The type name stored with the event: "DealCurrencyChanged".
     public static let typeName = "DealCurrencyChanged"
+    /// The amount before, in the old currency.
     public var from: Money
+    /// The amount in the new currency (never negative); from now on the deal's currency.
     public var to: Money
 }
 
@@ -72,8 +95,11 @@ public struct DealCurrencyChanged: Event {
 /// DealExpectedCloseDateChanged(from: nil, to: endOfQuarter)
 /// ```
 public struct DealExpectedCloseDateChanged: Event {
+    /// The type name stored with the event: "DealExpectedCloseDateChanged".
     public static let typeName = "DealExpectedCloseDateChanged"
+    /// The date before; nil when there was none.
     public var from: Date?
+    /// The new date, to the second, between 1900 and 9999; nil when it was cleared.
     public var to: Date?
 }
 
@@ -83,8 +109,12 @@ public struct DealExpectedCloseDateChanged: Event {
 /// DealOwnerAssigned(from: "user:anna", to: "user:boris")
 /// ```
 public struct DealOwnerAssigned: Event {
+    /// The type name stored with the event: "DealOwnerAssigned".
     public static let typeName = "DealOwnerAssigned"
+    /// The previous owner's principal id; nil when the deal had none.
     public var from: String?
+    /// The new owner's principal id (trimmed, no spaces or control characters). Also recorded for won
+    /// and lost deals, which can change owner.
     public var to: String
 }
 
@@ -94,8 +124,11 @@ public struct DealOwnerAssigned: Event {
 /// DealCompanyChanged(from: nil, to: acme)
 /// ```
 public struct DealCompanyChanged: Event {
+    /// The type name stored with the event: "DealCompanyChanged".
     public static let typeName = "DealCompanyChanged"
+    /// The company before; nil when there was none.
     public var from: CompanyID?
+    /// The company now; nil when it was cleared.
     public var to: CompanyID?
 }
 
@@ -105,8 +138,11 @@ public struct DealCompanyChanged: Event {
 /// DealContactAdded(contactID: ada, role: .decisionMaker)
 /// ```
 public struct DealContactAdded: Event {
+    /// The type name stored with the event: "DealContactAdded".
     public static let typeName = "DealContactAdded"
+    /// The contact added; they were not on the deal.
     public var contactID: ContactID
+    /// Their role on the deal (not empty).
     public var role: DealContactRole
 }
 
@@ -116,9 +152,13 @@ public struct DealContactAdded: Event {
 /// DealContactRoleChanged(contactID: ada, from: .evaluator, to: .decisionMaker)
 /// ```
 public struct DealContactRoleChanged: Event {
+    /// The type name stored with the event: "DealContactRoleChanged".
     public static let typeName = "DealContactRoleChanged"
+    /// The contact, who stays on the deal.
     public var contactID: ContactID
+    /// The role before.
     public var from: DealContactRole
+    /// The role now (not empty).
     public var to: DealContactRole
 }
 
@@ -128,8 +168,11 @@ public struct DealContactRoleChanged: Event {
 /// DealContactRemoved(contactID: ada, role: .evaluator)
 /// ```
 public struct DealContactRemoved: Event {
+    /// The type name stored with the event: "DealContactRemoved".
     public static let typeName = "DealContactRemoved"
+    /// The contact taken off the deal.
     public var contactID: ContactID
+    /// The role they had.
     public var role: DealContactRole
 }
 
@@ -140,12 +183,16 @@ public struct DealContactRemoved: Event {
 /// DealWon(finalAmount: try Money(amount: 11_500, currency: "EUR"), stage: "won", fromStage: "negotiation", at: now)
 /// ```
 public struct DealWon: Event {
+    /// The type name stored with the event: "DealWon".
     public static let typeName = "DealWon"
+    /// The amount the deal was won with, never negative, in the deal's currency (any currency when it had
+    /// no amount). The expected amount stays as it was.
     public var finalAmount: Money
     /// The won stage's key.
     public var stage: String
     /// The open stage it was won from.
     public var fromStage: String
+    /// When it was won: the command's time (``CommandContext/now``), to the second.
     public var at: Date
 }
 
@@ -156,12 +203,15 @@ public struct DealWon: Event {
 /// DealLost(reason: "chose a competitor", stage: "lost", lostAtStage: "proposal", at: now)
 /// ```
 public struct DealLost: Event {
+    /// The type name stored with the event: "DealLost".
     public static let typeName = "DealLost"
+    /// Why it was lost, trimmed, 1 to 1,000 characters.
     public var reason: String
     /// The lost stage's key.
     public var stage: String
     /// The open stage it was in when it was lost.
     public var lostAtStage: String
+    /// When it was lost: the command's time (``CommandContext/now``), to the second.
     public var at: Date
 }
 
@@ -171,6 +221,7 @@ public struct DealLost: Event {
 /// DealReopened(fromStatus: .lost, fromStage: "lost", toStage: "negotiation")
 /// ```
 public struct DealReopened: Event {
+    /// The type name stored with the event: "DealReopened".
     public static let typeName = "DealReopened"
     /// Whether it had been won or lost.
     public var fromStatus: DealStatus

@@ -25,21 +25,28 @@ public typealias DealID = Identifier<Deal>
 /// try await repository.markDealWon(deal, finalAmount: try Money(amount: 11_500, currency: "EUR"), context: context)
 /// ```
 public struct Deal: Aggregate {
+    /// The kind: stream ids `deal-<uuid>`, tags `deal:<uuid>`.
     public static let kind = "deal"
 
+    /// The deal's identity.
     public let id: DealID
     /// False until ``DealOpened``.
     public internal(set) var exists = false
+    /// The title, trimmed, 1 to 300 characters; empty until opened.
     public internal(set) var title = ""
     /// The pipeline whose stages the deal moves through.
     public internal(set) var pipelineID: PipelineID?
     /// The key of the current stage (for a closed deal, the won or lost stage).
     public internal(set) var stage = ""
+    /// Whether the deal is open, won or lost.
     public internal(set) var status: DealStatus = .open
     /// The expected amount; its currency is fixed until changed with ``Command/changeCurrency(to:)``.
     public internal(set) var amount: Money?
+    /// When the deal is expected to close, to the second; nil when not known.
     public internal(set) var expectedCloseDate: Date?
+    /// The owner's principal id; nil when the deal has none.
     public internal(set) var owner: String?
+    /// The company the deal is with; nil when none.
     public internal(set) var companyID: CompanyID?
     /// The people involved, and the part each plays.
     public internal(set) var contacts: [ContactID: DealContactRole] = [:]
@@ -52,8 +59,10 @@ public struct Deal: Aggregate {
     /// When the deal was won or lost.
     public internal(set) var closedAt: Date?
 
+    /// A deal that was not opened yet: the state before any event.
     public init(id: DealID) { self.id = id }
 
+    /// The owner for access policies and `owner:` tags (``owner``).
     public var ownerID: String? { owner }
 
     /// Whether the deal is won or lost.
@@ -71,6 +80,8 @@ public struct Deal: Aggregate {
         }
     }
 
+    /// Folds one stored deal event into the state; other events are ignored. Reopening clears the
+    /// final amount, the lost reason and stage, and the closing time.
     public mutating func apply(_ event: any Event) {
         switch event {
         case let e as DealOpened:
@@ -139,6 +150,7 @@ public struct Deal: Aggregate {
 /// ```
 public enum DealStatus: String, Hashable, Sendable, Codable, CaseIterable, CustomStringConvertible {
     case open, won, lost
+    /// The status's name: `open`, `won` or `lost`.
     public var description: String { rawValue }
 }
 
@@ -149,14 +161,21 @@ public enum DealStatus: String, Hashable, Sendable, Codable, CaseIterable, Custo
 /// let champion = DealContactRole(rawValue: "champion")
 /// ```
 public struct DealContactRole: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The role's name as stored, such as `decision-maker`.
     public var rawValue: String
+    /// A role by name, such as an application's own `DealContactRole(rawValue: "champion")`.
     public init(rawValue: String) { self.rawValue = rawValue }
 
+    /// Decides whether to buy (`decision-maker`).
     public static let decisionMaker = DealContactRole(rawValue: "decision-maker")
+    /// Assesses the offer (`evaluator`).
     public static let evaluator = DealContactRole(rawValue: "evaluator")
+    /// Sways the decision without making it (`influencer`).
     public static let influencer = DealContactRole(rawValue: "influencer")
+    /// Any other part (`other`); a converted lead's contact gets it unless the ``DealDraft`` names a role.
     public static let other = DealContactRole(rawValue: "other")
 
+    /// The role's name (``rawValue``).
     public var description: String { rawValue }
 }
 
@@ -166,9 +185,12 @@ public struct DealContactRole: RawRepresentable, Hashable, Sendable, Codable, Cu
 /// DealContact(contactID: ada, role: .evaluator)
 /// ```
 public struct DealContact: Hashable, Sendable, Codable {
+    /// The contact.
     public var contactID: ContactID
+    /// Their role on the deal.
     public var role: DealContactRole
 
+    /// A contact with their role on the deal.
     public init(contactID: ContactID, role: DealContactRole) {
         self.contactID = contactID
         self.role = role
@@ -176,6 +198,7 @@ public struct DealContact: Hashable, Sendable, Codable {
 }
 
 extension Deal {
+    /// The current version of every deal event type.
     public static let eventTypes: [any Event.Type] = [
         DealOpened.self, DealRenamed.self, DealStageChanged.self, DealAmountChanged.self, DealCurrencyChanged.self,
         DealExpectedCloseDateChanged.self, DealOwnerAssigned.self, DealCompanyChanged.self, DealContactAdded.self,

@@ -34,8 +34,11 @@ public protocol Aggregate: Sendable {
 }
 
 extension Aggregate {
+    /// No upcasters: by default an aggregate has no older event versions to read.
     public static func registerUpcasters(in registry: inout EventTypeRegistry) {}
+    /// No owner by default.
     public var ownerID: String? { nil }
+    /// No extra tags by default: events carry only the aggregate's own tag and its owner's.
     public func extraTags(for event: any Event) -> [Tag] { [] }
 }
 

@@ -42,6 +42,8 @@ public enum CRMError: Error, Hashable, Sendable, CustomStringConvertible, Locali
     /// The same as ``description``, for `localizedDescription`.
     public var errorDescription: String? { description }
 
+    /// The message: one sentence saying what was refused and why, such as `There is no deal <id>.`;
+    /// for ``store(_:)``, the store error's own description.
     public var description: String {
         switch self {
         case .invalidValue(let field, let reason): return "Invalid \(field): \(reason)."

@@ -137,7 +137,10 @@ public enum LeadConversion {
     /// LeadConversion.ContactTarget.existing(ada)
     /// ```
     public enum ContactTarget: Sendable, Hashable {
+        /// A new contact with the id `id` (a new one by default), named `name` or else as the lead, with
+        /// the lead's email address and phone number.
         case new(id: ContactID = ContactID(), name: PersonName? = nil)
+        /// An existing contact, neither merged nor archived; nothing of the lead is copied to it.
         case existing(ContactID)
 
         /// The contact's id.
@@ -157,7 +160,9 @@ public enum LeadConversion {
     /// LeadConversion.CompanyTarget.existing(acme)
     /// ```
     public enum CompanyTarget: Sendable, Hashable {
+        /// A new company with the id `id` (a new one by default), named `name` or else as the lead gave it.
         case new(id: CompanyID = CompanyID(), name: String? = nil)
+        /// An existing company, not archived.
         case existing(CompanyID)
 
         /// The company's id.

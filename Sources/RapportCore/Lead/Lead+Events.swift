@@ -8,14 +8,25 @@ public import RapportEventLog
 ///              campaign: nil, ownerID: nil)
 /// ```
 public struct LeadCaptured: Event {
+    /// The type name stored with the event: "LeadCaptured".
     public static let typeName = "LeadCaptured"
+    /// The person's name as given; nil when none was given. A lead has a name, an email address or a
+    /// phone number, or several of them.
     public var name: PersonName?
+    /// The email address, validated and normalised; nil when none was given.
     public var email: EmailAddress?
+    /// The phone number, in E.164 form; nil when none was given.
     public var phone: PhoneNumber?
+    /// The company name as the lead gave it, trimmed, at most 300 characters; nil when none was given.
     public var companyName: String?
+    /// Where the lead came from, such as `web-form` or `referral` (not empty).
     public var source: LeadSource
+    /// The channel it came in through: the one given, else the command's (``CommandContext/channel``).
     public var channel: Channel
+    /// The campaign that brought it in, a reference of kind `campaign`; nil when none was given.
+    /// Its tag is on every event of the lead.
     public var campaign: EntityRef?
+    /// The owner's principal id (trimmed, no spaces or control characters); nil when the lead has none.
     public var ownerID: String?
 }
 
@@ -25,8 +36,11 @@ public struct LeadCaptured: Event {
 /// LeadOwnerAssigned(from: nil, to: "user:anna")
 /// ```
 public struct LeadOwnerAssigned: Event {
+    /// The type name stored with the event: "LeadOwnerAssigned".
     public static let typeName = "LeadOwnerAssigned"
+    /// The previous owner's principal id; nil when the lead had none.
     public var from: String?
+    /// The new owner's principal id (trimmed, no spaces or control characters).
     public var to: String
 }
 
@@ -37,8 +51,11 @@ public struct LeadOwnerAssigned: Event {
 /// LeadStatusChanged(from: .working, to: .qualified)
 /// ```
 public struct LeadStatusChanged: Event {
+    /// The type name stored with the event: "LeadStatusChanged".
     public static let typeName = "LeadStatusChanged"
+    /// The status before: `new` or `working`, or `disqualified` when the lead was reopened.
     public var from: LeadStatus
+    /// The status now: `working` or `qualified`.
     public var to: LeadStatus
 }
 
@@ -48,8 +65,11 @@ public struct LeadStatusChanged: Event {
 /// LeadDisqualified(from: .working, reason: "student, no budget")
 /// ```
 public struct LeadDisqualified: Event {
+    /// The type name stored with the event: "LeadDisqualified".
     public static let typeName = "LeadDisqualified"
+    /// The status it was disqualified from: `new`, `working` or `qualified`.
     public var from: LeadStatus
+    /// Why, trimmed, 1 to 1,000 characters.
     public var reason: String
 }
 
@@ -60,9 +80,14 @@ public struct LeadDisqualified: Event {
 /// LeadConverted(from: .qualified, contactID: grace, companyID: navy, dealID: pilot)
 /// ```
 public struct LeadConverted: Event {
+    /// The type name stored with the event: "LeadConverted".
     public static let typeName = "LeadConverted"
+    /// The status it was converted from: `new`, `working` or `qualified`.
     public var from: LeadStatus
+    /// The contact the lead became: created by the conversion, or an existing one.
     public var contactID: ContactID
+    /// The company the contact was linked to by the conversion; nil when it named none.
     public var companyID: CompanyID?
+    /// The deal the conversion opened; nil when it opened none.
     public var dealID: DealID?
 }

@@ -26,11 +26,14 @@ public typealias PipelineID = Identifier<Pipeline>
 /// try await repository.execute(.renameStage("negotiation", to: "Contract talks"), on: sales, context: adminContext)
 /// ```
 public struct Pipeline: Aggregate {
+    /// The kind: stream ids `pipeline-<uuid>`, tags `pipeline:<uuid>`.
     public static let kind = "pipeline"
 
+    /// The pipeline's identity.
     public let id: PipelineID
     /// False until ``PipelineDefined``.
     public internal(set) var exists = false
+    /// The pipeline's name, trimmed, 1 to 200 characters; empty until defined.
     public internal(set) var name = ""
     /// The current stages, in board order.
     public internal(set) var stages: [PipelineStage] = []
@@ -38,6 +41,7 @@ public struct Pipeline: Aggregate {
     /// cannot be used again, and deals cannot move into them.
     public internal(set) var retiredStages: [PipelineStage] = []
 
+    /// A pipeline that was not defined yet: the state before any event.
     public init(id: PipelineID) { self.id = id }
 
     /// The current stage with `key`, if there is one.
@@ -71,6 +75,7 @@ public struct Pipeline: Aggregate {
         return stage
     }
 
+    /// Folds one stored pipeline event into the state; other events are ignored.
     public mutating func apply(_ event: any Event) {
         switch event {
         case let e as PipelineDefined:
@@ -130,10 +135,12 @@ public struct PipelineStage: Hashable, Sendable, Codable, CustomStringConvertibl
         self.kind = kind
     }
 
+    /// The stage for logs: `Name [key, kind, probability]`.
     public var description: String { "\(name) [\(key), \(kind.rawValue), \(probability)]" }
 }
 
 extension Pipeline {
+    /// The current version of every pipeline event type.
     public static let eventTypes: [any Event.Type] = [
         PipelineDefined.self, PipelineRenamed.self, PipelineStageAdded.self, PipelineStageRenamed.self,
         PipelineStageProbabilityChanged.self, PipelineStagesReordered.self, PipelineStageRemoved.self,

@@ -19,32 +19,46 @@ public typealias TaskID = Identifier<FollowUpTask>
 /// try await repository.execute(.complete(note: "sent by email"), on: task, context: context)
 /// ```
 public struct FollowUpTask: Aggregate {
+    /// The kind: stream ids `task-<uuid>`, tags `task:<uuid>`.
     public static let kind = "task"
     /// The most entities one task may link (each link is a tag on every event).
     public static let maximumLinks = 50
 
+    /// The task's identity.
     public let id: TaskID
     /// False until ``TaskCreated``.
     public internal(set) var exists = false
+    /// What has to be done, trimmed, 1 to 300 characters; empty until created.
     public internal(set) var title = ""
+    /// When it is due (after the latest reschedule), to the second; nil until created.
     public internal(set) var dueDate: Date?
     /// The principal id of who has to do it; also its owner.
     public internal(set) var assignee: String?
+    /// How urgent it is.
     public internal(set) var priority: TaskPriority = .normal
+    /// The contacts, companies, deals… it is about; may be empty.
     public internal(set) var links: [EntityRef] = []
+    /// Whether it is open, completed or cancelled.
     public internal(set) var status: TaskStatus = .open
     /// The principal id of who created it.
     public internal(set) var createdBy: String?
+    /// When it was completed; nil unless it was.
     public internal(set) var completedAt: Date?
+    /// The principal id of who completed it; nil unless it was completed.
     public internal(set) var completedBy: String?
+    /// The note given when it was completed; nil when none was given.
     public internal(set) var completionNote: String?
+    /// When it was cancelled; nil unless it was.
     public internal(set) var cancelledAt: Date?
+    /// Why it was cancelled; nil unless it was.
     public internal(set) var cancellationReason: String?
     /// Every reschedule, oldest first: old and new due date, and why.
     public internal(set) var reschedules: [TaskRescheduled] = []
 
+    /// A task that was not created yet: the state before any event.
     public init(id: TaskID) { self.id = id }
 
+    /// The owner for access policies and `owner:` tags: the ``assignee``.
     public var ownerID: String? { assignee }
 
     /// Whether the task is still open and its due date is before `now`.
@@ -66,6 +80,7 @@ public struct FollowUpTask: Aggregate {
         }
     }
 
+    /// Folds one stored task event into the state; other events are ignored.
     public mutating func apply(_ event: any Event) {
         switch event {
         case let e as TaskCreated:
@@ -106,6 +121,7 @@ public struct FollowUpTask: Aggregate {
 public enum TaskPriority: String, Hashable, Sendable, Codable, CaseIterable, Comparable {
     case low, normal, high, urgent
 
+    /// Orders priorities from ``low`` to ``urgent``.
     public static func < (lhs: Self, rhs: Self) -> Bool {
         allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
     }

@@ -7,13 +7,19 @@ public import Foundation
 /// try await repository.execute(.setCustomField("segment", .choice("enterprise")), on: contact, context: context)
 /// ```
 public enum CustomFieldValue: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// Free text; at most 10,000 characters on a contact.
     case text(String)
+    /// A number, as an exact decimal.
     case number(Decimal)
+    /// A date and time.
     case date(Date)
+    /// Yes or no.
     case flag(Bool)
     /// One of a set of options the application defines.
     case choice(String)
 
+    /// The value as text: text and choices as they are, a number as `Decimal` prints it, a date in
+    /// ISO 8601 (UTC, to the second), a flag as `yes` or `no`.
     public var description: String {
         switch self {
         case .text(let text): return text

@@ -31,10 +31,13 @@ public struct EmailAddress: Hashable, Sendable, ValidatedText, CustomStringConve
         value = "\(parts[0])@\(domain)"
     }
 
+    /// The normalised address (``value``).
     public var description: String { value }
 
+    /// The normalised address, as it is encoded (`ValidatedText`).
     public var text: String { value }
 
+    /// The same as ``init(_:)``: how a decoded address is checked again.
     public init(validating text: String) throws(CRMError) { try self.init(text) }
 }
 

@@ -40,5 +40,6 @@ public struct Money: Hashable, Sendable, Codable, CustomStringConvertible {
         return currency.utf8.allSatisfy { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }
     }
 
+    /// The amount as `Decimal` prints it and the currency code, such as `12500.5 EUR`.
     public var description: String { "\(amount) \(currency)" }
 }

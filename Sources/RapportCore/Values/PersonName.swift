@@ -35,6 +35,7 @@ public struct PersonName: Hashable, Sendable, Codable, CustomStringConvertible {
 
     /// "Given Family".
     public var full: String { [given, family].filter { !$0.isEmpty }.joined(separator: " ") }
+    /// The full name (``full``).
     public var description: String { full }
 }
 

@@ -46,9 +46,13 @@ public struct PhoneNumber: Hashable, Sendable, ValidatedText, CustomStringConver
         value = "+" + digits
     }
 
+    /// The number in E.164 form (``value``).
     public var description: String { value }
 
+    /// The number in E.164 form, as it is encoded (`ValidatedText`).
     public var text: String { value }
 
+    /// How a decoded number is checked again: ``init(_:defaultCountryCode:)`` without a default
+    /// country code, so the text must carry its own (as E.164 text does).
     public init(validating text: String) throws(CRMError) { try self.init(text) }
 }
