@@ -1,0 +1,271 @@
+import CLMDB
+import Foundation
+import RapportEventLog
+@testable import RapportLMDB
+import Synchronization
+import Testing
+
+/// Reproductions written for the LMDB store review (branch review-lmdb). Each
+/// test states what a correct store should do; a failure is the finding.
+@Suite("Review findings (LMDB)", .serialized)
+struct ReviewFindingsTests {
+    final class Counter: Sendable {
+        let value = Mutex(0)
+        func add() { value.withLock { $0 += 1 } }
+        var current: Int { value.withLock { $0 } }
+    }
+
+    /// Waits up to `seconds` for `done` to reach `count`.
+    func wait(for done: Counter, toReach count: Int, seconds: Double) async -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if done.current >= count { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return done.current >= count
+    }
+
+    // MARK: 1. Two close() calls while the writer is busy: one never returns.
+
+    @Test func twoConcurrentClosesBothReturn() async throws {
+        let path = temporaryStorePath("double-close")
+        defer { removeStore(path) }
+        let store = try LMDBEventStore(path: path)
+        // Keep the writer thread busy (as a long commit would) so that both
+        // close() calls find it running.
+        let busy = Task { try await store.writerSubmit { _ in usleep(400_000) } }
+        try await Task.sleep(for: .milliseconds(100))
+        let returned = Counter()
+        let closes = [
+            Task.detached { await store.close(); returned.add() },
+            Task.detached { await store.close(); returned.add() },
+        ]
+        _ = closes
+        let both = await wait(for: returned, toReach: 2, seconds: 5)
+        try await busy.value
+        #expect(both, "only \(returned.current) of 2 close() calls returned within 5 s")
+    }
+
+    // MARK: 2. Group commit: a request too big for the map fails the small ones grouped with it.
+
+    @Test func aSmallAppendIsNotRefusedBecauseABigOneSharedItsCommit() async throws {
+        let path = temporaryStorePath("full-group")
+        defer { removeStore(path) }
+        var configuration = LMDBEventStore.Configuration()
+        configuration.initialMapSize = 1 << 20
+        configuration.maximumMapSize = 1 << 20
+        let store = try LMDBEventStore(path: path, configuration: configuration)
+        try await store.append([testEvent()], to: try StreamID("small-0"))
+        // Hold the writer so the next two appends are queued and taken as one group.
+        let busy = Task { try await store.writerSubmit { _ in usleep(300_000) } }
+        try await Task.sleep(for: .milliseconds(100))
+        let big = Task { () -> Result<AppendResult, EventStoreError> in
+            do throws(EventStoreError) {
+                return .success(try await store.append([testEvent(payload: String(repeating: "x", count: 2 << 20))], to: try StreamID("big-1")))
+            } catch { return .failure(error) }
+        }
+        try await Task.sleep(for: .milliseconds(20))
+        let small = Task { () -> Result<AppendResult, EventStoreError> in
+            do throws(EventStoreError) {
+                return .success(try await store.append([testEvent()], to: try StreamID("small-1")))
+            } catch { return .failure(error) }
+        }
+        try await busy.value
+        let bigResult = await big.value, smallResult = await small.value
+        guard case .failure(.storeFull) = bigResult else {
+            Issue.record("the 2 MiB append should not fit a 1 MiB map: \(bigResult)")
+            return
+        }
+        // The same small append, alone, fits.
+        let again: Result<AppendResult, EventStoreError>
+        do throws(EventStoreError) { again = .success(try await store.append([testEvent()], to: try StreamID("small-2"))) } catch { again = .failure(error) }
+        #expect((try? again.get()) != nil, "a small append alone fits: \(again)")
+        #expect((try? smallResult.get()) != nil, "the small append grouped with the big one was refused: \(smallResult)")
+        await store.close()
+    }
+
+    // MARK: 3. Read-model keys past LMDB's 511-byte key limit.
+
+    @Test func aLongReadModelKeyIsStored() async throws {
+        let path = temporaryStorePath("long-key")
+        defer { removeStore(path) }
+        let store = try LMDBEventStore(path: path)
+        let key = "entity/doc/" + String(repeating: "%2F", count: 170)
+        var outcome = "stored"
+        do throws(EventStoreError) {
+            try await store.commit([ReadModelChanges(projection: "audit-trail", writes: [key: [1]], checkpoint: ProjectionCheckpoint(version: 1, position: 0))])
+        } catch {
+            outcome = "\(error)"
+        }
+        #expect(outcome == "stored", "a \(key.utf8.count)-byte key: \(outcome)")
+        await store.close()
+    }
+
+    // MARK: 4. event(id:) does not check that the record it returns has that id.
+
+    @Test func eventByIDRefusesARecordWithAnotherID() async throws {
+        let path = temporaryStorePath("id-index")
+        defer { removeStore(path) }
+        let store = try LMDBEventStore(path: path)
+        let a = testEvent(payload: "{\"n\":1}"), b = testEvent(payload: "{\"n\":2}")
+        try await store.append([a, b], to: try StreamID("s-1"))
+        // Damage the id index: a's entry points at b's position (2).
+        var txn: OpaquePointer?
+        #expect(mdb_txn_begin(store.environment.env, nil, 0, &txn) == MDB_SUCCESS)
+        var uuid = a.id.uuid.uuid
+        var position = UInt64(2).bigEndian
+        withUnsafeMutableBytes(of: &uuid) { k in
+            withUnsafeMutableBytes(of: &position) { v in
+                var kv = MDB_val(mv_size: 16, mv_data: k.baseAddress), vv = MDB_val(mv_size: 8, mv_data: v.baseAddress)
+                #expect(mdb_put(txn, store.environment.tables.eventIDs, &kv, &vv, 0) == MDB_SUCCESS)
+            }
+        }
+        #expect(mdb_txn_commit(txn) == MDB_SUCCESS)
+        var outcome: String
+        do throws(EventStoreError) {
+            let found = try await store.event(id: a.id)
+            outcome = "returned event \(found.map { "\($0.id) at \($0.position)" } ?? "nil")"
+        } catch {
+            outcome = "threw \(error)"
+        }
+        #expect(outcome.hasPrefix("threw"), "event(id: \(a.id)) \(outcome)")
+        await store.close()
+    }
+
+    // MARK: 5. Stale readers of a killed process are never cleared.
+
+    /// Commits `rounds` read-model changes of 64 KiB under one key and returns data.mdb's size.
+    func churn(_ store: LMDBEventStore, path: String, rounds: Int) async throws -> UInt64 {
+        let value = [UInt8](repeating: 7, count: 64 << 10)
+        for round in 0..<rounds {
+            try await store.commit([ReadModelChanges(projection: "churn", writes: ["k": value], checkpoint: ProjectionCheckpoint(version: 1, position: LogPosition(UInt64(round))))])
+        }
+        let attributes = try FileManager.default.attributesOfItem(atPath: path + "/data.mdb")
+        return (attributes[.size] as? NSNumber)?.uint64Value ?? 0
+    }
+
+    @Test func aKilledProcessesReaderDoesNotPinTheStoreForever() async throws {
+        let helper = "/tmp/review-lmdb/stale-reader"
+        try #require(FileManager.default.isExecutableFile(atPath: helper), "build \(helper) from /tmp/review-lmdb/stale_reader.c")
+        // Control: no other process.
+        let controlPath = temporaryStorePath("stale-control")
+        defer { removeStore(controlPath) }
+        let control = try LMDBEventStore(path: controlPath)
+        let controlSize = try await churn(control, path: controlPath, rounds: 300)
+        await control.close()
+
+        let path = temporaryStorePath("stale")
+        defer { removeStore(path) }
+        let store = try LMDBEventStore(path: path)
+        try await store.commit([ReadModelChanges(projection: "churn", writes: ["k": [1]], checkpoint: ProjectionCheckpoint(version: 1, position: 0))])
+        // Another process opens the store, reads, and is killed mid-read.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: helper)
+        process.arguments = [path, "1"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let line = String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self)
+        #expect(line.hasPrefix("ready"), "helper said \(line)")
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+
+        let size = try await churn(store, path: path, rounds: 300)
+        var info = MDB_envinfo()
+        mdb_env_info(store.environment.env, &info)
+        #expect(size < controlSize * 4,
+                "data.mdb is \(size) bytes after 300 commits with a dead process's reader in the table (\(controlSize) without); reader slots in use: \(info.me_numreaders)")
+        await store.close()
+    }
+
+    @Test func readsStillWorkAfterAnotherProcessWasKilledWhileReading() async throws {
+        let helper = "/tmp/review-lmdb/stale-reader"
+        try #require(FileManager.default.isExecutableFile(atPath: helper))
+        let path = temporaryStorePath("readers-full")
+        defer { removeStore(path) }
+        var configuration = LMDBEventStore.Configuration()
+        configuration.maximumReaders = 8
+        let store = try LMDBEventStore(path: path, configuration: configuration)
+        try await store.append([testEvent()], to: try StreamID("r-1"))
+        // Another process (say a CLI run, killed with SIGKILL or crashing) held 8 read transactions.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: helper)
+        process.arguments = [path, "8"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let line = String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self)
+        #expect(line.hasPrefix("ready"), "helper said \(line)")
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        var outcome = "read"
+        do throws(EventStoreError) { _ = try await store.headPosition() } catch { outcome = "\(error)" }
+        #expect(outcome == "read", "a read after the other process died: \(outcome)")
+        await store.close()
+    }
+
+    // MARK: 6. A reader adopting another process's map resize while this process's writer is in a transaction.
+
+    @Test func readsSurviveAnotherProcessGrowingTheMapWhileThisOneWrites() async throws {
+        let grow = "/tmp/review-lmdb/grow"
+        try #require(FileManager.default.isExecutableFile(atPath: grow))
+        let path = temporaryStorePath("adopt-race")
+        defer { removeStore(path) }
+        var configuration = LMDBEventStore.Configuration()
+        configuration.initialMapSize = 1 << 20
+        configuration.maximumMapSize = 1 << 30
+        let store = try LMDBEventStore(path: path, configuration: configuration)
+        try await store.append([testEvent()], to: try StreamID("g-1"))
+        let errors = Mutex<[String]>([])
+        let reads = Counter()
+        let stop = Mutex(false)
+        // Readers on threads of their own, reading as fast as they can.
+        var threads: [Thread] = []
+        for _ in 0..<3 {
+            let thread = Thread {
+                while !stop.withLock({ $0 }) {
+                    do throws(EventStoreError) {
+                        _ = try store.environment.read { (txn) throws(EventStoreError) in try txn.reader.last().position }
+                        reads.add()
+                    } catch {
+                        errors.withLock { $0.append("\(error)") }
+                    }
+                }
+            }
+            threads.append(thread)
+            thread.start()
+        }
+        // This process's writer busy with read-model commits (each a write transaction).
+        let writer = Task {
+            var round: UInt64 = 0
+            while !stop.withLock({ $0 }) {
+                round += 1
+                do throws(EventStoreError) {
+                    try await store.commit([ReadModelChanges(projection: "w", writes: ["k": [UInt8](repeating: 1, count: 100)], checkpoint: ProjectionCheckpoint(version: 1, position: LogPosition(round)))])
+                } catch {
+                    errors.withLock { $0.append("commit: \(error)") }
+                }
+            }
+        }
+        // Another process grows the map and writes past this process's mapping, again and again.
+        var outputs: [String] = []
+        for step in 1...9 {
+            let size = (1 << 20) << step
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: grow)
+            process.arguments = [path, "\(size * 2)", "\(size)", "filler-\(step)"]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            try process.run()
+            process.waitUntilExit()
+            outputs.append(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        stop.withLock { $0 = true }
+        await writer.value
+        try await Task.sleep(for: .milliseconds(100))
+        let seen = errors.withLock { $0 }
+        #expect(seen.isEmpty, "\(seen.count) failures in \(reads.current) reads, such as \(Array(Set(seen)).prefix(3)); helper: \(outputs.last ?? "")")
+        await store.close()
+    }
+}
