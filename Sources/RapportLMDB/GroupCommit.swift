@@ -36,7 +36,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var queueStart = 0
     private var jobs: [PendingJob] = []
     private var stopping = false
-    private var stopped: CheckedContinuation<Void, Never>?
+    /// Every caller of ``stop()`` waiting for the thread to end.
+    private var stopped: [CheckedContinuation<Void, Never>] = []
     private var running = true
 
     init(environment: Environment, maximumEventsPerCommit: Int, maximumIndexLag: Int, logger: Logger, clock: StoreClock) {
@@ -83,12 +84,14 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     /// Refuses new appends, lets queued ones commit, and waits for the thread to end.
+    /// Any number of callers may wait at once; each returns when the thread
+    /// ends, and a call after it ended returns at once.
     func stop() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             condition.lock()
             stopping = true
             if running {
-                stopped = continuation
+                stopped.append(continuation)
                 condition.signal()
                 condition.unlock()
             } else {
@@ -110,9 +113,10 @@ final class GroupCommitWriter: @unchecked Sendable {
             }
             if queueStart == queue.count {
                 running = false
-                let waiter = stopped
+                let waiters = stopped
+                stopped.removeAll()
                 condition.unlock()
-                waiter?.resume()
+                for waiter in waiters { waiter.resume() }
                 return
             }
             var group: [Pending] = []

@@ -313,6 +313,25 @@ struct LMDBStoreTests {
     }
 }
 
+extension LMDBStoreTests {
+    @Test func closeCalledTwiceWhileTheWriterIsBusyReturnsForBoth() async throws {
+        let path = temporaryStorePath("double-close")
+        defer { removeStore(path) }
+        let store = try LMDBEventStore(path: path)
+        // Keep the writer thread busy (as a long commit would) so that both
+        // close() calls find it running.
+        let busy = Task { try await store.writerSubmit { _ in usleep(400_000) } }
+        try await Task.sleep(for: .milliseconds(100))
+        let returned = SharedCounter()
+        for _ in 0..<2 { Task.detached { await store.close(); returned.add() } }
+        let both = await returned.wait(toReach: 2, seconds: 10)
+        try await busy.value
+        #expect(both, "only \(returned.current) of 2 close() calls returned")
+        // A close after the writer ended returns at once.
+        await store.close()
+    }
+}
+
 @Suite("Projection crash safety")
 struct ProjectionCrashTests {
     @Test func aReplayKilledMidBatchResumesToACleanRebuild() async throws {

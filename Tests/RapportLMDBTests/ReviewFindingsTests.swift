@@ -25,27 +25,6 @@ struct ReviewFindingsTests {
         return done.current >= count
     }
 
-    // MARK: 1. Two close() calls while the writer is busy: one never returns.
-
-    @Test func twoConcurrentClosesBothReturn() async throws {
-        let path = temporaryStorePath("double-close")
-        defer { removeStore(path) }
-        let store = try LMDBEventStore(path: path)
-        // Keep the writer thread busy (as a long commit would) so that both
-        // close() calls find it running.
-        let busy = Task { try await store.writerSubmit { _ in usleep(400_000) } }
-        try await Task.sleep(for: .milliseconds(100))
-        let returned = Counter()
-        let closes = [
-            Task.detached { await store.close(); returned.add() },
-            Task.detached { await store.close(); returned.add() },
-        ]
-        _ = closes
-        let both = await wait(for: returned, toReach: 2, seconds: 5)
-        try await busy.value
-        #expect(both, "only \(returned.current) of 2 close() calls returned within 5 s")
-    }
-
     // MARK: 2. Group commit: a request too big for the map fails the small ones grouped with it.
 
     @Test func aSmallAppendIsNotRefusedBecauseABigOneSharedItsCommit() async throws {
