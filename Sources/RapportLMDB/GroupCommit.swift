@@ -319,7 +319,7 @@ struct AppendBatch: AppendStateReader {
 
     mutating func storedEvent(id: EventID) throws(EventStoreError) -> StoredEventReference? {
         guard let position = try storedPosition(of: id) else { return nil }
-        let view = try reader.requireView(at: position, reason: "the event-id index points at it")
+        let view = try reader.requireView(ofEvent: id, at: position)
         return StoredEventReference(
             position: view.position, streamID: StreamID(unchecked: String(decoding: view.streamIDBytes, as: UTF8.self)),
             streamVersion: view.streamVersion, type: view.type, payload: Data(view.payload))

@@ -332,6 +332,36 @@ extension LMDBStoreTests {
     }
 }
 
+extension LMDBStoreTests {
+    @Test func aDamagedEventIDIndexEntryIsReportedNotAnsweredWithAnotherEvent() async throws {
+        let path = temporaryStorePath("id-index")
+        defer { removeStore(path) }
+        let store = try LMDBEventStore(path: path)
+        let a = testEvent(payload: "{\"n\":1}"), b = testEvent(payload: "{\"n\":2}")
+        try await store.append([a, b], to: try StreamID("s-1"))
+        // Damage the id index: a's entry points at b's position (2).
+        try await store.writerSubmit { txn in
+            var uuid = a.id.uuid.uuid
+            var position = UInt64(2).bigEndian
+            try withUnsafeMutableBytes(of: &uuid) { k in
+                try withUnsafeMutableBytes(of: &position) { v in
+                    var kv = MDB_val(mv_size: 16, mv_data: k.baseAddress), vv = MDB_val(mv_size: 8, mv_data: v.baseAddress)
+                    try check(mdb_put(txn, store.environment.tables.eventIDs, &kv, &vv, 0), "damaging the index")
+                }
+            }
+        }
+        func isCorruptedAtTwo(_ error: any Error) -> Bool {
+            if case .corruptedRecord(let position, _) = error as? EventStoreError { return position == 2 }
+            return false
+        }
+        await #expect(performing: { _ = try await store.event(id: a.id) }, throws: isCorruptedAtTwo)
+        // An append of the same event (the idempotency check looks it up) meets the damage too.
+        await #expect(performing: { _ = try await store.append([a], to: try StreamID("s-1")) }, throws: isCorruptedAtTwo)
+        #expect(try await store.event(id: b.id)?.position == 2)
+        await store.close()
+    }
+}
+
 @Suite("Projection crash safety")
 struct ProjectionCrashTests {
     @Test func aReplayKilledMidBatchResumesToACleanRebuild() async throws {

@@ -80,37 +80,6 @@ struct ReviewFindingsTests {
         await store.close()
     }
 
-    // MARK: 4. event(id:) does not check that the record it returns has that id.
-
-    @Test func eventByIDRefusesARecordWithAnotherID() async throws {
-        let path = temporaryStorePath("id-index")
-        defer { removeStore(path) }
-        let store = try LMDBEventStore(path: path)
-        let a = testEvent(payload: "{\"n\":1}"), b = testEvent(payload: "{\"n\":2}")
-        try await store.append([a, b], to: try StreamID("s-1"))
-        // Damage the id index: a's entry points at b's position (2).
-        var txn: OpaquePointer?
-        #expect(mdb_txn_begin(store.environment.env, nil, 0, &txn) == MDB_SUCCESS)
-        var uuid = a.id.uuid.uuid
-        var position = UInt64(2).bigEndian
-        withUnsafeMutableBytes(of: &uuid) { k in
-            withUnsafeMutableBytes(of: &position) { v in
-                var kv = MDB_val(mv_size: 16, mv_data: k.baseAddress), vv = MDB_val(mv_size: 8, mv_data: v.baseAddress)
-                #expect(mdb_put(txn, store.environment.tables.eventIDs, &kv, &vv, 0) == MDB_SUCCESS)
-            }
-        }
-        #expect(mdb_txn_commit(txn) == MDB_SUCCESS)
-        var outcome: String
-        do throws(EventStoreError) {
-            let found = try await store.event(id: a.id)
-            outcome = "returned event \(found.map { "\($0.id) at \($0.position)" } ?? "nil")"
-        } catch {
-            outcome = "threw \(error)"
-        }
-        #expect(outcome.hasPrefix("threw"), "event(id: \(a.id)) \(outcome)")
-        await store.close()
-    }
-
     // MARK: 5. Stale readers of a killed process are never cleared.
 
     /// Commits `rounds` read-model changes of 64 KiB under one key and returns data.mdb's size.
