@@ -131,7 +131,7 @@ let package = Package(
         // A child process the crash-safety and multi-process tests drive.
         .executableTarget(
             name: "RapportStoreProbe",
-            dependencies: ["RapportEventLog", "RapportLMDB", "RapportReplay"],
+            dependencies: ["CLMDB", "RapportEventLog", "RapportLMDB", "RapportReplay"],
             path: "Tests/RapportStoreProbe",
             swiftSettings: strictSettings
         ),

@@ -39,6 +39,11 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// Every caller of ``stop()`` waiting for the thread to end.
     private var stopped: [CheckedContinuation<Void, Never>] = []
     private var running = true
+    /// Transactions since the writer last freed dead processes' reader slots
+    /// (writer thread only); see ``Environment/clearStaleReaders(when:)``.
+    private var transactionsSinceReaderCheck = 0
+    /// How many transactions pass between two such checks.
+    static let readerCheckInterval = 64
 
     init(environment: Environment, maximumEventsPerCommit: Int, maximumIndexLag: Int, logger: Logger, clock: StoreClock) {
         self.environment = environment
@@ -108,7 +113,9 @@ final class GroupCommitWriter: @unchecked Sendable {
             if !jobs.isEmpty {
                 let pending = jobs.removeFirst()
                 condition.unlock()
-                pending.continuation.resume(returning: run(pending.job))
+                let result = run(pending.job)
+                checkReadersPeriodically()
+                pending.continuation.resume(returning: result)
                 continue
             }
             if queueStart == queue.count {
@@ -133,8 +140,18 @@ final class GroupCommitWriter: @unchecked Sendable {
             condition.unlock()
 
             let results = commit(group.map(\.request))
+            checkReadersPeriodically()
             for (pending, result) in zip(group, results) { pending.continuation.resume(returning: result) }
         }
+    }
+
+    /// Every ``readerCheckInterval`` transactions, frees the reader slots of
+    /// dead processes, which would otherwise keep old pages from reuse.
+    private func checkReadersPeriodically() {
+        transactionsSinceReaderCheck += 1
+        guard transactionsSinceReaderCheck >= Self.readerCheckInterval else { return }
+        transactionsSinceReaderCheck = 0
+        environment.clearStaleReaders(when: "the writer's periodic check")
     }
 
     /// Commits `requests` in one transaction, growing the map and retrying when it is full.

@@ -362,6 +362,68 @@ extension LMDBStoreTests {
     }
 }
 
+extension LMDBStoreTests {
+    /// Starts a probe that opens the store at `path`, begins `count` read
+    /// transactions, and is killed with them open (its reader slots stay taken).
+    func leaveStaleReaders(at path: String, count: Int) async throws {
+        let probe = try ProbeProcess(["hold-readers", path, "\(count)"])
+        let ready = await probe.waitForLine(startingWith: "ready", timeout: .seconds(30))
+        probe.kill()
+        try #require(ready, "the probe did not open its readers: \(probe.waitForOutput())")
+    }
+
+    /// How many reader slots of dead processes LMDB still holds.
+    func staleReaders(_ store: LMDBEventStore) -> Int32 {
+        var dead: Int32 = 0
+        mdb_reader_check(store.environment.env, &dead)
+        return dead
+    }
+
+    @Test func theWriterFreesTheReaderSlotsOfAKilledProcess() async throws {
+        let path = temporaryStorePath("stale")
+        defer { removeStore(path) }
+        let store = try LMDBEventStore(path: path)
+        try await store.append([testEvent()], to: try StreamID("r-0"))
+        try await leaveStaleReaders(at: path, count: 1)
+        // A dead process's slot pins its snapshot's pages: every commit after it would grow the file.
+        for round in 0..<GroupCommitWriter.readerCheckInterval {
+            try await store.append([testEvent()], to: try StreamID("r-\(round)"))
+        }
+        #expect(staleReaders(store) == 0, "the writer left a dead process's reader slot in the table")
+        await store.close()
+    }
+
+    @Test func openingAStoreFreesTheReaderSlotsOfAKilledProcess() async throws {
+        let path = temporaryStorePath("stale-open")
+        defer { removeStore(path) }
+        let first = try LMDBEventStore(path: path)
+        try await first.append([testEvent()], to: try StreamID("o-1"))
+        await first.close()
+        // A live process keeps the environment open (else LMDB resets the
+        // reader table when the next one opens it); another one dies reading.
+        let live = try ProbeProcess(["hold-readers", path, "1"])
+        defer { live.kill() }
+        try #require(await live.waitForLine(startingWith: "ready", timeout: .seconds(30)))
+        try await leaveStaleReaders(at: path, count: 2)
+        let store = try LMDBEventStore(path: path)
+        #expect(staleReaders(store) == 0)
+        await store.close()
+    }
+
+    @Test func aReaderTableFilledByAKilledProcessIsFreedForTheNextRead() async throws {
+        let path = temporaryStorePath("readers-full")
+        defer { removeStore(path) }
+        var configuration = LMDBEventStore.Configuration()
+        configuration.maximumReaders = 8
+        let store = try LMDBEventStore(path: path, configuration: configuration)
+        try await store.append([testEvent()], to: try StreamID("r-1"))
+        // Another process (a CLI run killed, say) held every reader slot.
+        try await leaveStaleReaders(at: path, count: 8)
+        #expect(try await store.headPosition() == 1)
+        await store.close()
+    }
+}
+
 @Suite("Projection crash safety")
 struct ProjectionCrashTests {
     @Test func aReplayKilledMidBatchResumesToACleanRebuild() async throws {
