@@ -195,10 +195,35 @@ final class Environment: @unchecked Sendable {
     }
 
     /// Adopts the map size another process set (LMDB's MDB_MAP_RESIZED).
+    ///
+    /// Must be called without holding the gate. Waits for this process's read
+    /// transactions and its writer's transaction (the writer holds the gate
+    /// shared around each, see ``holdingGateForWriting(_:)``): LMDB refuses
+    /// to adopt (EINVAL) while a write transaction is active. Idempotent:
+    /// when another thread adopted the new size first, it does nothing.
     func adoptResizedMap() throws(EventStoreError) {
         try withExclusiveAccess { () throws(EventStoreError) in
+            // Adopted already (by another reader or the writer)? A read
+            // transaction begins again only when the mapping covers the data.
+            var probe: OpaquePointer?
+            let code = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &probe)
+            if code == MDB_SUCCESS {
+                mdb_txn_abort(probe)
+                return
+            }
             do throws(LMDBError) { try check(mdb_env_set_mapsize(env, 0), "adopting the resized map") } catch { throw error.storeError }
         }
+    }
+
+    /// Runs one write transaction of the writer thread (`body` begins and
+    /// ends it) holding the gate shared, so that a reader adopting another
+    /// process's map resize waits for it to end. The writer must not grow
+    /// or adopt the map inside `body` (both take the gate exclusively): it
+    /// ends the transaction and returns first.
+    func holdingGateForWriting<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        pthread_rwlock_rdlock(&gate)
+        defer { pthread_rwlock_unlock(&gate) }
+        return try body()
     }
 
     /// The current map size in bytes.

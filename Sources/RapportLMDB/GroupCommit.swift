@@ -158,7 +158,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     private func commit(_ requests: [AppendRequest]) -> [Result<AppendResult, EventStoreError>] {
         while true {
             do throws(TransactionFailure) {
-                return try attempt(requests)
+                // The gate is released before growing or adopting the map below.
+                return try environment.holdingGateForWriting { () throws(TransactionFailure) in try attempt(requests) }
             } catch {
                 switch error {
                 case .mapFull(let needed):
@@ -180,40 +181,50 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// Runs a job in its own transaction, growing the map when it is full.
     private func run(_ job: Job) -> Result<Void, EventStoreError> {
         while true {
-            guard !environment.isClosed else { return .failure(.storeClosed) }
-            var txn: OpaquePointer?
-            let begin = mdb_txn_begin(environment.env, nil, 0, &txn)
-            if begin == MDB_MAP_RESIZED {
-                do throws(EventStoreError) { try environment.adoptResizedMap() } catch { return .failure(error) }
-                continue
-            }
-            guard begin == MDB_SUCCESS, let txn else {
-                return .failure(LMDBError(code: begin, operation: "beginning a write transaction").storeError)
-            }
-            do {
-                try job(txn)
-            } catch let error as LMDBError {
-                mdb_txn_abort(txn)
-                if error.isMapFull {
-                    do throws(EventStoreError) { try environment.growMap(needed: 1 << 20) } catch { return .failure(error) }
-                    continue
-                }
-                return .failure(error.storeError)
-            } catch {
-                mdb_txn_abort(txn)
-                return .failure((error as? EventStoreError) ?? .storage("\(error)"))
-            }
-            let code = mdb_txn_commit(txn)
-            if code == MDB_MAP_FULL {
+            // The transaction runs holding the gate; growing or adopting the map waits until it is released.
+            switch environment.holdingGateForWriting({ attempt(job) }) {
+            case .done(let result):
+                return result
+            case .mapFull:
                 do throws(EventStoreError) { try environment.growMap(needed: 1 << 20) } catch { return .failure(error) }
-                continue
+            case .mapResized:
+                do throws(EventStoreError) { try environment.adoptResizedMap() } catch { return .failure(error) }
             }
-            guard code == MDB_SUCCESS else {
-                let error = LMDBError(code: code, operation: "committing")
-                return .failure(environment.diagnoseFullDevice(needed: 1 << 20) ?? error.storeError)
-            }
-            return .success(())
         }
+    }
+
+    private enum JobOutcome {
+        case done(Result<Void, EventStoreError>)
+        case mapFull
+        case mapResized
+    }
+
+    /// One attempt at a job, in one write transaction.
+    private func attempt(_ job: Job) -> JobOutcome {
+        guard !environment.isClosed else { return .done(.failure(.storeClosed)) }
+        var txn: OpaquePointer?
+        let begin = mdb_txn_begin(environment.env, nil, 0, &txn)
+        if begin == MDB_MAP_RESIZED { return .mapResized }
+        guard begin == MDB_SUCCESS, let txn else {
+            return .done(.failure(LMDBError(code: begin, operation: "beginning a write transaction").storeError))
+        }
+        do {
+            try job(txn)
+        } catch let error as LMDBError {
+            mdb_txn_abort(txn)
+            if error.isMapFull { return .mapFull }
+            return .done(.failure(error.storeError))
+        } catch {
+            mdb_txn_abort(txn)
+            return .done(.failure((error as? EventStoreError) ?? .storage("\(error)")))
+        }
+        let code = mdb_txn_commit(txn)
+        if code == MDB_MAP_FULL { return .mapFull }
+        guard code == MDB_SUCCESS else {
+            let error = LMDBError(code: code, operation: "committing")
+            return .done(.failure(environment.diagnoseFullDevice(needed: 1 << 20) ?? error.storeError))
+        }
+        return .done(.success(()))
     }
 
     enum TransactionFailure: Error {

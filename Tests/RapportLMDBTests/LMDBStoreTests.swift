@@ -2,6 +2,7 @@ import CLMDB
 import Foundation
 import RapportEventLog
 @testable import RapportLMDB
+import Synchronization
 import Testing
 
 @Suite("LMDB store")
@@ -420,6 +421,66 @@ extension LMDBStoreTests {
         // Another process (a CLI run killed, say) held every reader slot.
         try await leaveStaleReaders(at: path, count: 8)
         #expect(try await store.headPosition() == 1)
+        await store.close()
+    }
+}
+
+extension LMDBStoreTests {
+    @Test func readsSurviveAnotherProcessGrowingTheMapWhileThisOneWrites() async throws {
+        let path = temporaryStorePath("adopt-race")
+        defer { removeStore(path) }
+        var configuration = LMDBEventStore.Configuration()
+        configuration.initialMapSize = 1 << 20
+        configuration.maximumMapSize = 1 << 30
+        let store = try LMDBEventStore(path: path, configuration: configuration)
+        try await store.append([testEvent()], to: try StreamID("g-1"))
+        let errors = Mutex<[String]>([])
+        let stop = Mutex(false)
+        // Readers on threads of their own, reading as fast as they can.
+        let readersDone = SharedCounter()
+        for _ in 0..<3 {
+            Thread.detachNewThread {
+                while !stop.withLock({ $0 }) {
+                    do throws(EventStoreError) {
+                        _ = try store.environment.read { (txn) throws(EventStoreError) in try txn.reader.last().position }
+                    } catch {
+                        errors.withLock { $0.append("\(error)") }
+                    }
+                }
+                readersDone.add()
+            }
+        }
+        // This process's writer busy with read-model commits (each a write transaction).
+        let writer = Task {
+            var round: UInt64 = 0
+            while !stop.withLock({ $0 }) {
+                round += 1
+                do throws(EventStoreError) {
+                    try await store.commit([ReadModelChanges(
+                        projection: "w", writes: ["k": [UInt8](repeating: 1, count: 100)],
+                        checkpoint: ProjectionCheckpoint(version: 1, position: LogPosition(round)))])
+                } catch {
+                    errors.withLock { $0.append("commit: \(error)") }
+                }
+            }
+        }
+        // Another process grows the map and writes past this process's mapping, again and again.
+        var outputs: [[Substring]] = []
+        for step in 1...5 {
+            let size = (1 << 20) << step
+            let grow = try ProbeProcess(["grow", path, "\(size * 2)", "\(size)", "filler-\(step)"])
+            outputs.append(grow.waitForOutput())
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        stop.withLock { $0 = true }
+        await writer.value
+        _ = await readersDone.wait(toReach: 3, seconds: 10)
+        #expect(outputs.allSatisfy { $0.last?.hasPrefix("grown") == true }, "\(outputs)")
+        let seen = errors.withLock { $0 }
+        #expect(seen.isEmpty, "\(seen.count) failures, such as \(Array(Set(seen)).prefix(3))")
+        // The writer and the readers see the grown map.
+        try await store.append([testEvent()], to: try StreamID("g-2"))
+        #expect(try await store.headPosition() == 2)
         await store.close()
     }
 }
