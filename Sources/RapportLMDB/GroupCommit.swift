@@ -7,10 +7,12 @@ import RapportEventLog
 /// waiting in its queue, applies them one after the other in one write
 /// transaction, commits once, and answers each caller with its own result.
 ///
-/// A request that fails its checks (expected version, condition, duplicate id)
-/// is answered with its error and leaves no trace; the others in the same
-/// transaction are unaffected. A failure of the transaction itself (disk
-/// full, I/O) fails every request in it, and nothing of it is stored.
+/// A request that fails its checks (expected version, condition, duplicate id,
+/// a damaged head it would change) is answered with its error and leaves no
+/// trace; the others in the same transaction are unaffected. When the
+/// transaction itself fails (disk or map full, I/O), nothing of it is stored
+/// and its requests are committed again one per transaction, so that each
+/// caller gets its own outcome.
 final class GroupCommitWriter: @unchecked Sendable {
     private struct Pending {
         let request: AppendRequest
@@ -155,7 +157,20 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     /// Commits `requests` in one transaction, growing the map and retrying when it is full.
+    ///
+    /// When the transaction itself fails (the map cannot grow enough for all
+    /// of them, an I/O error, a damaged record met while writing), nothing of
+    /// it is stored, and a group of several requests is tried again one
+    /// request per transaction: each caller gets the outcome of its own
+    /// append, not that of another it happened to share a commit with.
     private func commit(_ requests: [AppendRequest]) -> [Result<AppendResult, EventStoreError>] {
+        func failed(_ error: EventStoreError) -> [Result<AppendResult, EventStoreError>] {
+            guard requests.count > 1 else { return [.failure(error)] }
+            logger.notice(
+                "a grouped append transaction failed; committing its requests one by one",
+                metadata: ["requests": "\(requests.count)", "error": "\(error)"])
+            return requests.map { commit([$0])[0] }
+        }
         while true {
             do throws(TransactionFailure) {
                 // The gate is released before growing or adopting the map below.
@@ -164,15 +179,15 @@ final class GroupCommitWriter: @unchecked Sendable {
                 switch error {
                 case .mapFull(let needed):
                     do throws(EventStoreError) { try environment.growMap(needed: needed) } catch {
-                        return requests.map { _ in .failure(error) }
+                        return failed(error)
                     }
                 case .mapResized:
                     do throws(EventStoreError) { try environment.adoptResizedMap() } catch {
-                        return requests.map { _ in .failure(error) }
+                        return failed(error)
                     }
                 case .failed(let failure):
                     logger.error("append transaction failed", metadata: ["error": "\(failure)"])
-                    return requests.map { _ in .failure(failure) }
+                    return failed(failure)
                 }
             }
         }
@@ -396,6 +411,16 @@ struct AppendBatch: AppendStateReader {
         case .alreadyStored(let result):
             return .success(result)
         case .write:
+            // Every head the request will change is read now, while a damaged
+            // one fails this request alone rather than the whole transaction.
+            do throws(EventStoreError) {
+                for part in request.streams {
+                    _ = try streamSlot(part.streamID)
+                    for event in part.events { for tag in event.tags { _ = try tagSlot(tag) } }
+                }
+            } catch {
+                return .failure(error)
+            }
             let first = lastPosition + 1
             var versions: [StreamID: UInt64] = [:]
             versions.reserveCapacity(request.streams.count)

