@@ -84,7 +84,10 @@ let package = Package(
         ),
         .target(
             name: "RapportProjections",
-            dependencies: ["RapportCore", "RapportReplay", "RapportEventLog"],
+            dependencies: [
+                "RapportCore", "RapportReplay", "RapportEventLog",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(
