@@ -84,7 +84,10 @@ let package = Package(
         ),
         .target(
             name: "RapportProjections",
-            dependencies: ["RapportCore", "RapportReplay", "RapportEventLog"],
+            dependencies: [
+                "RapportCore", "RapportReplay", "RapportEventLog",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(
@@ -131,7 +134,7 @@ let package = Package(
         // A child process the crash-safety and multi-process tests drive.
         .executableTarget(
             name: "RapportStoreProbe",
-            dependencies: ["RapportEventLog", "RapportLMDB", "RapportReplay"],
+            dependencies: ["CLMDB", "RapportEventLog", "RapportLMDB", "RapportReplay"],
             path: "Tests/RapportStoreProbe",
             swiftSettings: strictSettings
         ),

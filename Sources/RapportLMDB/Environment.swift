@@ -74,6 +74,10 @@ final class Environment: @unchecked Sendable {
             var flags = UInt32(MDB_NOTLS)
             if configuration.durability == .relaxed { flags |= UInt32(MDB_NOSYNC) }
             try check(mdb_env_open(handle, canonical, flags, 0o644), "opening \(canonical)")
+            // Reader slots left by processes that died inside a read
+            // transaction would pin old pages (and count against
+            // maximumReaders) until cleared.
+            Self.clearStaleReaders(handle!, path: canonical, logger: configuration.logger, when: "opening the store")
             tablesValue = try Self.openTables(handle!)
         } catch let error as LMDBError {
             release()
@@ -119,6 +123,7 @@ final class Environment: @unchecked Sendable {
     /// Runs `body` in a short read transaction. No `await` can happen inside:
     /// the closure is synchronous. Adopts a map resized by another process.
     func read<R>(_ body: (borrowing ReadTransaction) throws(EventStoreError) -> R) throws(EventStoreError) -> R {
+        var checkedReaders = false
         while true {
             pthread_rwlock_rdlock(&gate)
             if isClosed {
@@ -138,6 +143,13 @@ final class Environment: @unchecked Sendable {
                 try adoptResizedMap()
                 continue
             }
+            if code == MDB_READERS_FULL && !checkedReaders {
+                // Slots of dead processes may fill the table: free them and try once more.
+                pthread_rwlock_unlock(&gate)
+                checkedReaders = true
+                clearStaleReaders(when: "a read found the reader table full")
+                continue
+            }
             guard code == MDB_SUCCESS, let txn else {
                 pthread_rwlock_unlock(&gate)
                 throw LMDBError(code: code, operation: "beginning a read transaction").storeError
@@ -151,11 +163,67 @@ final class Environment: @unchecked Sendable {
         }
     }
 
+    /// Frees the reader slots of processes that ended inside a read
+    /// transaction (killed, crashed): LMDB keeps them otherwise, and each
+    /// one pins the pages of its snapshot, so the file grows, and takes one
+    /// of `maximumReaders`. Cheap: one scan of the reader table. Returns how
+    /// many were freed.
+    @discardableResult
+    /// The caller must not hold the gate (it is taken shared, so that the
+    /// environment is not closed meanwhile).
+    func clearStaleReaders(when: String) -> Int {
+        pthread_rwlock_rdlock(&gate)
+        defer { pthread_rwlock_unlock(&gate) }
+        guard !isClosed else { return 0 }
+        return Self.clearStaleReaders(env, path: path, logger: logger, when: when)
+    }
+
+    @discardableResult
+    private static func clearStaleReaders(_ env: OpaquePointer, path: String, logger: Logger, when: String) -> Int {
+        var dead: Int32 = 0
+        let code = mdb_reader_check(env, &dead)
+        if code != MDB_SUCCESS {
+            logger.warning("checking the LMDB reader table failed", metadata: ["path": "\(path)", "error": "\(LMDBError(code: code, operation: "checking readers"))"])
+            return 0
+        }
+        if dead > 0 {
+            logger.notice(
+                "cleared reader slots of processes that ended inside a read transaction",
+                metadata: ["path": "\(path)", "cleared": "\(dead)", "when": "\(when)"])
+        }
+        return Int(dead)
+    }
+
     /// Adopts the map size another process set (LMDB's MDB_MAP_RESIZED).
+    ///
+    /// Must be called without holding the gate. Waits for this process's read
+    /// transactions and its writer's transaction (the writer holds the gate
+    /// shared around each, see ``holdingGateForWriting(_:)``): LMDB refuses
+    /// to adopt (EINVAL) while a write transaction is active. Idempotent:
+    /// when another thread adopted the new size first, it does nothing.
     func adoptResizedMap() throws(EventStoreError) {
         try withExclusiveAccess { () throws(EventStoreError) in
+            // Adopted already (by another reader or the writer)? A read
+            // transaction begins again only when the mapping covers the data.
+            var probe: OpaquePointer?
+            let code = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &probe)
+            if code == MDB_SUCCESS {
+                mdb_txn_abort(probe)
+                return
+            }
             do throws(LMDBError) { try check(mdb_env_set_mapsize(env, 0), "adopting the resized map") } catch { throw error.storeError }
         }
+    }
+
+    /// Runs one write transaction of the writer thread (`body` begins and
+    /// ends it) holding the gate shared, so that a reader adopting another
+    /// process's map resize waits for it to end. The writer must not grow
+    /// or adopt the map inside `body` (both take the gate exclusively): it
+    /// ends the transaction and returns first.
+    func holdingGateForWriting<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        pthread_rwlock_rdlock(&gate)
+        defer { pthread_rwlock_unlock(&gate) }
+        return try body()
     }
 
     /// The current map size in bytes.
@@ -168,6 +236,8 @@ final class Environment: @unchecked Sendable {
     /// Grows the map so at least `needed` more bytes fit. Called by the writer
     /// between transactions.
     func growMap(needed: Int) throws(EventStoreError) {
+        // A dead process's reader may be what keeps freed pages from reuse.
+        clearStaleReaders(when: "growing the map")
         let current = mapSize
         guard current < maximumMapSize else {
             throw .storeFull("the store reached its maximum size of \(maximumMapSize) bytes")

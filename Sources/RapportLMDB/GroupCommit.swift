@@ -7,10 +7,12 @@ import RapportEventLog
 /// waiting in its queue, applies them one after the other in one write
 /// transaction, commits once, and answers each caller with its own result.
 ///
-/// A request that fails its checks (expected version, condition, duplicate id)
-/// is answered with its error and leaves no trace; the others in the same
-/// transaction are unaffected. A failure of the transaction itself (disk
-/// full, I/O) fails every request in it, and nothing of it is stored.
+/// A request that fails its checks (expected version, condition, duplicate id,
+/// a damaged head it would change) is answered with its error and leaves no
+/// trace; the others in the same transaction are unaffected. When the
+/// transaction itself fails (disk or map full, I/O), nothing of it is stored
+/// and its requests are committed again one per transaction, so that each
+/// caller gets its own outcome.
 final class GroupCommitWriter: @unchecked Sendable {
     private struct Pending {
         let request: AppendRequest
@@ -36,8 +38,14 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var queueStart = 0
     private var jobs: [PendingJob] = []
     private var stopping = false
-    private var stopped: CheckedContinuation<Void, Never>?
+    /// Every caller of ``stop()`` waiting for the thread to end.
+    private var stopped: [CheckedContinuation<Void, Never>] = []
     private var running = true
+    /// Transactions since the writer last freed dead processes' reader slots
+    /// (writer thread only); see ``Environment/clearStaleReaders(when:)``.
+    private var transactionsSinceReaderCheck = 0
+    /// How many transactions pass between two such checks.
+    static let readerCheckInterval = 64
 
     init(environment: Environment, maximumEventsPerCommit: Int, maximumIndexLag: Int, logger: Logger, clock: StoreClock) {
         self.environment = environment
@@ -83,12 +91,14 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     /// Refuses new appends, lets queued ones commit, and waits for the thread to end.
+    /// Any number of callers may wait at once; each returns when the thread
+    /// ends, and a call after it ended returns at once.
     func stop() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             condition.lock()
             stopping = true
             if running {
-                stopped = continuation
+                stopped.append(continuation)
                 condition.signal()
                 condition.unlock()
             } else {
@@ -105,14 +115,17 @@ final class GroupCommitWriter: @unchecked Sendable {
             if !jobs.isEmpty {
                 let pending = jobs.removeFirst()
                 condition.unlock()
-                pending.continuation.resume(returning: run(pending.job))
+                let result = run(pending.job)
+                checkReadersPeriodically()
+                pending.continuation.resume(returning: result)
                 continue
             }
             if queueStart == queue.count {
                 running = false
-                let waiter = stopped
+                let waiters = stopped
+                stopped.removeAll()
                 condition.unlock()
-                waiter?.resume()
+                for waiter in waiters { waiter.resume() }
                 return
             }
             var group: [Pending] = []
@@ -129,28 +142,52 @@ final class GroupCommitWriter: @unchecked Sendable {
             condition.unlock()
 
             let results = commit(group.map(\.request))
+            checkReadersPeriodically()
             for (pending, result) in zip(group, results) { pending.continuation.resume(returning: result) }
         }
     }
 
+    /// Every ``readerCheckInterval`` transactions, frees the reader slots of
+    /// dead processes, which would otherwise keep old pages from reuse.
+    private func checkReadersPeriodically() {
+        transactionsSinceReaderCheck += 1
+        guard transactionsSinceReaderCheck >= Self.readerCheckInterval else { return }
+        transactionsSinceReaderCheck = 0
+        environment.clearStaleReaders(when: "the writer's periodic check")
+    }
+
     /// Commits `requests` in one transaction, growing the map and retrying when it is full.
+    ///
+    /// When the transaction itself fails (the map cannot grow enough for all
+    /// of them, an I/O error, a damaged record met while writing), nothing of
+    /// it is stored, and a group of several requests is tried again one
+    /// request per transaction: each caller gets the outcome of its own
+    /// append, not that of another it happened to share a commit with.
     private func commit(_ requests: [AppendRequest]) -> [Result<AppendResult, EventStoreError>] {
+        func failed(_ error: EventStoreError) -> [Result<AppendResult, EventStoreError>] {
+            guard requests.count > 1 else { return [.failure(error)] }
+            logger.notice(
+                "a grouped append transaction failed; committing its requests one by one",
+                metadata: ["requests": "\(requests.count)", "error": "\(error)"])
+            return requests.map { commit([$0])[0] }
+        }
         while true {
             do throws(TransactionFailure) {
-                return try attempt(requests)
+                // The gate is released before growing or adopting the map below.
+                return try environment.holdingGateForWriting { () throws(TransactionFailure) in try attempt(requests) }
             } catch {
                 switch error {
                 case .mapFull(let needed):
                     do throws(EventStoreError) { try environment.growMap(needed: needed) } catch {
-                        return requests.map { _ in .failure(error) }
+                        return failed(error)
                     }
                 case .mapResized:
                     do throws(EventStoreError) { try environment.adoptResizedMap() } catch {
-                        return requests.map { _ in .failure(error) }
+                        return failed(error)
                     }
                 case .failed(let failure):
                     logger.error("append transaction failed", metadata: ["error": "\(failure)"])
-                    return requests.map { _ in .failure(failure) }
+                    return failed(failure)
                 }
             }
         }
@@ -159,40 +196,50 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// Runs a job in its own transaction, growing the map when it is full.
     private func run(_ job: Job) -> Result<Void, EventStoreError> {
         while true {
-            guard !environment.isClosed else { return .failure(.storeClosed) }
-            var txn: OpaquePointer?
-            let begin = mdb_txn_begin(environment.env, nil, 0, &txn)
-            if begin == MDB_MAP_RESIZED {
-                do throws(EventStoreError) { try environment.adoptResizedMap() } catch { return .failure(error) }
-                continue
-            }
-            guard begin == MDB_SUCCESS, let txn else {
-                return .failure(LMDBError(code: begin, operation: "beginning a write transaction").storeError)
-            }
-            do {
-                try job(txn)
-            } catch let error as LMDBError {
-                mdb_txn_abort(txn)
-                if error.isMapFull {
-                    do throws(EventStoreError) { try environment.growMap(needed: 1 << 20) } catch { return .failure(error) }
-                    continue
-                }
-                return .failure(error.storeError)
-            } catch {
-                mdb_txn_abort(txn)
-                return .failure((error as? EventStoreError) ?? .storage("\(error)"))
-            }
-            let code = mdb_txn_commit(txn)
-            if code == MDB_MAP_FULL {
+            // The transaction runs holding the gate; growing or adopting the map waits until it is released.
+            switch environment.holdingGateForWriting({ attempt(job) }) {
+            case .done(let result):
+                return result
+            case .mapFull:
                 do throws(EventStoreError) { try environment.growMap(needed: 1 << 20) } catch { return .failure(error) }
-                continue
+            case .mapResized:
+                do throws(EventStoreError) { try environment.adoptResizedMap() } catch { return .failure(error) }
             }
-            guard code == MDB_SUCCESS else {
-                let error = LMDBError(code: code, operation: "committing")
-                return .failure(environment.diagnoseFullDevice(needed: 1 << 20) ?? error.storeError)
-            }
-            return .success(())
         }
+    }
+
+    private enum JobOutcome {
+        case done(Result<Void, EventStoreError>)
+        case mapFull
+        case mapResized
+    }
+
+    /// One attempt at a job, in one write transaction.
+    private func attempt(_ job: Job) -> JobOutcome {
+        guard !environment.isClosed else { return .done(.failure(.storeClosed)) }
+        var txn: OpaquePointer?
+        let begin = mdb_txn_begin(environment.env, nil, 0, &txn)
+        if begin == MDB_MAP_RESIZED { return .mapResized }
+        guard begin == MDB_SUCCESS, let txn else {
+            return .done(.failure(LMDBError(code: begin, operation: "beginning a write transaction").storeError))
+        }
+        do {
+            try job(txn)
+        } catch let error as LMDBError {
+            mdb_txn_abort(txn)
+            if error.isMapFull { return .mapFull }
+            return .done(.failure(error.storeError))
+        } catch {
+            mdb_txn_abort(txn)
+            return .done(.failure((error as? EventStoreError) ?? .storage("\(error)")))
+        }
+        let code = mdb_txn_commit(txn)
+        if code == MDB_MAP_FULL { return .mapFull }
+        guard code == MDB_SUCCESS else {
+            let error = LMDBError(code: code, operation: "committing")
+            return .done(.failure(environment.diagnoseFullDevice(needed: 1 << 20) ?? error.storeError))
+        }
+        return .done(.success(()))
     }
 
     enum TransactionFailure: Error {
@@ -315,7 +362,7 @@ struct AppendBatch: AppendStateReader {
 
     mutating func storedEvent(id: EventID) throws(EventStoreError) -> StoredEventReference? {
         guard let position = try storedPosition(of: id) else { return nil }
-        let view = try reader.requireView(at: position, reason: "the event-id index points at it")
+        let view = try reader.requireView(ofEvent: id, at: position)
         return StoredEventReference(
             position: view.position, streamID: StreamID(unchecked: String(decoding: view.streamIDBytes, as: UTF8.self)),
             streamVersion: view.streamVersion, type: view.type, payload: Data(view.payload))
@@ -364,6 +411,16 @@ struct AppendBatch: AppendStateReader {
         case .alreadyStored(let result):
             return .success(result)
         case .write:
+            // Every head the request will change is read now, while a damaged
+            // one fails this request alone rather than the whole transaction.
+            do throws(EventStoreError) {
+                for part in request.streams {
+                    _ = try streamSlot(part.streamID)
+                    for event in part.events { for tag in event.tags { _ = try tagSlot(tag) } }
+                }
+            } catch {
+                return .failure(error)
+            }
             let first = lastPosition + 1
             var versions: [StreamID: UInt64] = [:]
             versions.reserveCapacity(request.streams.count)

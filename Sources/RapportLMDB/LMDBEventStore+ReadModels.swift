@@ -44,6 +44,11 @@ extension LMDBEventStore: ReadModelStorage {
         }
     }
 
+    /// The longest key LMDB stores, in bytes: a read-model key is stored
+    /// after its projection's name and a zero byte, and the three together
+    /// must not be longer (``commit(_:)`` refuses such a change).
+    public static let maximumReadModelKeySize = 511
+
     /// Commits each projection's writes with its checkpoint, all in one write
     /// transaction on the store's writer: all of them land or none.
     ///
@@ -51,7 +56,22 @@ extension LMDBEventStore: ReadModelStorage {
     /// try await store.commit([ReadModelChanges(projection: "calls", writes: ["count": Array("3".utf8)],
     ///                                          checkpoint: ProjectionCheckpoint(version: 1, position: head))])
     /// ```
+    ///
+    /// - Throws: ``EventStoreError/storage(_:)`` naming the key, its length and
+    ///   the limit, before anything is written, when a key with its
+    ///   projection's prefix is longer than ``maximumReadModelKeySize`` bytes.
     public func commit(_ changes: [ReadModelChanges]) async throws(EventStoreError) {
+        for change in changes {
+            let prefixSize = change.projection.utf8.count + 1
+            if prefixSize - 1 > Self.maximumReadModelKeySize {
+                throw .storage(
+                    "the projection name \(change.projection.prefix(40))… is \(prefixSize - 1) bytes; LMDB's limit on a key is \(Self.maximumReadModelKeySize) bytes")
+            }
+            for key in change.writes.keys where prefixSize + key.utf8.count > Self.maximumReadModelKeySize {
+                throw .storage(
+                    "the read-model key \(key.prefix(60))… of projection \(change.projection) is \(key.utf8.count) bytes (\(prefixSize + key.utf8.count) with the projection's name and a separator); LMDB's limit on a key is \(Self.maximumReadModelKeySize) bytes")
+            }
+        }
         // Sorted here, on the caller's task, not on the writer's thread,
         // which meanwhile commits what others submitted.
         let sorted = changes.map { SortedWrites($0) }

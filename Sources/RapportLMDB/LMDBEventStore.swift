@@ -171,7 +171,7 @@ public final class LMDBEventStore: EventStore {
     public func event(id: EventID) async throws(EventStoreError) -> RecordedEvent? {
         try environment.read { (txn) throws(EventStoreError) -> RecordedEvent? in
             guard let position = try txn.reader.position(of: id) else { return nil }
-            return try txn.reader.requireView(at: position, reason: "the event-id index points at it").materialize()
+            return try txn.reader.requireView(ofEvent: id, at: position).materialize()
         }
     }
 

@@ -49,6 +49,18 @@ struct TxnReader {
         return view
     }
 
+    /// The record the event-id index gives for `id`, checked to carry that id:
+    /// a damaged index entry must not hand back another event.
+    func requireView(ofEvent id: EventID, at position: UInt64) throws(EventStoreError) -> RecordView {
+        let view = try requireView(at: position, reason: "the event-id index points at it for event \(id)")
+        guard view.eventID == id else {
+            throw .corruptedRecord(
+                position: view.position,
+                reason: "the event-id index points at it for event \(id), but it holds event \(view.eventID)")
+        }
+        return view
+    }
+
     /// The last stored position and its chain hash bytes (in place), or (0, nil) when empty.
     func last() throws(EventStoreError) -> (position: UInt64, record: UnsafeRawBufferPointer?) {
         do throws(LMDBError) {

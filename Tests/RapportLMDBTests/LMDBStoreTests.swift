@@ -2,6 +2,7 @@ import CLMDB
 import Foundation
 import RapportEventLog
 @testable import RapportLMDB
+import Synchronization
 import Testing
 
 @Suite("LMDB store")
@@ -364,6 +365,250 @@ struct LMDBStoreTests {
             if case .incompatibleStore = error as? EventStoreError { return true }
             return false
         }
+    }
+}
+
+extension LMDBStoreTests {
+    @Test func closeCalledTwiceWhileTheWriterIsBusyReturnsForBoth() async throws {
+        let path = temporaryStorePath("double-close")
+        defer { removeStore(path) }
+        let store = try LMDBEventStore(path: path)
+        // Keep the writer thread busy (as a long commit would) so that both
+        // close() calls find it running.
+        let busy = Task { try await store.writerSubmit { _ in usleep(400_000) } }
+        try await Task.sleep(for: .milliseconds(100))
+        let returned = SharedCounter()
+        for _ in 0..<2 { Task.detached { await store.close(); returned.add() } }
+        let both = await returned.wait(toReach: 2, seconds: 10)
+        try await busy.value
+        #expect(both, "only \(returned.current) of 2 close() calls returned")
+        // A close after the writer ended returns at once.
+        await store.close()
+    }
+}
+
+extension LMDBStoreTests {
+    @Test func aDamagedEventIDIndexEntryIsReportedNotAnsweredWithAnotherEvent() async throws {
+        let path = temporaryStorePath("id-index")
+        defer { removeStore(path) }
+        let store = try LMDBEventStore(path: path)
+        let a = testEvent(payload: "{\"n\":1}"), b = testEvent(payload: "{\"n\":2}")
+        try await store.append([a, b], to: try StreamID("s-1"))
+        // Damage the id index: a's entry points at b's position (2).
+        try await store.writerSubmit { txn in
+            var uuid = a.id.uuid.uuid
+            var position = UInt64(2).bigEndian
+            try withUnsafeMutableBytes(of: &uuid) { k in
+                try withUnsafeMutableBytes(of: &position) { v in
+                    var kv = MDB_val(mv_size: 16, mv_data: k.baseAddress), vv = MDB_val(mv_size: 8, mv_data: v.baseAddress)
+                    try check(mdb_put(txn, store.environment.tables.eventIDs, &kv, &vv, 0), "damaging the index")
+                }
+            }
+        }
+        func isCorruptedAtTwo(_ error: any Error) -> Bool {
+            if case .corruptedRecord(let position, _) = error as? EventStoreError { return position == 2 }
+            return false
+        }
+        await #expect(performing: { _ = try await store.event(id: a.id) }, throws: isCorruptedAtTwo)
+        // An append of the same event (the idempotency check looks it up) meets the damage too.
+        await #expect(performing: { _ = try await store.append([a], to: try StreamID("s-1")) }, throws: isCorruptedAtTwo)
+        #expect(try await store.event(id: b.id)?.position == 2)
+        await store.close()
+    }
+}
+
+extension LMDBStoreTests {
+    /// Starts a probe that opens the store at `path`, begins `count` read
+    /// transactions, and is killed with them open (its reader slots stay taken).
+    func leaveStaleReaders(at path: String, count: Int) async throws {
+        let probe = try ProbeProcess(["hold-readers", path, "\(count)"])
+        let ready = await probe.waitForLine(startingWith: "ready", timeout: .seconds(30))
+        probe.kill()
+        try #require(ready, "the probe did not open its readers: \(probe.waitForOutput())")
+    }
+
+    /// How many reader slots of dead processes LMDB still holds.
+    func staleReaders(_ store: LMDBEventStore) -> Int32 {
+        var dead: Int32 = 0
+        mdb_reader_check(store.environment.env, &dead)
+        return dead
+    }
+
+    @Test func theWriterFreesTheReaderSlotsOfAKilledProcess() async throws {
+        let path = temporaryStorePath("stale")
+        defer { removeStore(path) }
+        let store = try LMDBEventStore(path: path)
+        try await store.append([testEvent()], to: try StreamID("r-0"))
+        try await leaveStaleReaders(at: path, count: 1)
+        // A dead process's slot pins its snapshot's pages: every commit after it would grow the file.
+        for round in 0..<GroupCommitWriter.readerCheckInterval {
+            try await store.append([testEvent()], to: try StreamID("r-\(round)"))
+        }
+        #expect(staleReaders(store) == 0, "the writer left a dead process's reader slot in the table")
+        await store.close()
+    }
+
+    @Test func openingAStoreFreesTheReaderSlotsOfAKilledProcess() async throws {
+        let path = temporaryStorePath("stale-open")
+        defer { removeStore(path) }
+        let first = try LMDBEventStore(path: path)
+        try await first.append([testEvent()], to: try StreamID("o-1"))
+        await first.close()
+        // A live process keeps the environment open (else LMDB resets the
+        // reader table when the next one opens it); another one dies reading.
+        let live = try ProbeProcess(["hold-readers", path, "1"])
+        defer { live.kill() }
+        try #require(await live.waitForLine(startingWith: "ready", timeout: .seconds(30)))
+        try await leaveStaleReaders(at: path, count: 2)
+        let store = try LMDBEventStore(path: path)
+        #expect(staleReaders(store) == 0)
+        await store.close()
+    }
+
+    @Test func aReaderTableFilledByAKilledProcessIsFreedForTheNextRead() async throws {
+        let path = temporaryStorePath("readers-full")
+        defer { removeStore(path) }
+        var configuration = LMDBEventStore.Configuration()
+        configuration.maximumReaders = 8
+        let store = try LMDBEventStore(path: path, configuration: configuration)
+        try await store.append([testEvent()], to: try StreamID("r-1"))
+        // Another process (a CLI run killed, say) held every reader slot.
+        try await leaveStaleReaders(at: path, count: 8)
+        #expect(try await store.headPosition() == 1)
+        await store.close()
+    }
+}
+
+extension LMDBStoreTests {
+    @Test func readsSurviveAnotherProcessGrowingTheMapWhileThisOneWrites() async throws {
+        let path = temporaryStorePath("adopt-race")
+        defer { removeStore(path) }
+        var configuration = LMDBEventStore.Configuration()
+        configuration.initialMapSize = 1 << 20
+        configuration.maximumMapSize = 1 << 30
+        let store = try LMDBEventStore(path: path, configuration: configuration)
+        try await store.append([testEvent()], to: try StreamID("g-1"))
+        let errors = Mutex<[String]>([])
+        let stop = Mutex(false)
+        // Readers on threads of their own, reading as fast as they can.
+        let readersDone = SharedCounter()
+        for _ in 0..<3 {
+            Thread.detachNewThread {
+                while !stop.withLock({ $0 }) {
+                    do throws(EventStoreError) {
+                        _ = try store.environment.read { (txn) throws(EventStoreError) in try txn.reader.last().position }
+                    } catch {
+                        errors.withLock { $0.append("\(error)") }
+                    }
+                }
+                readersDone.add()
+            }
+        }
+        // This process's writer busy with read-model commits (each a write transaction).
+        let writer = Task {
+            var round: UInt64 = 0
+            while !stop.withLock({ $0 }) {
+                round += 1
+                do throws(EventStoreError) {
+                    try await store.commit([ReadModelChanges(
+                        projection: "w", writes: ["k": [UInt8](repeating: 1, count: 100)],
+                        checkpoint: ProjectionCheckpoint(version: 1, position: LogPosition(round)))])
+                } catch {
+                    errors.withLock { $0.append("commit: \(error)") }
+                }
+            }
+        }
+        // Another process grows the map and writes past this process's mapping, again and again.
+        var outputs: [[Substring]] = []
+        for step in 1...5 {
+            let size = (1 << 20) << step
+            let grow = try ProbeProcess(["grow", path, "\(size * 2)", "\(size)", "filler-\(step)"])
+            outputs.append(grow.waitForOutput())
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        stop.withLock { $0 = true }
+        await writer.value
+        _ = await readersDone.wait(toReach: 3, seconds: 10)
+        #expect(outputs.allSatisfy { $0.last?.hasPrefix("grown") == true }, "\(outputs)")
+        let seen = errors.withLock { $0 }
+        #expect(seen.isEmpty, "\(seen.count) failures, such as \(Array(Set(seen)).prefix(3))")
+        // The writer and the readers see the grown map.
+        try await store.append([testEvent()], to: try StreamID("g-2"))
+        #expect(try await store.headPosition() == 2)
+        await store.close()
+    }
+}
+
+extension LMDBStoreTests {
+    @Test func aSmallAppendIsNotRefusedBecauseABigOneTooLargeForTheMapSharedItsCommit() async throws {
+        let path = temporaryStorePath("full-group")
+        defer { removeStore(path) }
+        var configuration = LMDBEventStore.Configuration()
+        configuration.initialMapSize = 1 << 20
+        configuration.maximumMapSize = 1 << 20
+        let store = try LMDBEventStore(path: path, configuration: configuration)
+        try await store.append([testEvent()], to: try StreamID("small-0"))
+        // Hold the writer so the next two appends are queued and taken as one group.
+        let busy = Task { try await store.writerSubmit { _ in usleep(300_000) } }
+        try await Task.sleep(for: .milliseconds(100))
+        let big = Task { () -> Result<AppendResult, EventStoreError> in
+            do throws(EventStoreError) {
+                return .success(try await store.append([testEvent(payload: String(repeating: "x", count: 2 << 20))], to: try StreamID("big-1")))
+            } catch { return .failure(error) }
+        }
+        try await Task.sleep(for: .milliseconds(20))
+        let small = Task { () -> Result<AppendResult, EventStoreError> in
+            do throws(EventStoreError) {
+                return .success(try await store.append([testEvent()], to: try StreamID("small-1")))
+            } catch { return .failure(error) }
+        }
+        try await busy.value
+        let bigResult = await big.value, smallResult = await small.value
+        guard case .failure(.storeFull) = bigResult else {
+            Issue.record("the 2 MiB append should not fit a 1 MiB map: \(bigResult)")
+            return
+        }
+        // The same small append, alone, fits.
+        let again: Result<AppendResult, EventStoreError>
+        do throws(EventStoreError) { again = .success(try await store.append([testEvent()], to: try StreamID("small-2"))) } catch { again = .failure(error) }
+        #expect((try? again.get()) != nil, "a small append alone fits: \(again)")
+        #expect((try? smallResult.get()) != nil, "the small append grouped with the big one was refused: \(smallResult)")
+        await store.close()
+    }
+
+    @Test func aDamagedTagHeadFailsOnlyTheAppendThatWouldChangeIt() async throws {
+        let path = temporaryStorePath("damaged-tag-group")
+        defer { removeStore(path) }
+        let store = try LMDBEventStore(path: path)
+        let damaged = try Tag("damaged")
+        try await store.append([testEvent(tags: [damaged])], to: try StreamID("t-0"))
+        try await store.writerSubmit { txn in
+            var key = Array("damaged".utf8), value: [UInt8] = [0xFF]
+            try key.withUnsafeMutableBytes { k in
+                try value.withUnsafeMutableBytes { v in
+                    var kv = MDB_val(mv_size: k.count, mv_data: k.baseAddress), vv = MDB_val(mv_size: v.count, mv_data: v.baseAddress)
+                    try check(mdb_put(txn, store.environment.tables.tagHeads, &kv, &vv, 0), "damaging a tag head")
+                }
+            }
+        }
+        // Hold the writer so that both appends are queued and taken as one group.
+        let busy = Task { try await store.writerSubmit { _ in usleep(300_000) } }
+        try await Task.sleep(for: .milliseconds(100))
+        let tagged = Task { () -> Result<AppendResult, EventStoreError> in
+            do throws(EventStoreError) { return .success(try await store.append([testEvent(tags: [damaged])], to: try StreamID("t-1"))) } catch { return .failure(error) }
+        }
+        let plain = Task { () -> Result<AppendResult, EventStoreError> in
+            do throws(EventStoreError) { return .success(try await store.append([testEvent()], to: try StreamID("t-2"))) } catch { return .failure(error) }
+        }
+        try await busy.value
+        let taggedResult = await tagged.value, plainResult = await plain.value
+        guard case .failure(.storage(let reason)) = taggedResult else {
+            Issue.record("an append over a damaged tag head: \(taggedResult)")
+            return
+        }
+        #expect(reason.contains("damaged"))
+        #expect((try? plainResult.get()) != nil, "the append grouped with it: \(plainResult)")
+        await store.close()
     }
 }
 

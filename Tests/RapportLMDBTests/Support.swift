@@ -1,6 +1,7 @@
 import Foundation
 import RapportEventLog
 import RapportLMDB
+import Synchronization
 
 /// A fresh directory under the system's temporary folder.
 func temporaryStorePath(_ label: String = "store") -> String {
@@ -111,4 +112,21 @@ final class ProbeProcess: @unchecked Sendable {
 /// The payload the probe wrote for `sequence` of `writer` (mirrors the probe).
 func probePayload(writer: String, sequence: Int) -> Data {
     Data("{\"writer\":\"\(writer)\",\"sequence\":\(sequence),\"pad\":\"\(String(repeating: "p", count: sequence % 200))\"}".utf8)
+}
+
+/// A count shared between tasks and threads.
+final class SharedCounter: Sendable {
+    private let value = Mutex(0)
+    func add() { value.withLock { $0 += 1 } }
+    var current: Int { value.withLock { $0 } }
+
+    /// Waits up to `seconds` for the count to reach `count`; true if it did.
+    func wait(toReach count: Int, seconds: Double) async -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if current >= count { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return current >= count
+    }
 }

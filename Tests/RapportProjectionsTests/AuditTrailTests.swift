@@ -1,6 +1,7 @@
 import Foundation
 import RapportCore
 import RapportEventLog
+import RapportLMDB
 import RapportProjections
 import RapportReplay
 import Testing
@@ -229,5 +230,26 @@ struct AuditTrailTests {
         #expect(text == "2026-03-01T00:00:00.123456Z")
         #expect(ProjectionTimestamp.microseconds(of: try ProjectionTimestamp.date(from: text)) == 1_772_323_200_123_456)
         #expect(try ProjectionTimestamp.date(from: "2026-03-01T00:00:00Z") == day0)
+    }
+}
+
+extension AuditTrailTests {
+    @Test func aStreamIDFullOfSlashesGetsKeysThatFitLMDBAndIsFoundAndVerified() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rapport-audit-long-keys-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let store = try LMDBEventStore(path: path)
+        // A valid stream id (255 bytes): a document path, whose escaped id (`%2F`) is 3 times as long.
+        let stream = try StreamID("doc-" + String(repeating: "a/", count: 125) + "x")
+        let actor = Principal(id: String(repeating: "u/", count: 100), role: .admin)
+        try await store.append([NewEvent(type: "DocumentFiled", metadata: EventMetadata(actor: actor, channel: .api), payload: Data("{}".utf8))], to: stream)
+        try await store.append([NewEvent(type: "DocumentFiled", metadata: EventMetadata(actor: anna, channel: .api), payload: Data("{}".utf8))], to: try StreamID("doc-short"))
+        #expect(try await ProjectionRunner(log: store, storage: store, projections: [audit]).catchUp() == 2)
+        let recorded = try #require(try await store.readLog(from: 1, filter: LogFilter(), limit: 1).first)
+        let entry = AuditTrail.entry(for: recorded)
+        let byEntity = try audit.entries(AuditQuery(.entity(kind: entry.entityKind, id: entry.entityID)), in: store).items
+        #expect(byEntity.map(\.position) == [1])
+        #expect(try audit.entries(AuditQuery(.actor(actor.id)), in: store).items.map(\.position) == [1])
+        #expect(try await audit.verify(in: store, against: store).isSound)
+        await store.close()
     }
 }

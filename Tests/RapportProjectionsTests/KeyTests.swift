@@ -38,3 +38,15 @@ struct KeyTests {
         #expect(Key.component("a/b%c") == "a%2Fb%25c" && Key.decodeComponent("a%2Fb%25c") == "a/b%c")
     }
 }
+
+extension KeyTests {
+    @Test func aLongComponentIsReplacedByADigestThatKeepsKeysApart() {
+        #expect(Key.boundedComponent("a/b%c") == "a%2Fb%25c")
+        let long = String(repeating: "/", count: 43)  // 129 bytes escaped
+        let other = String(repeating: "/", count: 44)
+        #expect(Key.boundedComponent(String(repeating: "/", count: 42)).utf8.count == 126)
+        #expect(Key.boundedComponent(long).hasPrefix("%H") && Key.boundedComponent(long).utf8.count == 66)
+        #expect(Key.boundedComponent(long) != Key.boundedComponent(other))
+        #expect(!Key.boundedComponent(long).contains("/"))
+    }
+}

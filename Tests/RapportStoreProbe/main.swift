@@ -6,9 +6,14 @@
 //   RapportStoreProbe append-count PATH WRITER N    append N events, one per call, then exit
 //   RapportStoreProbe fill-disk PATH BYTES          cap the file size at BYTES, append until refused
 //   RapportStoreProbe replay PATH                   run the chained projection to the head (killed mid-way by tests)
+//   RapportStoreProbe hold-readers PATH N           open the environment, begin N read transactions,
+//                                                   print "ready", wait to be killed (leaves stale reader slots)
+//   RapportStoreProbe grow PATH MAPSIZE BYTES KEY   set the map to MAPSIZE bytes and write BYTES under KEY
+//                                                   (table "filler") past the others' mappings, print "grown"
 //
 // Output: "ack POSITION EVENT-ID STREAM SEQUENCE" per stored event;
 // "refused ERROR" when an append fails; "done" at a normal end.
+import CLMDB
 import Foundation
 import RapportEventLog
 import RapportLMDB
@@ -87,6 +92,44 @@ do {
         try await runner.catchUp { progress in emit("batch \(progress.done)") }
         await store.close()
         emit("done")
+    case "hold-readers":
+        // Plain LMDB, as another program on the same store would be.
+        var env: OpaquePointer?
+        var code = mdb_env_create(&env)
+        if code == MDB_SUCCESS { _ = mdb_env_set_maxdbs(env, 32); code = mdb_env_open(env, path, UInt32(MDB_NOTLS), 0o644) }
+        guard code == MDB_SUCCESS else { emit("refused \(String(cString: mdb_strerror(code)))"); exit(1) }
+        for _ in 0..<(arguments.count > 3 ? Int(arguments[3]) ?? 1 : 1) {
+            var txn: OpaquePointer?
+            code = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn)
+            guard code == MDB_SUCCESS else { emit("refused \(String(cString: mdb_strerror(code)))"); exit(1) }
+        }
+        emit("ready")
+        while true { pause() }
+    case "grow":
+        guard arguments.count > 5, let mapSize = Int(arguments[3]), let bytes = Int(arguments[4]) else { exit(2) }
+        var env: OpaquePointer?, txn: OpaquePointer?
+        var dbi: MDB_dbi = 0
+        var code = mdb_env_create(&env)
+        if code == MDB_SUCCESS { _ = mdb_env_set_maxdbs(env, 32); code = mdb_env_set_mapsize(env, mapSize) }
+        if code == MDB_SUCCESS { code = mdb_env_open(env, path, UInt32(MDB_NOTLS), 0o644) }
+        if code == MDB_SUCCESS { code = mdb_txn_begin(env, nil, 0, &txn) }
+        if code == MDB_SUCCESS { code = mdb_dbi_open(txn, "filler", UInt32(MDB_CREATE), &dbi) }
+        if code == MDB_SUCCESS {
+            var key = Array(arguments[5].utf8)
+            code = key.withUnsafeMutableBytes { keyBytes in
+                var k = MDB_val(mv_size: keyBytes.count, mv_data: keyBytes.baseAddress)
+                var v = MDB_val(mv_size: bytes, mv_data: nil)
+                let put = mdb_put(txn, dbi, &k, &v, UInt32(MDB_RESERVE))
+                if put == MDB_SUCCESS { memset(v.mv_data, 1, bytes) }
+                return put
+            }
+        }
+        if code == MDB_SUCCESS { code = mdb_txn_commit(txn) }
+        guard code == MDB_SUCCESS else { emit("refused \(String(cString: mdb_strerror(code)))"); exit(1) }
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        emit("grown \(info.me_mapsize)")
+        mdb_env_close(env)
     default:
         FileHandle.standardError.write(Data("unknown command \(command)\n".utf8))
         exit(2)

@@ -26,10 +26,10 @@ public enum AuditSelection: Hashable, Sendable {
     var base: String {
         switch self {
         case .all: "entry/"
-        case .actor(let actor): "actor/\(Key.component(actor))/"
-        case .entity(let kind, let id): "entity/\(Key.component(kind))/\(Key.component(id))/"
+        case .actor(let actor): "actor/\(Key.boundedComponent(actor))/"
+        case .entity(let kind, let id): "entity/\(Key.boundedComponent(kind))/\(Key.boundedComponent(id))/"
         case .field(_, let kind, let id): AuditSelection.entity(kind: kind, id: id).base
-        case .action(let action): "action/\(Key.component(action))/"
+        case .action(let action): "action/\(Key.boundedComponent(action))/"
         }
     }
 }

@@ -30,14 +30,21 @@ public import RapportReplay
 /// | `entity/<kind>/<id>/<position>` | index |
 /// | `action/<type>/<position>` | index |
 ///
+/// Actors, kinds, ids and types are escaped key components (`%` and `/`
+/// escaped); one longer than 128 bytes is replaced by `%H` and its SHA-256
+/// in hex, so that every key fits a store's key limit (LMDB: 511 bytes)
+/// whatever the stream id. Queries build their keys the same way.
+///
 /// Positions are 20-digit zero-padded, so each index is in log order and a
 /// position range is one seek and a walk. The actor index holds the entries
 /// themselves, so "everything Anna did in March" reads one contiguous run
 /// of keys. A field's changes are found through its entity's index.
 public struct AuditTrail: Projection {
     public let name: String
-    /// 2: entries in the actor index; no field index.
-    public let version = 2
+    /// 2: entries in the actor index; no field index. 3: a key component
+    /// longer than 128 bytes (escaped) is stored as its digest, so every key
+    /// fits LMDB's limit (a trail of version 2 is rebuilt).
+    public let version = 3
     /// Every event; payloads are read as JSON fields, never decoded.
     public let interest = ProjectionInterest(decoding: [])
 
@@ -63,9 +70,9 @@ public struct AuditTrail: Projection {
         init(of entry: AuditEntry) {
             let position = Key.position(entry.position)
             self.entry = "entry/\(position)"
-            actor = "actor/\(Key.component(entry.actor.id))/\(position)"
-            entity = "entity/\(Key.component(entry.entityKind))/\(Key.component(entry.entityID))/\(position)"
-            action = "action/\(Key.component(entry.action))/\(position)"
+            actor = "actor/\(Key.boundedComponent(entry.actor.id))/\(position)"
+            entity = "entity/\(Key.boundedComponent(entry.entityKind))/\(Key.boundedComponent(entry.entityID))/\(position)"
+            action = "action/\(Key.boundedComponent(entry.action))/\(position)"
         }
     }
 

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import RapportEventLog
 
@@ -51,6 +52,26 @@ enum Key {
             }
         }
         return result
+    }
+
+    /// The longest component ``boundedComponent(_:)`` keeps as text, in bytes.
+    static let maximumComponentSize = 128
+
+    /// ``component(_:)``, or, when that is longer than
+    /// ``maximumComponentSize`` bytes, `%H` and the SHA-256 of `text` in hex
+    /// (66 bytes): keys built of such components stay under a store's key
+    /// limit (LMDB's 511 bytes) for every valid stream id, tag or type. The
+    /// form is unambiguous (an escaped component has no `%H`) and, as a
+    /// digest, keeps different texts apart; it cannot be decoded, and is
+    /// only used where a key is looked up from its text.
+    static func boundedComponent(_ text: String) -> String {
+        let escaped = component(text)
+        guard escaped.utf8.count > maximumComponentSize else { return escaped }
+        let digest = SHA256.hash(data: Array(text.utf8))
+        return "%H" + digest.map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
     }
 
     /// The inverse of ``component(_:)``.
