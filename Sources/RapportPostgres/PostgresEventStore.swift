@@ -141,7 +141,9 @@ public final class PostgresEventStore: EventStore {
         let logger = self.logger
         do {
             let applied = try await client.withOpenConnection { connection -> [Int] in
-                try await connection.execute("BEGIN", logger: logger)
+                // READ COMMITTED whatever the server's default: a migration that waited for the
+                // advisory lock must see what the one before it created.
+                try await connection.execute("BEGIN ISOLATION LEVEL READ COMMITTED", logger: logger)
                 let applied: [Int]
                 do {
                     applied = try await Self.migrate(schema, on: connection, logger: logger)

@@ -67,6 +67,39 @@ struct PostgresStoreTests {
         await database.drop(schema)
     }
 
+    @Test("several stores migrating one new schema at once take turns also when the server's default isolation is REPEATABLE READ")
+    func concurrentMigrationsUnderRepeatableReadDefault() async throws {
+        let database = try TestDatabase.get()
+        var configuration = PostgresClient.Configuration(
+            host: database.server.host, port: database.server.port, username: database.server.username,
+            password: database.server.password, database: database.server.database, tls: .disable)
+        configuration.options.maximumConnections = 8
+        configuration.options.additionalStartupParameters = [("default_transaction_isolation", "repeatable read")]
+        let client = PostgresClient(configuration: configuration, backgroundLogger: testLogger)
+        let running = Task { await client.run() }
+        let schema = database.freshSchemaName("migrr")
+        let stores = try (0..<4).map { _ in try database.store(schema: schema, client: client) }
+        // Under REPEATABLE READ a migration that waited for the advisory lock kept the snapshot from
+        // before the wait, did not see the schema the first one created, and failed creating it again.
+        let outcomes = await withTaskGroup(of: Result<[Int], EventStoreError>.self) { group in
+            for store in stores {
+                group.addTask {
+                    do throws(EventStoreError) { return .success(try await store.migrate()) } catch { return .failure(error) }
+                }
+            }
+            var all: [Result<[Int], EventStoreError>] = []
+            for await outcome in group { all.append(outcome) }
+            return all
+        }
+        let applied = outcomes.compactMap { try? $0.get() }
+        #expect(applied.count == 4, "\(outcomes)")
+        #expect(applied.filter { $0 == [1, 2] }.count == 1)
+        #expect(applied.filter(\.isEmpty).count == 3)
+        for store in stores { await store.close() }
+        running.cancel()
+        await database.drop(schema)
+    }
+
     @Test("a schema from a newer Rapport is refused")
     func newerSchemaIsRefused() async throws {
         let database = try TestDatabase.get()
