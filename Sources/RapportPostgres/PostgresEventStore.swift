@@ -1,3 +1,4 @@
+import Dispatch
 public import Logging
 public import PostgresNIO
 public import RapportEventLog
@@ -117,7 +118,7 @@ public final class PostgresEventStore: EventStore {
     deinit {
         writer.stopWithoutWaiting()
         notifier.close()
-        reading.close()
+        reading.close(waitingForReads: false)  // no read runs: each holds the store
     }
 
     // MARK: Schema
@@ -338,13 +339,22 @@ public final class PostgresEventStore: EventStore {
     }
 
     /// Lets queued appends commit, ends the subscriptions' listener, then refuses
-    /// further work with ``EventStoreError/storeClosed``. The `PostgresClient`
-    /// stays open: it is the application's.
+    /// further work with ``EventStoreError/storeClosed``. A read-model read in
+    /// progress is waited for before its connection goes back to the pool.
+    /// The `PostgresClient` stays open: it is the application's.
     public func close() async {
         await writer.stop()
         closed.store(true, ordering: .releasing)
         notifier.close()
-        reading.close()
+        // A read-model read in progress keeps the reading connection inside its
+        // transaction: wait for it off Swift's cooperative pool (a read blocks its thread).
+        let reading = self.reading
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                reading.close(waitingForReads: true)
+                continuation.resume()
+            }
+        }
     }
 
     // MARK: Verification
