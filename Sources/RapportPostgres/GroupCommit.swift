@@ -142,6 +142,8 @@ struct AppendTransaction: Sendable {
     let logger: Logger
     /// `idle_in_transaction_session_timeout` for append transactions, in milliseconds.
     let idleTimeoutMilliseconds: Int64
+    /// Record bytes per INSERT statement (``RowWriter/bytesPerStatement``).
+    var bytesPerStatement = RowWriter.defaultBytesPerStatement
     /// How often a group is tried when PostgreSQL reports a conflict it may not repeat.
     static let attempts = 3
 
@@ -309,7 +311,9 @@ struct AppendTransaction: Sendable {
 
     private func write(_ batch: AppendBatch, on connection: PostgresConnection) async throws {
         let streams = batch.changedStreams.map { ($0.0.rawValue, $0.1) }, tags = batch.changedTags.map { ($0.0.rawValue, $0.1) }
-        try await RowWriter(schema: schema, logger: logger).insert(
+        var writer = RowWriter(schema: schema, logger: logger)
+        writer.bytesPerStatement = bytesPerStatement
+        try await writer.insert(
             batch.rows, then: .init(streams: streams, tags: tags, lastPosition: batch.lastPosition, lastChainHash: batch.lastChainHash),
             on: connection)
     }

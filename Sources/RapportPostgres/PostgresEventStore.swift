@@ -56,6 +56,8 @@ public final class PostgresEventStore: EventStore {
         public var maximumEventsPerCommit: Int = 10_000
         /// The most record bytes the writer puts in one transaction when grouping appends.
         public var maximumBytesPerCommit: Int = 32 << 20
+        /// The most record bytes in one INSERT statement (internal; tests lower it).
+        var bytesPerStatement: Int = RowWriter.defaultBytesPerStatement
         /// Whether subscriptions LISTEN for appends (one pooled connection per store
         /// while any subscription has started). Without it they only poll.
         public var listensForNotifications: Bool = true
@@ -109,7 +111,8 @@ public final class PostgresEventStore: EventStore {
         self.reading = ReadingConnection(client: client, logger: logger)
         self.writer = GroupCommitWriter(
             transaction: AppendTransaction(
-                client: client, schema: schema, logger: logger, idleTimeoutMilliseconds: Self.milliseconds(configuration.lockIdleTimeout)),
+                client: client, schema: schema, logger: logger, idleTimeoutMilliseconds: Self.milliseconds(configuration.lockIdleTimeout),
+                bytesPerStatement: max(1, configuration.bytesPerStatement)),
             maximumEventsPerCommit: configuration.maximumEventsPerCommit,
             maximumBytesPerCommit: configuration.maximumBytesPerCommit)
         writer.start()
