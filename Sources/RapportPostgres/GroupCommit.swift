@@ -142,6 +142,8 @@ struct AppendTransaction: Sendable {
     let logger: Logger
     /// `idle_in_transaction_session_timeout` for append transactions, in milliseconds.
     let idleTimeoutMilliseconds: Int64
+    /// Record bytes per INSERT statement (``RowWriter/bytesPerStatement``).
+    var bytesPerStatement = RowWriter.defaultBytesPerStatement
     /// How often a group is tried when PostgreSQL reports a conflict it may not repeat.
     static let attempts = 3
 
@@ -232,28 +234,39 @@ struct AppendTransaction: Sendable {
     ) async throws -> [Result<AppendResult, EventStoreError>] {
         // 1. The lock. In READ COMMITTED, a FOR UPDATE that waited returns the
         //    row as the previous holder committed it, and every later statement
-        //    of this transaction sees that holder's rows.
-        //    Recorded-at is the server's clock, but never earlier than the last
-        //    record's (its header's little-endian recorded-at): a log imported
-        //    from elsewhere may end later than this server's clock.
+        //    of this transaction sees that holder's rows. The statement that
+        //    waited does not: its other reads use the snapshot taken before the
+        //    wait, so nothing else is read in it.
         let lock = PostgresQuery.bound(
             """
-            SELECT h.position, h.chain_hash,
-                   floor(extract(epoch FROM clock_timestamp()) * 1000000)::bigint,
-                   (SELECT substring(e.record FROM \(RecordFormat.Offset.recordedAt + 1) FOR 8) FROM \(schema.events) e WHERE e.position = h.position),
-                   set_config('idle_in_transaction_session_timeout', $1, true)
+            SELECT h.position, h.chain_hash, set_config('idle_in_transaction_session_timeout', $1, true)
             FROM \(schema.logHead) h WHERE h.singleton FOR UPDATE OF h
             """, "\(idleTimeoutMilliseconds)")
+        var locked: (position: Int64, hash: ByteBuffer)?
+        for try await (position, hash, _) in try await connection.run(lock, logger: logger).decode((Int64, ByteBuffer, String).self) {
+            locked = (position, hash)
+        }
+        guard let locked else {
+            throw EventStoreError.incompatibleStore("the log head row of schema \"\(schema.name)\" is missing; the tables were changed by hand")
+        }
+        //    Recorded-at, read under the lock in a statement of its own (a new
+        //    snapshot, which sees the previous holder's rows): the server's
+        //    clock, but never earlier than the last record's (its header's
+        //    little-endian recorded-at), since a log imported from elsewhere may
+        //    end later than this server's clock.
+        let clock = PostgresQuery.bound(
+            """
+            SELECT floor(extract(epoch FROM clock_timestamp()) * 1000000)::bigint,
+                   (SELECT substring(record FROM \(RecordFormat.Offset.recordedAt + 1) FOR 8) FROM \(schema.events) WHERE position = $1)
+            """, locked.position)
         var head: (position: Int64, hash: ByteBuffer, now: Int64)?
-        for try await (position, hash, now, last, _) in try await connection.run(lock, logger: logger)
-            .decode((Int64, ByteBuffer, Int64, ByteBuffer?, String).self)
-        {
+        for try await (now, last) in try await connection.run(clock, logger: logger).decode((Int64, ByteBuffer?).self) {
             var lastRecordedAt = last
             let previous = lastRecordedAt?.readInteger(endianness: .little, as: Int64.self) ?? .min
-            head = (position, hash, max(now, previous))
+            head = (locked.position, locked.hash, max(now, previous))
         }
         guard let head else {
-            throw EventStoreError.incompatibleStore("the log head row of schema \"\(schema.name)\" is missing; the tables were changed by hand")
+            throw EventStoreError.storage("reading the clock under the log lock of schema \"\(schema.name)\" returned no row")
         }
 
         // 2. What the checks need: stored ids, stream heads, tag heads.
@@ -298,7 +311,9 @@ struct AppendTransaction: Sendable {
 
     private func write(_ batch: AppendBatch, on connection: PostgresConnection) async throws {
         let streams = batch.changedStreams.map { ($0.0.rawValue, $0.1) }, tags = batch.changedTags.map { ($0.0.rawValue, $0.1) }
-        try await RowWriter(schema: schema, logger: logger).insert(
+        var writer = RowWriter(schema: schema, logger: logger)
+        writer.bytesPerStatement = bytesPerStatement
+        try await writer.insert(
             batch.rows, then: .init(streams: streams, tags: tags, lastPosition: batch.lastPosition, lastChainHash: batch.lastChainHash),
             on: connection)
     }

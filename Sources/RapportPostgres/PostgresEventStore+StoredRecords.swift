@@ -33,7 +33,8 @@ extension PostgresEventStore: StoredRecordLog {
     public func importStoredRecords(_ next: () async throws(EventStoreError) -> [StoredRecord]) async throws(EventStoreError) -> LogPosition {
         try checkOpen()
         let schema = self.schema, logger = self.logger
-        let writer = RowWriter(schema: schema, logger: logger)
+        var writer = RowWriter(schema: schema, logger: logger)
+        writer.bytesPerStatement = Swift.max(1, configuration.bytesPerStatement)
         let timeout = Self.milliseconds(configuration.lockIdleTimeout)
         do {
             return try await client.withOpenConnection { connection in

@@ -1,3 +1,4 @@
+import Dispatch
 public import Logging
 public import PostgresNIO
 public import RapportEventLog
@@ -55,6 +56,8 @@ public final class PostgresEventStore: EventStore {
         public var maximumEventsPerCommit: Int = 10_000
         /// The most record bytes the writer puts in one transaction when grouping appends.
         public var maximumBytesPerCommit: Int = 32 << 20
+        /// The most record bytes in one INSERT statement (internal; tests lower it).
+        var bytesPerStatement: Int = RowWriter.defaultBytesPerStatement
         /// Whether subscriptions LISTEN for appends (one pooled connection per store
         /// while any subscription has started). Without it they only poll.
         public var listensForNotifications: Bool = true
@@ -108,7 +111,8 @@ public final class PostgresEventStore: EventStore {
         self.reading = ReadingConnection(client: client, logger: logger)
         self.writer = GroupCommitWriter(
             transaction: AppendTransaction(
-                client: client, schema: schema, logger: logger, idleTimeoutMilliseconds: Self.milliseconds(configuration.lockIdleTimeout)),
+                client: client, schema: schema, logger: logger, idleTimeoutMilliseconds: Self.milliseconds(configuration.lockIdleTimeout),
+                bytesPerStatement: max(1, configuration.bytesPerStatement)),
             maximumEventsPerCommit: configuration.maximumEventsPerCommit,
             maximumBytesPerCommit: configuration.maximumBytesPerCommit)
         writer.start()
@@ -117,7 +121,7 @@ public final class PostgresEventStore: EventStore {
     deinit {
         writer.stopWithoutWaiting()
         notifier.close()
-        reading.close()
+        reading.close(waitingForReads: false)  // no read runs: each holds the store
     }
 
     // MARK: Schema
@@ -141,7 +145,9 @@ public final class PostgresEventStore: EventStore {
         let logger = self.logger
         do {
             let applied = try await client.withOpenConnection { connection -> [Int] in
-                try await connection.execute("BEGIN", logger: logger)
+                // READ COMMITTED whatever the server's default: a migration that waited for the
+                // advisory lock must see what the one before it created.
+                try await connection.execute("BEGIN ISOLATION LEVEL READ COMMITTED", logger: logger)
                 let applied: [Int]
                 do {
                     applied = try await Self.migrate(schema, on: connection, logger: logger)
@@ -336,13 +342,22 @@ public final class PostgresEventStore: EventStore {
     }
 
     /// Lets queued appends commit, ends the subscriptions' listener, then refuses
-    /// further work with ``EventStoreError/storeClosed``. The `PostgresClient`
-    /// stays open: it is the application's.
+    /// further work with ``EventStoreError/storeClosed``. A read-model read in
+    /// progress is waited for before its connection goes back to the pool.
+    /// The `PostgresClient` stays open: it is the application's.
     public func close() async {
         await writer.stop()
         closed.store(true, ordering: .releasing)
         notifier.close()
-        reading.close()
+        // A read-model read in progress keeps the reading connection inside its
+        // transaction: wait for it off Swift's cooperative pool (a read blocks its thread).
+        let reading = self.reading
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                reading.close(waitingForReads: true)
+                continuation.resume()
+            }
+        }
     }
 
     // MARK: Verification

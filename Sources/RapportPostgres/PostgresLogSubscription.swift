@@ -3,7 +3,8 @@ public import RapportEventLog
 /// The log's events from a position on, as they are appended: it reads what is
 /// stored, then waits for more, woken by PostgreSQL's LISTEN/NOTIFY or, when a
 /// notification is missed, after the store's poll interval. It does not end
-/// by itself.
+/// by itself, unless the filter has a ``LogFilter/through`` position: then it
+/// ends once it has delivered what matches up to that position.
 ///
 /// Events arrive in position order, each once, with no gap: positions are
 /// committed in order, so a page read up to the head holds every event up to it.
@@ -48,14 +49,17 @@ public struct PostgresLogSubscription: AsyncSequence, Sendable {
                     defer { index += 1 }
                     return page[index]
                 }
+                // Past `filter.through`, nothing more can match: the sequence ends.
+                if let through = filter.through, next > through { return nil }
                 if Task.isCancelled { return nil }
                 // Read the generation first: a notification after this point wakes the wait below.
                 let seen = store.notifier.generation
-                let head: LogPosition
+                let end: LogPosition
                 do throws(EventStoreError) {
-                    head = try await store.headPosition()
-                    if head >= next {
-                        page = try await store.readLog(from: next, through: head, filter: filter, limit: pageSize)
+                    let head = try await store.headPosition()
+                    end = filter.through.map { Swift.min(head, $0) } ?? head
+                    if end >= next {
+                        page = try await store.readLog(from: next, through: end, filter: filter, limit: pageSize)
                         index = 0
                     }
                 } catch {
@@ -63,10 +67,11 @@ public struct PostgresLogSubscription: AsyncSequence, Sendable {
                     if Task.isCancelled && error != .storeClosed { return nil }
                     throw error
                 }
-                if head >= next {
-                    // A short page covers everything up to the head, matching or not.
-                    next = page.count == pageSize ? page[page.count - 1].position.next : head.next
+                if end >= next {
+                    // A short page covers everything up to `end`, matching or not.
+                    next = page.count == pageSize ? page[page.count - 1].position.next : end.next
                     if !page.isEmpty { continue }
+                    if let through = filter.through, next > through { return nil }
                 }
                 await store.notifier.wait(after: seen, timeout: store.configuration.pollInterval)
             }

@@ -113,14 +113,32 @@ final class ReadingConnection: @unchecked Sendable {
         release?.resume()
     }
 
-    /// Gives the connection back and stops the holder.
-    func close() {
+    /// Refuses further reads (``EventStoreError/storeClosed``), gives the
+    /// connection back to the pool and stops the holder.
+    ///
+    /// With `waitingForReads`, it first waits, blocking the calling thread,
+    /// for a read in progress to end (that read's transaction is open on the
+    /// connection, and it ends it while the connection is still held) and for
+    /// the answer to the COMMIT that ended the last read: the pool gets the
+    /// connection outside any transaction. Without (the store's deinit, when
+    /// no read can be running), the COMMIT already sent still runs before
+    /// whatever the next lease sends.
+    func close(waitingForReads: Bool) {
         condition.lock()
         closed = true
         let holder = self.holder
         self.holder = nil
         condition.broadcast()
         condition.unlock()
+        if waitingForReads {
+            inUse.lock()
+            condition.lock()
+            let commit = pendingCommit
+            pendingCommit = nil
+            condition.unlock()
+            _ = try? commit?.wait()
+            inUse.unlock()
+        }
         letGo(nil)
         holder?.cancel()
     }

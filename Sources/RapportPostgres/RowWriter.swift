@@ -13,6 +13,28 @@ struct RowWriter {
     /// Events per statement: one statement per 5,000 events, so the number of
     /// round trips does not grow with the group.
     static let eventsPerStatement = 5_000
+    /// Record bytes per statement, by default: PostgreSQL refuses a bind
+    /// message of 1 GB or more, and one request may hold far more (up to a
+    /// million events of up to 4 MB each by default), so a statement also ends
+    /// before its records pass this size (a single larger record still goes,
+    /// alone).
+    static let defaultBytesPerStatement = 256 << 20
+
+    /// Record bytes per statement (lowered by tests).
+    var bytesPerStatement = Self.defaultBytesPerStatement
+
+    /// Where the statement whose first record is `start` ends (exclusive): after
+    /// at most ``eventsPerStatement`` records, and before their sizes pass
+    /// `bytesPerStatement` (a single larger record goes alone).
+    static func statementEnd(from start: Int, recordSizes sizes: [Int], bytesPerStatement: Int) -> Int {
+        var end = start, bytes = 0
+        while end < sizes.count && end - start < eventsPerStatement {
+            if end > start && bytes + sizes[end] > bytesPerStatement { break }
+            bytes += sizes[end]
+            end += 1
+        }
+        return end
+    }
 
     /// What a transaction writes after its rows: the heads it changed, the log
     /// head, and the notification of the appends.
@@ -28,8 +50,9 @@ struct RowWriter {
     func insert(_ rows: AppendBatch.Rows, then ending: Ending?, on connection: PostgresConnection) async throws {
         var start = 0
         var tagStart = 0
+        let sizes = rows.records.map(\.readableBytes)
         repeat {
-            let end = min(rows.count, start + Self.eventsPerStatement)
+            let end = Self.statementEnd(from: start, recordSizes: sizes, bytesPerStatement: bytesPerStatement)
             var tagEnd = tagStart
             while tagEnd < rows.tagEvent.count && rows.tagEvent[tagEnd] < end { tagEnd += 1 }
             var query = QueryBuilder()

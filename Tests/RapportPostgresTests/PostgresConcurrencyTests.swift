@@ -1,5 +1,6 @@
 import Foundation
 import RapportEventLog
+import RapportLMDB
 import RapportPostgres
 import Synchronization
 import Testing
@@ -211,6 +212,44 @@ struct PostgresConcurrencyTests {
         #expect(values == Array(1...values.count), "no two writers counted the same value")
         #expect(values.count == 6 * steps(iterations, kind: 2) + 3 * steps(iterations * 2, kind: 2))
         await follower.close()
+        await database.drop(schema)
+    }
+
+    @Test("recorded-at never decreases along the log when appends from several stores wait for the log lock, after a log imported with a later clock")
+    func recordedAtUnderLockContention() async throws {
+        let database = try TestDatabase.get()
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rapport-recorded-at-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var configuration = LMDBEventStore.Configuration()
+        let later = Date(timeIntervalSince1970: 4_102_444_800)  // 2100-01-01: a log recorded by a clock ahead of this server's
+        configuration.clock = StoreClock { later }
+        let source = try LMDBEventStore(path: path, configuration: configuration)
+        try await source.append([testEvent()], to: try StreamID("imported-1"))
+        let (target, schema) = try await database.freshStore("recorded_at")
+        try await LogCopy.copy(from: source, to: target)
+        await source.close()
+
+        // Three stores on the schema, as three processes: their writers wait for each other's lock.
+        // (Before the fix, an append that waited read its predecessor's recorded-at with the
+        // snapshot from before the wait, missed it, and took the server's earlier clock.)
+        let stores = [target, try database.store(schema: schema), try database.store(schema: schema)]
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, store) in stores.enumerated() {
+                group.addTask {
+                    for round in 0..<15 { try await store.append([testEvent()], to: try StreamID("s\(index)-\(round)")) }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let log = try await target.readLog(from: 1, filter: .all, limit: 1_000)
+        #expect(log.count == 46)
+        let decreases = zip(log, log.dropFirst()).filter { $1.recordedAt < $0.recordedAt }
+            .map { "\($0.0.position)->\($0.1.position): \($0.0.recordedAt) then \($0.1.recordedAt)" }
+        #expect(decreases.isEmpty, "recorded-at went backwards \(decreases.count) times, first: \(decreases.prefix(3))")
+        // Every record is dated 2100 or later, so nothing was recorded at or before now.
+        #expect(try await target.position(asOf: Date()) == .start)
+        #expect(try await target.position(asOf: later) == log.last?.position)
+        for store in stores { await store.close() }
         await database.drop(schema)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresNIO
 import RapportCore
 import RapportEventLog
 import RapportPostgres
@@ -6,6 +7,7 @@ import RapportProjections
 import RapportReplay
 import RapportScenario
 import RapportTesting
+import Synchronization
 import Testing
 
 @Suite("PostgreSQL read-model storage", .enabled(if: PostgresTestEnvironment.shouldRun, PostgresTestEnvironment.skipMessage))
@@ -71,6 +73,70 @@ struct PostgresReadModelTests {
         await reader.close()
         #expect(throws: EventStoreError.storeClosed) { try reader.checkpoint(of: "p") }
         await writer.close()
+        await database.drop(schema)
+    }
+
+    @Test("close() during a read-model read waits for it and gives the pool its connection outside the read's transaction")
+    func closeDuringReadModelRead() async throws {
+        let database = try TestDatabase.get()
+        let (setup, schema) = try await database.freshStore("rmclose")
+        try await setup.commit([ReadModelChanges(projection: "p", writes: ["k": [7]], checkpoint: ProjectionCheckpoint(version: 1, position: 1))])
+        await setup.close()
+        let client = TestDatabase.makeClient(database.server, maximumConnections: 1)
+        let running = Task { await client.run() }
+        let store = try database.store(schema: schema, client: client)
+        try await store.prepareForReading()
+        let entered = DispatchSemaphore(value: 0), proceed = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+        let outcome = Mutex<Result<[UInt8]?, EventStoreError>?>(nil)
+        let readEnding = Mutex(false)
+        DispatchQueue.global().async {
+            let result = Result { () throws(EventStoreError) -> [UInt8]? in
+                try store.read("p") { (reader) throws(EventStoreError) -> [UInt8]? in
+                    let value = try reader.value(forKey: "k")
+                    entered.signal()
+                    proceed.wait()
+                    readEnding.withLock { $0 = true }
+                    return value
+                }
+            }
+            outcome.withLock { $0 = result }
+            done.signal()
+        }
+        await Task.detached { entered.wait() }.value
+        // close() returns only once the read has ended: whether it had, it tells when it returns.
+        let closeReturned = Mutex(false)
+        let closing = Task { () -> Bool in
+            await store.close()
+            let readHadEnded = readEnding.withLock { $0 }
+            closeReturned.withLock { $0 = true }
+            return readHadEnded
+        }
+        // The read goes on when close() returns, or after 2 s of close() waiting for it (as it should).
+        let patience = ContinuousClock.now + .seconds(2)
+        while !closeReturned.withLock({ $0 }) && ContinuousClock.now < patience { try await Task.sleep(for: .milliseconds(20)) }
+        proceed.signal()
+        let readHadEnded = try await withTimeout(seconds: 20, "close() after the read ended") { await closing.value }
+        #expect(readHadEnded, "close() returned while the read was still inside its transaction")
+        await Task.detached { done.wait() }.value
+        #expect(try outcome.withLock { $0 }?.get() == [7], "the read in progress completes")
+        #expect(throws: EventStoreError.storeClosed) { try store.read("p") { (reader) throws(EventStoreError) in try reader.value(forKey: "k") } }
+
+        // The pool's only connection, leased again, is outside any transaction.
+        let state = try await withTimeout(seconds: 20, "leasing the pool's only connection") {
+            try await client.withConnection { connection in
+                var text = ""
+                for try await value in try await connection.query(
+                    "SELECT current_setting('transaction_isolation') || ' ' || current_setting('transaction_read_only')", logger: testLogger
+                ).decode(String.self) { text = value }
+                return text
+            }
+        }
+        #expect(state == "read committed off", "a fresh lease should be outside any transaction; it is in: \(state)")
+        // Another store on the same client appends through that connection.
+        let other = try database.store(schema: schema, client: client)
+        await #expect(throws: Never.self) { try await other.append([testEvent()], to: try StreamID("after-close")) }
+        await other.close()
+        running.cancel()
         await database.drop(schema)
     }
 

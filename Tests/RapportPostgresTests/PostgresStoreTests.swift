@@ -1,7 +1,7 @@
 import Foundation
 import PostgresNIO
 import RapportEventLog
-import RapportPostgres
+@testable import RapportPostgres
 import RapportTesting
 import Synchronization
 import Testing
@@ -64,6 +64,39 @@ struct PostgresStoreTests {
         #expect(applied.filter { $0 == [1, 2] }.count == 1)
         #expect(applied.filter(\.isEmpty).count == 3)
         for store in stores { await store.close() }
+        await database.drop(schema)
+    }
+
+    @Test("several stores migrating one new schema at once take turns also when the server's default isolation is REPEATABLE READ")
+    func concurrentMigrationsUnderRepeatableReadDefault() async throws {
+        let database = try TestDatabase.get()
+        var configuration = PostgresClient.Configuration(
+            host: database.server.host, port: database.server.port, username: database.server.username,
+            password: database.server.password, database: database.server.database, tls: .disable)
+        configuration.options.maximumConnections = 8
+        configuration.options.additionalStartupParameters = [("default_transaction_isolation", "repeatable read")]
+        let client = PostgresClient(configuration: configuration, backgroundLogger: testLogger)
+        let running = Task { await client.run() }
+        let schema = database.freshSchemaName("migrr")
+        let stores = try (0..<4).map { _ in try database.store(schema: schema, client: client) }
+        // Under REPEATABLE READ a migration that waited for the advisory lock kept the snapshot from
+        // before the wait, did not see the schema the first one created, and failed creating it again.
+        let outcomes = await withTaskGroup(of: Result<[Int], EventStoreError>.self) { group in
+            for store in stores {
+                group.addTask {
+                    do throws(EventStoreError) { return .success(try await store.migrate()) } catch { return .failure(error) }
+                }
+            }
+            var all: [Result<[Int], EventStoreError>] = []
+            for await outcome in group { all.append(outcome) }
+            return all
+        }
+        let applied = outcomes.compactMap { try? $0.get() }
+        #expect(applied.count == 4, "\(outcomes)")
+        #expect(applied.filter { $0 == [1, 2] }.count == 1)
+        #expect(applied.filter(\.isEmpty).count == 3)
+        for store in stores { await store.close() }
+        running.cancel()
         await database.drop(schema)
     }
 
@@ -274,6 +307,39 @@ struct PostgresStoreTests {
         #expect(try await store.verify() == 12_345)
         let tagged = try await store.readLog(from: 12_000, filter: LogFilter(tags: [even]), limit: 1_000)
         #expect(tagged.map(\.position.rawValue) == Array(stride(from: 12_001, through: 12_345, by: 2)))
+        let commits = try await database.scalar("SELECT count(DISTINCT xmin::text) FROM \"\(schema)\".rapport_events")
+        #expect(commits == 1, "every statement of the append ran in one transaction")
+        await store.close()
+        await database.drop(schema)
+    }
+
+    @Test("an INSERT statement ends before its records pass the byte limit as well as at 5,000 events; a larger record goes alone")
+    func statementsSplitByBytes() {
+        let sizes = [400, 400, 400, 5_000, 10]
+        #expect(RowWriter.statementEnd(from: 0, recordSizes: sizes, bytesPerStatement: 1_000) == 2)
+        #expect(RowWriter.statementEnd(from: 2, recordSizes: sizes, bytesPerStatement: 1_000) == 3)
+        #expect(RowWriter.statementEnd(from: 3, recordSizes: sizes, bytesPerStatement: 1_000) == 4)
+        #expect(RowWriter.statementEnd(from: 4, recordSizes: sizes, bytesPerStatement: 1_000) == 5)
+        #expect(RowWriter.statementEnd(from: 0, recordSizes: Array(repeating: 1, count: 12_000), bytesPerStatement: 1 << 20) == 5_000)
+        // 5,000 records of 4 MB (the default maximum record size) would be a 20 GB bind message;
+        // PostgreSQL refuses 1 GB and more.
+        let large = Array(repeating: 4 << 20, count: 5_000)
+        let end = RowWriter.statementEnd(from: 0, recordSizes: large, bytesPerStatement: RowWriter.defaultBytesPerStatement)
+        #expect(end > 0 && large[0..<end].reduce(0, +) < 1 << 30)
+    }
+
+    @Test("an append split into statements by bytes is stored whole, with its tags, in one transaction")
+    func appendSplitByBytes() async throws {
+        let database = try TestDatabase.get()
+        let (store, schema) = try await database.freshStore("bytesplit") { $0.bytesPerStatement = 2_000 }
+        let even = try Tag("parity:even")
+        let filler = String(repeating: "x", count: 600)
+        let events = (0..<40).map { index in testEvent(tags: index % 2 == 0 ? [even] : [], payload: "{\"n\":\(index),\"f\":\"\(filler)\"}") }
+        let result = try await store.append(events, to: try StreamID("bulk-1"), expecting: .noStream)
+        #expect(result.positions == 1...40)
+        #expect(try await store.verify() == 40)
+        let tagged = try await store.readLog(from: 1, filter: LogFilter(tags: [even]), limit: 100)
+        #expect(tagged.map(\.position.rawValue) == Array(stride(from: 1, through: 40, by: 2)))
         let commits = try await database.scalar("SELECT count(DISTINCT xmin::text) FROM \"\(schema)\".rapport_events")
         #expect(commits == 1, "every statement of the append ran in one transaction")
         await store.close()

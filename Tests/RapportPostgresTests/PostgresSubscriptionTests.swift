@@ -138,4 +138,30 @@ struct PostgresSubscriptionTests {
         #expect(waiting.error == .storeClosed)
         await database.drop(schema)
     }
+
+    @Test("a subscription with LogFilter(through:) delivers up to that position and ends, also when it had to wait for it")
+    func subscriptionEndsAtThrough() async throws {
+        let database = try TestDatabase.get()
+        let (store, schema) = try await database.freshStore("subthrough")
+        for index in 0..<5 { try await store.append([testEvent()], to: try StreamID("s-\(index)")) }
+        // Through a stored position: what the read gives, then the end.
+        let early = try await withTimeout(seconds: 20, "a subscription through position 2 ending") {
+            var seen: [UInt64] = []
+            for try await event in store.subscribe(from: 1, filter: LogFilter(through: 2)) { seen.append(event.position.rawValue) }
+            return seen
+        }
+        #expect(early == [1, 2])
+        #expect(try await store.readLog(from: 1, filter: LogFilter(through: 2), limit: 100).map(\.position.rawValue) == early)
+        // Through a position not yet appended, with a page smaller than the range: it waits for it, then ends.
+        let following = Task {
+            var seen: [UInt64] = []
+            for try await event in store.subscribe(from: 4, filter: LogFilter(through: 7), pageSize: 2) { seen.append(event.position.rawValue) }
+            return seen
+        }
+        for index in 5..<9 { try await store.append([testEvent()], to: try StreamID("s-\(index)")) }
+        let late = try await withTimeout(seconds: 20, "a subscription through position 7 ending") { try await following.value }
+        #expect(late == [4, 5, 6, 7])
+        await store.close()
+        await database.drop(schema)
+    }
 }
