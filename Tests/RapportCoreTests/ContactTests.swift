@@ -27,6 +27,25 @@ struct ContactTests {
         #expect(throws: CRMError.invalidValue(field: "name", reason: "it is empty")) { try PersonName(given: " ", family: "") }
     }
 
+    @Test func aBlankOrTooLongNameIsNeverStored() {
+        let empty = PersonName(splitting: " ")
+        Given<Contact>([]).when(.create(name: empty)).thenFails(.invalidValue(field: "name", reason: "it is empty"))
+        Given<Contact>([created]).when(.rename(to: empty)).thenFails(.invalidValue(field: "name", reason: "it is empty"))
+        var long = ada
+        long.family = String(repeating: "x", count: 201)
+        Given<Contact>([]).when(.create(name: long)).thenFails(.invalidValue(field: "name", reason: "it is longer than 200 characters"))
+        Given<Contact>([created]).when(.rename(to: long)).thenFails(.invalidValue(field: "name", reason: "it is longer than 200 characters"))
+        // A name whose parts were changed is stored as PersonName(given:family:) makes it.
+        var padded = ada
+        padded.given = " Ada\n"
+        Given<Contact>([]).when(.create(name: padded))
+            .then([ContactCreated(name: ada, email: nil, phone: nil, ownerID: nil, lifecycleStage: .subscriber)])
+        Given<Contact>([created]).when(.rename(to: padded)).thenNothing()
+        Given<Contact>([created]).when(.rename(to: PersonName(splitting: " Ada  King "))).then([
+            ContactRenamed(from: ada, to: try! PersonName(given: "Ada", family: "King")),
+        ])
+    }
+
     @Test func emailsAreAddedOnceAndRemovedOnlyWhenPresent() throws {
         let given = Given<Contact>([created])
         given.when(.addEmail("ada@work.example")).then([ContactEmailAdded(email: try EmailAddress("ada@work.example"))])

@@ -46,6 +46,21 @@ struct LeadTests {
         given.when(.capture(name: grace, source: .email, owner: "")).thenFails(.invalidValue(field: "owner", reason: "it is empty"))
     }
 
+    @Test func captureRefusesABlankOrTooLongName() {
+        let given = Given<Lead>([])
+        // A blank name is refused, not taken for no name, even when an email address is given.
+        given.when(.capture(name: PersonName(splitting: "  "), email: "x@example.com", source: .webForm))
+            .thenFails(.invalidValue(field: "name", reason: "it is empty"))
+        var long = grace
+        long.given = String(repeating: "g", count: 201)
+        given.when(.capture(name: long, source: .webForm)).thenFails(.invalidValue(field: "name", reason: "it is longer than 200 characters"))
+        var padded = grace
+        padded.family = " Hopper "
+        given.when(.capture(name: padded, source: .referral, channel: .phone))
+            .then([LeadCaptured(name: grace, email: nil, phone: nil, companyName: nil, source: .referral, channel: .phone, campaign: nil,
+                                ownerID: nil)])
+    }
+
     // MARK: Status
 
     @Test func statusMovesFromNewToWorkingToQualified() {

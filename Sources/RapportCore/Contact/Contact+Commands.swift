@@ -8,11 +8,16 @@ extension Command where A == Contact {
     /// try await repository.execute(.create(name: try PersonName(given: "Ada", family: "Lovelace"),
     ///                                      email: "ada@example.com", owner: "user:anna"), on: ContactID(), context: context)
     /// ```
+    ///
+    /// - Throws: ``CRMError/invalidValue(field:reason:)`` for a blank or too long name (checked
+    ///   again, as ``PersonName/init(given:family:)`` checks it), a malformed phone number or
+    ///   country code, or a malformed owner; ``CRMError/invalidEmail(_:)`` for a malformed address.
     public static func create(
         name: PersonName, email: String? = nil, phone: String? = nil, defaultCountryCode: String? = nil,
         owner: String? = nil, lifecycleStage: LifecycleStage = .subscriber
     ) -> Self {
         Command(name: "contact.create", target: .new) { _, _ throws(CRMError) in
+            let name = try checkedName(name)
             let email = try email.map { (text) throws(CRMError) in try EmailAddress(text) }
             let phone = try phone.map { (text) throws(CRMError) in try PhoneNumber(text, defaultCountryCode: defaultCountryCode) }
             let owner = try owner.map { (id) throws(CRMError) in try validatedPrincipalID(id, field: "owner") }
@@ -20,10 +25,13 @@ extension Command where A == Contact {
         }
     }
 
-    /// Renames the contact.
+    /// Renames the contact. The name is checked again as ``PersonName/init(given:family:)`` checks it
+    /// (a blank name is refused with ``CRMError/invalidValue(field:reason:)``); the same name again
+    /// changes nothing.
     public static func rename(to name: PersonName) -> Self {
         Command(name: "contact.rename") { contact, _ throws(CRMError) in
             try contact.ensureActive()
+            let name = try checkedName(name)
             return contact.name == name ? [] : [ContactRenamed(from: contact.name, to: name)]
         }
     }

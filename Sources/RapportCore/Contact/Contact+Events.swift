@@ -8,7 +8,9 @@ public struct ContactCreated: Event {
     public static let typeName = "ContactCreated"
     /// The schema version: 2, the name in given and family parts.
     public static let schemaVersion: UInt32 = 2
-    /// The contact's name, given and family parts.
+    /// The contact's name, given and family parts, checked as ``PersonName/init(given:family:)`` checks
+    /// them (trimmed, not both empty, at most 200 characters each). Events stored before this check
+    /// and version-1 records read through the upcaster may hold an unchecked name.
     public var name: PersonName
     /// The first email address, validated and normalised; nil when none was given.
     public var email: EmailAddress?
@@ -48,7 +50,7 @@ public struct ContactRenamed: Event {
     public static let typeName = "ContactRenamed"
     /// The name before (optional in the payload; a created contact always has one).
     public var from: PersonName?
-    /// The new name.
+    /// The new name, checked as ``PersonName/init(given:family:)`` checks it.
     public var to: PersonName
 }
 

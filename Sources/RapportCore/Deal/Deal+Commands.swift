@@ -4,12 +4,6 @@ public import RapportEventLog
 /// The most contacts one deal may have (every deal event is tagged with each).
 let maximumDealContacts = 50
 
-/// Checks an amount again: `Money`'s fields are mutable, so a negative amount
-/// or a malformed currency may reach a command.
-func checkedMoney(_ money: Money) throws(CRMError) -> Money {
-    try Money(amount: money.amount, currency: money.currency)
-}
-
 func validatedDealTitle(_ title: String) throws(CRMError) -> String {
     let trimmed = title.trimmingCharacters(in: .whitespacesAndNewlines)
     guard !trimmed.isEmpty else { throw .invalidValue(field: "deal title", reason: "it is empty") }
