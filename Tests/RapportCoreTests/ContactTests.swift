@@ -68,6 +68,16 @@ struct ContactTests {
             .then([ContactConsentRecorded(channel: .email, granted: true, source: "web-form:newsletter", lawfulBasis: "consent", at: given.context.now)])
         given.when(.recordConsent(.sms, granted: true, source: "", lawfulBasis: "consent"))
             .thenFails(.invalidValue(field: "consent source", reason: "it is empty"))
+        given.when(.recordConsent(.sms, granted: true, source: "  ", lawfulBasis: "consent"))
+            .thenFails(.invalidValue(field: "consent source", reason: "it is empty"))
+        given.when(.recordConsent(.sms, granted: true, source: "call", lawfulBasis: "\n"))
+            .thenFails(.invalidValue(field: "lawful basis", reason: "it is empty"))
+        given.when(.recordConsent(.sms, granted: true, source: String(repeating: "s", count: 1_001), lawfulBasis: "consent"))
+            .thenFails(.invalidValue(field: "consent source", reason: "it is longer than 1000 characters"))
+        given.when(.recordConsent(.sms, granted: true, source: "call", lawfulBasis: String(repeating: "b", count: 1_001)))
+            .thenFails(.invalidValue(field: "lawful basis", reason: "it is longer than 1000 characters"))
+        given.when(.recordConsent(.phone, granted: false, source: " call:2024-03-01 ", lawfulBasis: " consent\n"))
+            .then([ContactConsentRecorded(channel: .phone, granted: false, source: "call:2024-03-01", lawfulBasis: "consent", at: given.context.now)])
         var contact = given.state
         contact.apply(ContactConsentRecorded(channel: .sms, granted: false, source: "call", lawfulBasis: "consent", at: given.context.now))
         #expect(contact.consents[.sms]?.granted == false)
@@ -82,6 +92,23 @@ struct ContactTests {
             .thenFails(.invalidValue(field: "custom field name", reason: "\"bad name!\" must be 1 to 64 letters, digits, _ or -"))
         given.when(.clearCustomField("budget")).then([ContactCustomFieldCleared(field: "budget", from: .number(100))])
         given.when(.clearCustomField("missing")).thenFails(.invalidValue(field: "missing", reason: "the field is not set on contact \(given.id)"))
+    }
+
+    @Test func rolesAndArchiveReasonsAreTrimmedAndAtMostAThousandCharacters() {
+        let acme = CompanyID()
+        let given = Given<Contact>([created])
+        given.when(.linkToCompany(acme, role: " CTO\n")).then([ContactLinkedToCompany(companyID: acme, role: "CTO", previousCompanyID: nil)])
+        given.when(.linkToCompany(acme, role: "  ")).then([ContactLinkedToCompany(companyID: acme, role: nil, previousCompanyID: nil)])
+        given.when(.linkToCompany(acme, role: String(repeating: "r", count: 1_001)))
+            .thenFails(.invalidValue(field: "role", reason: "it is longer than 1000 characters"))
+        let linked = Given<Contact>([created, ContactLinkedToCompany(companyID: acme, role: "CTO", previousCompanyID: nil)])
+        linked.when(.linkToCompany(acme, role: " CTO ")).thenNothing()
+        #expect(linked.state.companyRole == "CTO")
+
+        given.when(.archive(reason: " left the company ")).then([ContactArchived(reason: "left the company")])
+        given.when(.archive(reason: " \n ")).then([ContactArchived(reason: nil)])
+        given.when(.archive(reason: String(repeating: "r", count: 1_001)))
+            .thenFails(.invalidValue(field: "reason", reason: "it is longer than 1000 characters"))
     }
 
     @Test func archivedContactsRefuseChangesUntilRestored() {

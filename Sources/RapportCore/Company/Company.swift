@@ -27,7 +27,7 @@ public struct Company: Aggregate {
     public internal(set) var parentID: CompanyID?
     /// The owner's principal id; nil when the company has none.
     public internal(set) var owner: String?
-    /// Linked contacts and their role at the company.
+    /// Linked contacts and their role at the company (trimmed; empty when none was given).
     public internal(set) var contacts: [ContactID: String] = [:]
     /// Whether the company is archived; it then refuses changes until restored.
     public internal(set) var isArchived = false
@@ -140,7 +140,8 @@ public struct CompanyContactLinked: Event {
     public static let typeName = "CompanyContactLinked"
     /// The contact linked, or whose role at the company changed.
     public var contactID: ContactID
-    /// The contact's role at the company as given, such as `CTO`; nil when none was given.
+    /// The contact's role at the company, such as `CTO`: trimmed, at most 1,000 characters; nil when
+    /// none (or a blank one) was given.
     public var role: String?
 }
 
@@ -156,7 +157,7 @@ public struct CompanyContactUnlinked: Event {
 public struct CompanyArchived: Event {
     /// The type name stored with the event: "CompanyArchived".
     public static let typeName = "CompanyArchived"
-    /// Why, as the caller gave it; nil when no reason was given.
+    /// Why: trimmed, at most 1,000 characters; nil when no reason (or a blank one) was given.
     public var reason: String?
 }
 
@@ -252,9 +253,14 @@ extension Command where A == Company {
     }
 
     /// The company's side of a contact link; see ``Repository/linkContact(_:to:role:context:)``.
+    /// The role is trimmed; a blank one means none.
+    ///
+    /// - Throws: ``CRMError/invalidValue(field:reason:)`` (field `role`) for a role longer than
+    ///   1,000 characters.
     public static func linkContact(_ contact: ContactID, role: String? = nil) -> Self {
         Command(name: "company.linkContact") { company, _ throws(CRMError) in
             try company.ensureActive()
+            let role = try optionalText(role, field: "role", maximum: 1_000)
             return company.contacts[contact] == (role ?? "") ? [] : [CompanyContactLinked(contactID: contact, role: role)]
         }
     }
@@ -271,12 +277,15 @@ extension Command where A == Company {
         }
     }
 
-    /// Archives the company, with an optional reason; it refuses changes until restored.
-    /// Sensitive: admins only under ``RoleBasedAccessPolicy``.
+    /// Archives the company, with an optional reason (trimmed; a blank one means none); it refuses
+    /// changes until restored. Sensitive: admins only under ``RoleBasedAccessPolicy``'s default rules.
+    ///
+    /// - Throws: ``CRMError/invalidValue(field:reason:)`` (field `reason`) for a reason longer than
+    ///   1,000 characters.
     public static func archive(reason: String? = nil) -> Self {
         Command(name: "company.archive", isSensitive: true) { company, _ throws(CRMError) in
             try company.ensureActive()
-            return [CompanyArchived(reason: reason)]
+            return [CompanyArchived(reason: try optionalText(reason, field: "reason", maximum: 1_000))]
         }
     }
 
@@ -292,7 +301,9 @@ extension Command where A == Company {
 }
 
 extension Repository {
-    /// Links a contact to a company with a role, on both sides, in one atomic append.
+    /// Links a contact to a company with a role, on both sides, in one atomic append. The role is
+    /// trimmed (a blank one means none); one longer than 1,000 characters is refused with
+    /// ``CRMError/invalidValue(field:reason:)`` and nothing is appended.
     ///
     /// ```swift
     /// try await repository.linkContact(ada, to: acme, role: "decision maker", context: context)

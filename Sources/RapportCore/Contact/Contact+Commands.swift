@@ -90,9 +90,14 @@ extension Command where A == Contact {
     }
 
     /// Links the contact to a company (its side only; see ``Repository/linkContact(_:to:role:context:)``).
+    /// The role is trimmed; a blank one means none.
+    ///
+    /// - Throws: ``CRMError/invalidValue(field:reason:)`` (field `role`) for a role longer than
+    ///   1,000 characters.
     public static func linkToCompany(_ company: CompanyID, role: String? = nil) -> Self {
         Command(name: "contact.linkToCompany") { contact, _ throws(CRMError) in
             try contact.ensureActive()
+            let role = try optionalText(role, field: "role", maximum: 1_000)
             if contact.companyID == company && contact.companyRole == role { return [] }
             return [ContactLinkedToCompany(companyID: company, role: role, previousCompanyID: contact.companyID)]
         }
@@ -127,11 +132,15 @@ extension Command where A == Contact {
     }
 
     /// Records consent given or withdrawn for a channel, with its source and legal basis, at the context's time.
+    /// The source and the basis are trimmed.
+    ///
+    /// - Throws: ``CRMError/invalidValue(field:reason:)`` (field `consent source` or `lawful basis`)
+    ///   when one is blank or longer than 1,000 characters.
     public static func recordConsent(_ channel: ConsentChannel, granted: Bool, source: String, lawfulBasis: String) -> Self {
         Command(name: "contact.recordConsent") { contact, context throws(CRMError) in
             try contact.ensureActive()
-            guard !source.isEmpty else { throw .invalidValue(field: "consent source", reason: "it is empty") }
-            guard !lawfulBasis.isEmpty else { throw .invalidValue(field: "lawful basis", reason: "it is empty") }
+            let source = try requiredText(source, field: "consent source", maximum: 1_000)
+            let lawfulBasis = try requiredText(lawfulBasis, field: "lawful basis", maximum: 1_000)
             return [ContactConsentRecorded(channel: channel, granted: granted, source: source, lawfulBasis: lawfulBasis, at: context.now)]
         }
     }
@@ -176,11 +185,15 @@ extension Command where A == Contact {
         }
     }
 
-    /// Archives the contact. Sensitive: admins only under ``RoleBasedAccessPolicy``.
+    /// Archives the contact, with an optional reason (trimmed; a blank one means none). Sensitive:
+    /// admins only under ``RoleBasedAccessPolicy``'s default rules.
+    ///
+    /// - Throws: ``CRMError/invalidValue(field:reason:)`` (field `reason`) for a reason longer than
+    ///   1,000 characters.
     public static func archive(reason: String? = nil) -> Self {
         Command(name: "contact.archive", isSensitive: true) { contact, _ throws(CRMError) in
             try contact.ensureActive()
-            return [ContactArchived(reason: reason)]
+            return [ContactArchived(reason: try optionalText(reason, field: "reason", maximum: 1_000))]
         }
     }
 

@@ -102,7 +102,8 @@ public struct ContactLinkedToCompany: Event {
     public static let typeName = "ContactLinkedToCompany"
     /// The company the contact is now linked to.
     public var companyID: CompanyID
-    /// The contact's role there as given, such as `CTO`; nil when none was given.
+    /// The contact's role there, such as `CTO`: trimmed, at most 1,000 characters; nil when none (or
+    /// a blank one) was given.
     public var role: String?
     /// The company the contact was linked to before: nil when none, the same as ``companyID`` when only
     /// the role changed.
@@ -145,9 +146,9 @@ public struct ContactConsentRecorded: Event {
     public var channel: ConsentChannel
     /// True when consent was given, false when it was withdrawn.
     public var granted: Bool
-    /// Where the decision was made, such as `web-form:newsletter`, as the caller gave it (not empty).
+    /// Where the decision was made, such as `web-form:newsletter`: trimmed, 1 to 1,000 characters.
     public var source: String
-    /// The legal basis, such as `consent` or `legitimate-interest`, as the caller gave it (not empty).
+    /// The legal basis, such as `consent` or `legitimate-interest`: trimmed, 1 to 1,000 characters.
     public var lawfulBasis: String
     /// When it was recorded: the command's time (``CommandContext/now``), to the second.
     public var at: Date
@@ -195,7 +196,7 @@ public struct ContactRemovedFromSegment: Event {
 public struct ContactArchived: Event {
     /// The type name stored with the event: "ContactArchived".
     public static let typeName = "ContactArchived"
-    /// Why, as the caller gave it; nil when no reason was given.
+    /// Why: trimmed, at most 1,000 characters; nil when no reason (or a blank one) was given.
     public var reason: String?
 }
 

@@ -1,0 +1,45 @@
+import Foundation
+@testable import RapportCore
+import RapportEventLog
+import Testing
+
+@Suite("Company")
+struct CompanyTests {
+    let ada = ContactID()
+    var created: CompanyCreated {
+        CompanyCreated(name: "Acme GmbH", details: [.domain: "acme.example", .industry: "Machinery"], ownerID: "user:anna")
+    }
+
+    @Test func rolesAndArchiveReasonsAreTrimmedAndAtMostAThousandCharacters() {
+        let given = Given<Company>([created])
+        given.when(.linkContact(ada, role: " CTO ")).then([CompanyContactLinked(contactID: ada, role: "CTO")])
+        given.when(.linkContact(ada, role: "\n")).then([CompanyContactLinked(contactID: ada, role: nil)])
+        given.when(.linkContact(ada, role: String(repeating: "r", count: 1_001)))
+            .thenFails(.invalidValue(field: "role", reason: "it is longer than 1000 characters"))
+        let linked = Given<Company>([created, CompanyContactLinked(contactID: ada, role: "CTO")])
+        linked.when(.linkContact(ada, role: "CTO ")).thenNothing()
+        #expect(linked.state.contacts == [ada: "CTO"])
+        let withoutRole = Given<Company>([created, CompanyContactLinked(contactID: ada, role: nil)])
+        withoutRole.when(.linkContact(ada, role: "  ")).thenNothing()
+
+        given.when(.archive(reason: " merged into Acme Holding ")).then([CompanyArchived(reason: "merged into Acme Holding")])
+        given.when(.archive(reason: "  ")).then([CompanyArchived(reason: nil)])
+        given.when(.archive(reason: String(repeating: "r", count: 1_001)))
+            .thenFails(.invalidValue(field: "reason", reason: "it is longer than 1000 characters"))
+    }
+
+    @Test func aLinkWithATooLongRoleStoresNothingOnEitherSide() async throws {
+        let store = InMemoryEventStore()
+        let repository = Repository(store: store)
+        let acme = CompanyID(), contact = ContactID()
+        try await repository.execute(.create(name: "Acme GmbH"), on: acme, context: context())
+        try await repository.execute(.create(name: try PersonName(given: "Ada", family: "Lovelace")), on: contact, context: context())
+        await #expect(throws: CRMError.invalidValue(field: "role", reason: "it is longer than 1000 characters")) {
+            try await repository.linkContact(contact, to: acme, role: String(repeating: "r", count: 1_001), context: context())
+        }
+        #expect(try await store.headPosition() == 2)
+        try await repository.linkContact(contact, to: acme, role: " CTO ", context: context())
+        #expect(try await repository.load(contact).state.companyRole == "CTO")
+        #expect(try await repository.load(acme).state.contacts == [contact: "CTO"])
+    }
+}
