@@ -94,6 +94,40 @@ struct ContactTests {
         given.when(.clearCustomField("missing")).thenFails(.invalidValue(field: "missing", reason: "the field is not set on contact \(given.id)"))
     }
 
+    @Test func customFieldDatesAreStoredToTheSecondBetween1900And9999() {
+        let given = Given<Contact>([created])
+        let renewal = Date(timeIntervalSince1970: 1_750_000_000)
+        given.when(.setCustomField("renewal", .date(renewal + 0.75)))
+            .then([ContactCustomFieldSet(field: "renewal", from: nil, to: .date(renewal))])
+        let set = Given<Contact>([created, ContactCustomFieldSet(field: "renewal", from: nil, to: .date(renewal))])
+        set.when(.setCustomField("renewal", .date(renewal + 0.25))).thenNothing()
+        let outOfRange = "it is not between the years 1900 and 9999"
+        given.when(.setCustomField("renewal", .date(Date(timeIntervalSince1970: -2_208_988_801))))
+            .thenFails(.invalidValue(field: "renewal", reason: outOfRange))
+        given.when(.setCustomField("renewal", .date(Date(timeIntervalSince1970: 253_402_300_800))))
+            .thenFails(.invalidValue(field: "renewal", reason: outOfRange))
+        given.when(.setCustomField("renewal", .date(.distantPast))).thenFails(.invalidValue(field: "renewal", reason: outOfRange))
+        given.when(.setCustomField("score", .number(.nan))).thenFails(.invalidValue(field: "score", reason: "it is not a number"))
+    }
+
+    @Test func aCustomDateReadBackEqualsTheDecidedOne() async throws {
+        let store = InMemoryEventStore()
+        let repository = Repository(store: store)
+        let contact = ContactID()
+        try await repository.execute(.create(name: ada), on: contact, context: context())
+        // The state right after the command: the loaded one with the decided events applied.
+        let renewal = Date(timeIntervalSince1970: 1_750_000_000.6)
+        var decided = try await repository.load(contact).state
+        for event in try Command<Contact>.setCustomField("renewal", .date(renewal)).decide(decided, context()) { decided.apply(event) }
+        try await repository.execute(.setCustomField("renewal", .date(renewal)), on: contact, context: context())
+        let stored = try await repository.load(contact)
+        #expect(stored.state == decided)
+        #expect(stored.state.customFields["renewal"] == .date(Date(timeIntervalSince1970: 1_750_000_000)))
+        // The same date again, after a reload, changes nothing.
+        try await repository.execute(.setCustomField("renewal", .date(renewal)), on: contact, context: context())
+        #expect(try await store.streamVersion(of: contact.streamID) == stored.version)
+    }
+
     @Test func rolesAndArchiveReasonsAreTrimmedAndAtMostAThousandCharacters() {
         let acme = CompanyID()
         let given = Given<Contact>([created])

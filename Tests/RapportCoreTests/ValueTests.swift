@@ -146,6 +146,26 @@ struct ValueTests {
         // which PersonName(given:family:) refuses.
         #expect(PersonName(splitting: "  ") == PersonName(unchecked: "", ""))
     }
+
+    @Test func customFieldValuesAreStoredAsTheyDecode() throws {
+        var contact = Contact(id: ContactID())
+        contact.apply(ContactCreated(name: try PersonName(given: "Ada", family: "Lovelace"), email: nil, phone: nil, ownerID: nil,
+                                     lifecycleStage: .subscriber))
+        let values: [CustomFieldValue] = [
+            .text("x"), .number(Decimal(string: "12.5")!), .number(.nan), .flag(true), .choice("gold"),
+            .date(Date(timeIntervalSince1970: 1_700_000_000.999)), .date(Date(timeIntervalSince1970: -2_208_988_800)),
+            .date(Date(timeIntervalSince1970: 253_402_300_799)), .date(Date(timeIntervalSince1970: -0.5)),
+            .date(Date(timeIntervalSince1970: -2_208_988_800.5)), .date(.distantPast), .date(Date(timeIntervalSince1970: 1e15)),
+        ]
+        var built = 0
+        for value in values {
+            guard let events = try? Command<Contact>.setCustomField("f", value).decide(contact, context()),
+                  let set = events.first as? ContactCustomFieldSet else { continue }
+            built += 1
+            #expect(try roundTrip(set).to == set.to, "\(value)")
+        }
+        #expect(built == 8)
+    }
 }
 
 extension PersonName {

@@ -145,14 +145,17 @@ extension Command where A == Contact {
         }
     }
 
-    /// Sets a typed custom field.
+    /// Sets a typed custom field. A date is kept to the whole second, as every stored date is; setting
+    /// the value the field has changes nothing.
+    ///
+    /// - Throws: ``CRMError/invalidValue(field:reason:)`` for a malformed field name, text longer
+    ///   than 10,000 characters, a number that is not a number (NaN), or a date outside the years
+    ///   1900 to 9999.
     public static func setCustomField(_ field: String, _ value: CustomFieldValue) -> Self {
         Command(name: "contact.setCustomField") { contact, _ throws(CRMError) in
             try contact.ensureActive()
             try validateFieldName(field)
-            if case .text(let text) = value, text.count > 10_000 {
-                throw .invalidValue(field: field, reason: "the text is longer than 10,000 characters")
-            }
+            let value = try validatedCustomFieldValue(value, field: field)
             return contact.customFields[field] == value ? [] : [ContactCustomFieldSet(field: field, from: contact.customFields[field], to: value)]
         }
     }

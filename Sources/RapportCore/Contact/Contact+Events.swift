@@ -162,7 +162,8 @@ public struct ContactCustomFieldSet: Event {
     public var field: String
     /// The value before; nil when the field was not set.
     public var from: CustomFieldValue?
-    /// The new value (text at most 10,000 characters).
+    /// The new value: text at most 10,000 characters, a number not NaN, a date to the whole second
+    /// between the years 1900 and 9999.
     public var to: CustomFieldValue
 }
 
