@@ -10,6 +10,31 @@ struct CompanyTests {
         CompanyCreated(name: "Acme GmbH", details: [.domain: "acme.example", .industry: "Machinery"], ownerID: "user:anna")
     }
 
+    @Test func createTrimsDetailsAndLeavesOutBlankOnes() {
+        Given<Company>([]).when(.create(name: " Acme GmbH ", details: [.domain: " ACME.example ", .industry: "Machinery\n", .size: "  ",
+                                                                       .address: "", .taxID: "\t"], owner: "user:anna"))
+            .then([created])
+        Given<Company>([]).when(.create(name: "Acme GmbH", domain: "  "))
+            .then([CompanyCreated(name: "Acme GmbH", details: [:], ownerID: nil)])
+        Given<Company>([]).when(.create(name: "Acme GmbH", details: [.industry: String(repeating: "i", count: 501)]))
+            .thenFails(.invalidValue(field: "industry", reason: "it is longer than 500 characters"))
+        Given<Company>([]).when(.create(name: "Acme GmbH", domain: "acme"))
+            .thenFails(.invalidValue(field: "domain", reason: "\"acme\" is not a domain name"))
+    }
+
+    @Test func aBlankDetailClearsTheField() {
+        let given = Given<Company>([created])
+        given.when(.change(.industry, to: "  ")).then([CompanyFieldChanged(field: .industry, from: "Machinery", to: nil)])
+        given.when(.change(.domain, to: " \n")).then([CompanyFieldChanged(field: .domain, from: "acme.example", to: nil)])
+        given.when(.change(.industry, to: "")).then([CompanyFieldChanged(field: .industry, from: "Machinery", to: nil)])
+        given.when(.change(.industry, to: nil)).then([CompanyFieldChanged(field: .industry, from: "Machinery", to: nil)])
+        given.when(.change(.size, to: "  ")).thenNothing()
+        given.when(.change(.industry, to: " Machinery ")).thenNothing()
+        given.when(.change(.size, to: " 11-50 ")).then([CompanyFieldChanged(field: .size, from: nil, to: "11-50")])
+        let cleared = Given<Company>([created, CompanyFieldChanged(field: .industry, from: "Machinery", to: nil)])
+        #expect(cleared.state.details == [.domain: "acme.example"])
+    }
+
     @Test func rolesAndArchiveReasonsAreTrimmedAndAtMostAThousandCharacters() {
         let given = Given<Company>([created])
         given.when(.linkContact(ada, role: " CTO ")).then([CompanyContactLinked(contactID: ada, role: "CTO")])

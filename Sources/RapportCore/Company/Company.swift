@@ -21,7 +21,8 @@ public struct Company: Aggregate {
     public internal(set) var exists = false
     /// The company's name, trimmed, 1 to 300 characters; empty until created.
     public internal(set) var name = ""
-    /// Details by field: domain, industry, size, address, tax id.
+    /// Details by field: domain, industry, size, address, tax id; each trimmed and not empty (a field
+    /// without a value is missing here).
     public internal(set) var details: [CompanyField: String] = [:]
     /// The parent company; nil when none.
     public internal(set) var parentID: CompanyID?
@@ -85,8 +86,8 @@ public struct CompanyCreated: Event {
     public static let typeName = "CompanyCreated"
     /// The company's name, trimmed, 1 to 300 characters.
     public var name: String
-    /// The descriptive fields given, each trimmed and at most 500 characters (the domain checked as a
-    /// domain name and in lower case); fields given as empty strings are left out.
+    /// The descriptive fields given, each trimmed and 1 to 500 characters (the domain checked as a
+    /// domain name and in lower case); fields given as empty or blank strings are left out.
     public var details: [CompanyField: String]
     /// The owner's principal id (trimmed, no spaces or control characters); nil when the company has none.
     public var ownerID: String?
@@ -110,7 +111,8 @@ public struct CompanyFieldChanged: Event {
     public var field: CompanyField
     /// Its value before; nil when it was not set.
     public var from: String?
-    /// Its new value, trimmed, at most 500 characters (a domain in lower case); nil when it was cleared.
+    /// Its new value, trimmed, 1 to 500 characters (a domain in lower case); nil when it was cleared
+    /// (with nil, an empty or a blank value).
     public var to: String?
 }
 
@@ -183,8 +185,11 @@ func validatedCompanyName(_ name: String) throws(CRMError) -> String {
     return trimmed
 }
 
-func validatedDetail(_ field: CompanyField, _ value: String) throws(CRMError) -> String {
+/// A detail as it is stored: trimmed, nil when blank (no value), at most 500 characters; a domain
+/// checked as a domain name and in lower case.
+func validatedDetail(_ field: CompanyField, _ value: String) throws(CRMError) -> String? {
     let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard !trimmed.isEmpty else { return nil }
     guard trimmed.count <= 500 else { throw .invalidValue(field: field.rawValue, reason: "it is longer than 500 characters") }
     if field == .domain {
         let lower = trimmed.lowercased()
@@ -198,11 +203,19 @@ func validatedDetail(_ field: CompanyField, _ value: String) throws(CRMError) ->
 }
 
 extension Command where A == Company {
-    /// Creates the company.
+    /// Creates the company. Details are trimmed; an empty or blank one is left out.
+    ///
+    /// ```swift
+    /// try await repository.execute(.create(name: "Acme GmbH", details: [.domain: "acme.example", .industry: "Machinery"],
+    ///                                      owner: "user:anna"), on: CompanyID(), context: context)
+    /// ```
+    ///
+    /// - Throws: ``CRMError/invalidValue(field:reason:)`` for a blank name or one longer than 300
+    ///   characters, a detail longer than 500 characters, a malformed domain or owner.
     public static func create(name: String, details: [CompanyField: String] = [:], owner: String? = nil) -> Self {
         Command(name: "company.create", target: .new) { _, _ throws(CRMError) in
             var checked: [CompanyField: String] = [:]
-            for (field, value) in details where !value.isEmpty { checked[field] = try validatedDetail(field, value) }
+            for (field, value) in details { checked[field] = try validatedDetail(field, value) }
             let owner = try owner.map { (id) throws(CRMError) in try validatedPrincipalID(id, field: "owner") }
             return [CompanyCreated(name: try validatedCompanyName(name), details: checked, ownerID: owner)]
         }
@@ -222,11 +235,12 @@ extension Command where A == Company {
         }
     }
 
-    /// Sets (or, with nil or an empty string, clears) a descriptive field.
+    /// Sets (or, with nil, an empty or a blank string, clears) a descriptive field. The value is
+    /// trimmed; the value the field has changes nothing.
     public static func change(_ field: CompanyField, to value: String?) -> Self {
         Command(name: "company.change") { company, _ throws(CRMError) in
             try company.ensureActive()
-            let new = try value.flatMap { (text) throws(CRMError) -> String? in text.isEmpty ? nil : try validatedDetail(field, text) }
+            let new = try value.flatMap { (text) throws(CRMError) -> String? in try validatedDetail(field, text) }
             return company.details[field] == new ? [] : [CompanyFieldChanged(field: field, from: company.details[field], to: new)]
         }
     }
