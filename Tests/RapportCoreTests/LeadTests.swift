@@ -209,6 +209,21 @@ struct LeadTests {
         #expect(try await world.repository.load(world.lead).state.status == .qualified)
     }
 
+    @Test func aConversionWithAnEmptyContactRoleWritesNothingAnywhere() async throws {
+        let world = World()
+        try await world.setUp(captured)
+        let head = try await world.store.headPosition()
+        let contact = ContactID(), deal = DealID()
+        await #expect(throws: CRMError.invalidValue(field: "contact role", reason: "it is empty")) {
+            _ = try await world.repository.convertLead(
+                world.lead, contact: .new(id: contact), company: nil,
+                deal: DealDraft(id: deal, title: "Navy pilot", pipeline: world.pipeline, contactRole: DealContactRole(rawValue: "")),
+                context: context())
+        }
+        #expect(try await world.store.headPosition() == head)
+        #expect(try await world.versions([world.lead.streamID, contact.streamID, deal.streamID]) == [2, 0, 0])
+    }
+
     @Test func aConversionToAContactIDInUseWritesNothingAnywhere() async throws {
         let world = World()
         try await world.setUp(captured)
