@@ -35,6 +35,19 @@ struct CompanyTests {
         #expect(cleared.state.details == [.domain: "acme.example"])
     }
 
+    @Test func aCompanyIsNotItsOwnParent() {
+        let given = Given<Company>([created])
+        given.when(.setParent(given.id))
+            .thenFails(.invalidTransition(kind: "company", id: given.id.description, reason: "a company cannot be its own parent"))
+        let holding = CompanyID()
+        given.when(.setParent(holding)).then([CompanyParentSet(from: nil, to: holding)])
+        let child = Given<Company>([created, CompanyParentSet(from: nil, to: holding)])
+        child.when(.setParent(holding)).thenNothing()
+        child.when(.setParent(nil)).then([CompanyParentSet(from: holding, to: nil)])
+        child.when(.setParent(child.id))
+            .thenFails(.invalidTransition(kind: "company", id: child.id.description, reason: "a company cannot be its own parent"))
+    }
+
     @Test func rolesAndArchiveReasonsAreTrimmedAndAtMostAThousandCharacters() {
         let given = Given<Company>([created])
         given.when(.linkContact(ada, role: " CTO ")).then([CompanyContactLinked(contactID: ada, role: "CTO")])

@@ -245,7 +245,17 @@ extension Command where A == Company {
         }
     }
 
-    /// Sets or clears the parent company. A company cannot be its own parent.
+    /// Sets or clears the parent company. A company cannot be its own parent: that is refused with
+    /// ``CRMError/invalidTransition(kind:id:reason:)``.
+    ///
+    /// Longer cycles (A's parent B, B's parent A) are not refused: a command sees only its own
+    /// company, not the parent's chain. Callers that need a tree must check the chain themselves
+    /// before setting a parent (load the parent and walk its ``parentID``s).
+    ///
+    /// ```swift
+    /// try await repository.execute(.setParent(acmeHolding), on: acme, context: context)
+    /// try await repository.execute(.setParent(nil), on: acme, context: context)   // no parent
+    /// ```
     public static func setParent(_ parent: CompanyID?) -> Self {
         Command(name: "company.setParent") { company, _ throws(CRMError) in
             try company.ensureActive()
