@@ -73,6 +73,29 @@ struct CampaignTests {
         #expect(state.name == "Spring 25" && state.budget == more && state.period == longer && state.channel == .webinar && state.owner == "user:maria")
     }
 
+    @Test func budgetsAreCheckedAgainBeforeTheyAreStored() {
+        var negative = budget
+        negative.amount = -1
+        var badCode = budget
+        badCode.currency = "EU"
+        var lowerCase = budget
+        lowerCase.currency = "eur"
+        let new = Given<Campaign>([])
+        new.when(.create(name: "Spring webinar", channel: .webinar, budget: negative, start: now, end: now + 60))
+            .thenFails(.invalidAmount("-1 is negative"))
+        new.when(.create(name: "Spring webinar", channel: .webinar, budget: badCode, start: now, end: now + 60))
+            .thenFails(.invalidAmount("\"EU\" is not a currency code"))
+        new.when(.create(name: "Spring webinar", channel: .webinar, budget: lowerCase, start: april.start, end: april.end, owner: "user:maria"))
+            .then([created])
+        let given = Given<Campaign>([created])
+        given.when(.changeBudget(to: negative)).thenFails(.invalidAmount("-1 is negative"))
+        given.when(.changeBudget(to: badCode)).thenFails(.invalidAmount("\"EU\" is not a currency code"))
+        given.when(.changeBudget(to: lowerCase)).thenNothing()
+        var more = lowerCase
+        more.amount = 7500
+        given.when(.changeBudget(to: more)).then([CampaignBudgetChanged(from: budget, to: try! Money(amount: 7500, currency: "EUR"))])
+    }
+
     // MARK: audience
 
     @Test func contactsAreAddedOnceAndRemovedOnlyWhenPresent() {

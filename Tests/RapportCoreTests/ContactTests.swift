@@ -27,6 +27,25 @@ struct ContactTests {
         #expect(throws: CRMError.invalidValue(field: "name", reason: "it is empty")) { try PersonName(given: " ", family: "") }
     }
 
+    @Test func aBlankOrTooLongNameIsNeverStored() {
+        let empty = PersonName(splitting: " ")
+        Given<Contact>([]).when(.create(name: empty)).thenFails(.invalidValue(field: "name", reason: "it is empty"))
+        Given<Contact>([created]).when(.rename(to: empty)).thenFails(.invalidValue(field: "name", reason: "it is empty"))
+        var long = ada
+        long.family = String(repeating: "x", count: 201)
+        Given<Contact>([]).when(.create(name: long)).thenFails(.invalidValue(field: "name", reason: "it is longer than 200 characters"))
+        Given<Contact>([created]).when(.rename(to: long)).thenFails(.invalidValue(field: "name", reason: "it is longer than 200 characters"))
+        // A name whose parts were changed is stored as PersonName(given:family:) makes it.
+        var padded = ada
+        padded.given = " Ada\n"
+        Given<Contact>([]).when(.create(name: padded))
+            .then([ContactCreated(name: ada, email: nil, phone: nil, ownerID: nil, lifecycleStage: .subscriber)])
+        Given<Contact>([created]).when(.rename(to: padded)).thenNothing()
+        Given<Contact>([created]).when(.rename(to: PersonName(splitting: " Ada  King "))).then([
+            ContactRenamed(from: ada, to: try! PersonName(given: "Ada", family: "King")),
+        ])
+    }
+
     @Test func emailsAreAddedOnceAndRemovedOnlyWhenPresent() throws {
         let given = Given<Contact>([created])
         given.when(.addEmail("ada@work.example")).then([ContactEmailAdded(email: try EmailAddress("ada@work.example"))])
@@ -49,6 +68,16 @@ struct ContactTests {
             .then([ContactConsentRecorded(channel: .email, granted: true, source: "web-form:newsletter", lawfulBasis: "consent", at: given.context.now)])
         given.when(.recordConsent(.sms, granted: true, source: "", lawfulBasis: "consent"))
             .thenFails(.invalidValue(field: "consent source", reason: "it is empty"))
+        given.when(.recordConsent(.sms, granted: true, source: "  ", lawfulBasis: "consent"))
+            .thenFails(.invalidValue(field: "consent source", reason: "it is empty"))
+        given.when(.recordConsent(.sms, granted: true, source: "call", lawfulBasis: "\n"))
+            .thenFails(.invalidValue(field: "lawful basis", reason: "it is empty"))
+        given.when(.recordConsent(.sms, granted: true, source: String(repeating: "s", count: 1_001), lawfulBasis: "consent"))
+            .thenFails(.invalidValue(field: "consent source", reason: "it is longer than 1000 characters"))
+        given.when(.recordConsent(.sms, granted: true, source: "call", lawfulBasis: String(repeating: "b", count: 1_001)))
+            .thenFails(.invalidValue(field: "lawful basis", reason: "it is longer than 1000 characters"))
+        given.when(.recordConsent(.phone, granted: false, source: " call:2024-03-01 ", lawfulBasis: " consent\n"))
+            .then([ContactConsentRecorded(channel: .phone, granted: false, source: "call:2024-03-01", lawfulBasis: "consent", at: given.context.now)])
         var contact = given.state
         contact.apply(ContactConsentRecorded(channel: .sms, granted: false, source: "call", lawfulBasis: "consent", at: given.context.now))
         #expect(contact.consents[.sms]?.granted == false)
@@ -63,6 +92,57 @@ struct ContactTests {
             .thenFails(.invalidValue(field: "custom field name", reason: "\"bad name!\" must be 1 to 64 letters, digits, _ or -"))
         given.when(.clearCustomField("budget")).then([ContactCustomFieldCleared(field: "budget", from: .number(100))])
         given.when(.clearCustomField("missing")).thenFails(.invalidValue(field: "missing", reason: "the field is not set on contact \(given.id)"))
+    }
+
+    @Test func customFieldDatesAreStoredToTheSecondBetween1900And9999() {
+        let given = Given<Contact>([created])
+        let renewal = Date(timeIntervalSince1970: 1_750_000_000)
+        given.when(.setCustomField("renewal", .date(renewal + 0.75)))
+            .then([ContactCustomFieldSet(field: "renewal", from: nil, to: .date(renewal))])
+        let set = Given<Contact>([created, ContactCustomFieldSet(field: "renewal", from: nil, to: .date(renewal))])
+        set.when(.setCustomField("renewal", .date(renewal + 0.25))).thenNothing()
+        let outOfRange = "it is not between the years 1900 and 9999"
+        given.when(.setCustomField("renewal", .date(Date(timeIntervalSince1970: -2_208_988_801))))
+            .thenFails(.invalidValue(field: "renewal", reason: outOfRange))
+        given.when(.setCustomField("renewal", .date(Date(timeIntervalSince1970: 253_402_300_800))))
+            .thenFails(.invalidValue(field: "renewal", reason: outOfRange))
+        given.when(.setCustomField("renewal", .date(.distantPast))).thenFails(.invalidValue(field: "renewal", reason: outOfRange))
+        given.when(.setCustomField("score", .number(.nan))).thenFails(.invalidValue(field: "score", reason: "it is not a number"))
+    }
+
+    @Test func aCustomDateReadBackEqualsTheDecidedOne() async throws {
+        let store = InMemoryEventStore()
+        let repository = Repository(store: store)
+        let contact = ContactID()
+        try await repository.execute(.create(name: ada), on: contact, context: context())
+        // The state right after the command: the loaded one with the decided events applied.
+        let renewal = Date(timeIntervalSince1970: 1_750_000_000.6)
+        var decided = try await repository.load(contact).state
+        for event in try Command<Contact>.setCustomField("renewal", .date(renewal)).decide(decided, context()) { decided.apply(event) }
+        try await repository.execute(.setCustomField("renewal", .date(renewal)), on: contact, context: context())
+        let stored = try await repository.load(contact)
+        #expect(stored.state == decided)
+        #expect(stored.state.customFields["renewal"] == .date(Date(timeIntervalSince1970: 1_750_000_000)))
+        // The same date again, after a reload, changes nothing.
+        try await repository.execute(.setCustomField("renewal", .date(renewal)), on: contact, context: context())
+        #expect(try await store.streamVersion(of: contact.streamID) == stored.version)
+    }
+
+    @Test func rolesAndArchiveReasonsAreTrimmedAndAtMostAThousandCharacters() {
+        let acme = CompanyID()
+        let given = Given<Contact>([created])
+        given.when(.linkToCompany(acme, role: " CTO\n")).then([ContactLinkedToCompany(companyID: acme, role: "CTO", previousCompanyID: nil)])
+        given.when(.linkToCompany(acme, role: "  ")).then([ContactLinkedToCompany(companyID: acme, role: nil, previousCompanyID: nil)])
+        given.when(.linkToCompany(acme, role: String(repeating: "r", count: 1_001)))
+            .thenFails(.invalidValue(field: "role", reason: "it is longer than 1000 characters"))
+        let linked = Given<Contact>([created, ContactLinkedToCompany(companyID: acme, role: "CTO", previousCompanyID: nil)])
+        linked.when(.linkToCompany(acme, role: " CTO ")).thenNothing()
+        #expect(linked.state.companyRole == "CTO")
+
+        given.when(.archive(reason: " left the company ")).then([ContactArchived(reason: "left the company")])
+        given.when(.archive(reason: " \n ")).then([ContactArchived(reason: nil)])
+        given.when(.archive(reason: String(repeating: "r", count: 1_001)))
+            .thenFails(.invalidValue(field: "reason", reason: "it is longer than 1000 characters"))
     }
 
     @Test func archivedContactsRefuseChangesUntilRestored() {

@@ -55,6 +55,15 @@ struct DealTests {
         given.when(.open(title: "X", in: pipeline, owner: "")).thenFails(.invalidValue(field: "owner", reason: "it is empty"))
     }
 
+    @Test func openingRefusesAnEmptyContactRoleAsAddingOneDoes() {
+        let given = Given<Deal>([])
+        let bob = ContactID()
+        given.when(.open(title: "X", in: pipeline, contacts: [DealContact(contactID: ada, role: .evaluator),
+                                                              DealContact(contactID: bob, role: DealContactRole(rawValue: ""))]))
+            .thenFails(.invalidValue(field: "contact role", reason: "it is empty"))
+        deal().when(.addContact(bob, role: DealContactRole(rawValue: ""))).thenFails(.invalidValue(field: "contact role", reason: "it is empty"))
+    }
+
     @Test func moneyNeverGoesNegative() {
         #expect(throws: CRMError.invalidAmount("-1 is negative")) { try Money(amount: -1, currency: "EUR") }
         #expect(throws: CRMError.invalidAmount("\"EURO\" is not a currency code")) { try Money(amount: 1, currency: "EURO") }

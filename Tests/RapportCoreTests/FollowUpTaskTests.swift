@@ -50,6 +50,18 @@ struct FollowUpTaskTests {
             .thenFails(.invalidValue(field: "links", reason: "there are more than 50 of them"))
     }
 
+    @Test func aTaskIsNotLinkedToItself() {
+        let given = Given<FollowUpTask>([])
+        given.when(.create(title: "Call", due: friday, assignee: "user:anna", links: [ada, EntityRef(given.id)]))
+            .thenFails(.invalidValue(field: "link", reason: "a task cannot be linked to itself"))
+        given.when(.scheduleFollowUp(after: now, delay: 3_600, title: "Call", assignee: "user:anna", links: [EntityRef(given.id)]))
+            .thenFails(.invalidValue(field: "link", reason: "a task cannot be linked to itself"))
+        // Another task is a link like any other.
+        let other = EntityRef(TaskID())
+        given.when(.create(title: "Call", due: friday, assignee: "user:anna", links: [other]))
+            .then([TaskCreated(title: "Call", dueDate: friday, assignee: "user:anna", priority: .normal, links: [other], createdBy: "user:anna")])
+    }
+
     // MARK: scheduling a follow-up
 
     @Test func aFollowUpIsDueAWeekAfterTheDealCloses() {

@@ -46,6 +46,21 @@ struct LeadTests {
         given.when(.capture(name: grace, source: .email, owner: "")).thenFails(.invalidValue(field: "owner", reason: "it is empty"))
     }
 
+    @Test func captureRefusesABlankOrTooLongName() {
+        let given = Given<Lead>([])
+        // A blank name is refused, not taken for no name, even when an email address is given.
+        given.when(.capture(name: PersonName(splitting: "  "), email: "x@example.com", source: .webForm))
+            .thenFails(.invalidValue(field: "name", reason: "it is empty"))
+        var long = grace
+        long.given = String(repeating: "g", count: 201)
+        given.when(.capture(name: long, source: .webForm)).thenFails(.invalidValue(field: "name", reason: "it is longer than 200 characters"))
+        var padded = grace
+        padded.family = " Hopper "
+        given.when(.capture(name: padded, source: .referral, channel: .phone))
+            .then([LeadCaptured(name: grace, email: nil, phone: nil, companyName: nil, source: .referral, channel: .phone, campaign: nil,
+                                ownerID: nil)])
+    }
+
     // MARK: Status
 
     @Test func statusMovesFromNewToWorkingToQualified() {
@@ -192,6 +207,21 @@ struct LeadTests {
         #expect(try await world.store.headPosition() == head)
         #expect(try await world.versions([world.lead.streamID, contact.streamID, company.streamID, deal.streamID]) == [2, 0, 0, 0])
         #expect(try await world.repository.load(world.lead).state.status == .qualified)
+    }
+
+    @Test func aConversionWithAnEmptyContactRoleWritesNothingAnywhere() async throws {
+        let world = World()
+        try await world.setUp(captured)
+        let head = try await world.store.headPosition()
+        let contact = ContactID(), deal = DealID()
+        await #expect(throws: CRMError.invalidValue(field: "contact role", reason: "it is empty")) {
+            _ = try await world.repository.convertLead(
+                world.lead, contact: .new(id: contact), company: nil,
+                deal: DealDraft(id: deal, title: "Navy pilot", pipeline: world.pipeline, contactRole: DealContactRole(rawValue: "")),
+                context: context())
+        }
+        #expect(try await world.store.headPosition() == head)
+        #expect(try await world.versions([world.lead.streamID, contact.streamID, deal.streamID]) == [2, 0, 0])
     }
 
     @Test func aConversionToAContactIDInUseWritesNothingAnywhere() async throws {

@@ -204,12 +204,12 @@ struct PipelineTests {
         let id = PipelineID()
         let manager = Principal(id: "user:mia", role: .salesManager)
         await #expect(throws: CRMError.accessDenied(actor: manager.id, command: "pipeline.define", entity: id.tag.rawValue,
-                                                    reason: "only an admin may run pipeline.define")) {
+                                                    reason: "only the role admin may run pipeline.define")) {
             try await repository.execute(.define(name: "Sales", stages: salesStages), on: id, context: context(manager))
         }
         try await repository.execute(.define(name: "Sales", stages: salesStages), on: id, context: context(admin))
         await #expect(throws: CRMError.accessDenied(actor: anna.id, command: "pipeline.renameStage", entity: id.tag.rawValue,
-                                                    reason: "only an admin may run pipeline.renameStage")) {
+                                                    reason: "only the role admin may run pipeline.renameStage")) {
             try await repository.execute(.renameStage("won", to: "Closed won"), on: id, context: context(anna))
         }
         #expect(try await store.streamVersion(of: id.streamID) == 1)

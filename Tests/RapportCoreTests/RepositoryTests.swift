@@ -63,7 +63,7 @@ struct RepositoryTests {
         }
         // Anna owns it but only an admin may archive.
         await #expect(throws: CRMError.accessDenied(actor: anna.id, command: "contact.archive", entity: contact.tag.rawValue,
-                                                    reason: "only an admin may run contact.archive")) {
+                                                    reason: "only the role admin may run contact.archive")) {
             try await repository.execute(.archive(), on: contact, context: context(anna))
         }
         try await repository.execute(.archive(reason: "duplicate"), on: contact, context: context(admin))
@@ -75,6 +75,28 @@ struct RepositoryTests {
         #expect(denials[0].tags.contains(contact.tag))
         // Nothing else changed on the contact's stream: created and archived.
         #expect(try await store.streamVersion(of: contact.streamID) == 2)
+    }
+
+    @Test func aRefusedSensitiveCommandNamesTheRolesTheRulesAllow() {
+        func decision(_ rules: [Principal.Role: RoleBasedAccessPolicy.Rule], _ actor: Principal = anna, kind: String = "contact") -> AccessDecision {
+            RoleBasedAccessPolicy(rules: rules).decide(AccessRequest(
+                actor: actor, command: "\(kind).archive", entityKind: kind, entityID: "x", ownerID: actor.id, isCreation: false, isSensitive: true))
+        }
+        #expect(decision(RoleBasedAccessPolicy.defaultRules) == .deny(reason: "only the role admin may run contact.archive"))
+        var rules = RoleBasedAccessPolicy.defaultRules
+        rules[.salesManager] = .init(mayChangeOthers: true, maySensitive: true)
+        #expect(decision(rules) == .deny(reason: "only the roles admin and sales-manager may run contact.archive"))
+        // A role whose kinds leave out the entity's kind may not run it there.
+        rules[.marketing] = .init(kinds: ["campaign", "lead"], mayChangeOthers: true, maySensitive: true)
+        #expect(decision(rules) == .deny(reason: "only the roles admin and sales-manager may run contact.archive"))
+        #expect(decision(rules, kind: "lead") == .deny(reason: "only the roles admin, marketing and sales-manager may run lead.archive"))
+        // Without an admin, the message does not claim one may.
+        let managers: [Principal.Role: RoleBasedAccessPolicy.Rule] = [
+            .salesManager: .init(mayChangeOthers: true, maySensitive: true), .salesRep: .init(mayChangeOthers: false, maySensitive: false),
+        ]
+        #expect(decision(managers) == .deny(reason: "only the role sales-manager may run contact.archive"))
+        #expect(decision([.salesRep: .init(mayChangeOthers: false, maySensitive: false)]) == .deny(reason: "no role may run contact.archive"))
+        #expect(decision(managers, Principal(id: "user:mia", role: .salesManager)) == .allow)
     }
 
     @Test func twoActorsEditingAtOnceGetOneConflict() async throws {

@@ -125,6 +125,16 @@ public struct RoleBasedAccessPolicy: AccessPolicy {
     /// ``Rule/kinds``, a sensitive command without ``Rule/maySensitive``, and, without
     /// ``Rule/mayChangeOthers``, a change to an aggregate someone else owns (creating one, or changing
     /// one without an owner, is allowed). Everything else is allowed.
+    ///
+    /// A refused sensitive command's reason names the roles that may run it under these ``rules``
+    /// (those that may run sensitive commands on that kind), in alphabetical order:
+    ///
+    /// ```swift
+    /// RoleBasedAccessPolicy().decide(archiveByRep)   // .deny(reason: "only the role admin may run contact.archive")
+    /// // with rules[.salesManager] = .init(mayChangeOthers: true, maySensitive: true):
+    /// //     "only the roles admin and sales-manager may run contact.archive"
+    /// // with no such role: "no role may run contact.archive"
+    /// ```
     public func decide(_ request: AccessRequest) -> AccessDecision {
         let role = request.actor.role
         guard let rule = rules[role] else { return .deny(reason: "the role \(role) has no rights") }
@@ -132,12 +142,29 @@ public struct RoleBasedAccessPolicy: AccessPolicy {
             return .deny(reason: "the role \(role) may not work on \(request.entityKind)s")
         }
         if request.isSensitive && !rule.maySensitive {
-            return .deny(reason: "only an admin may run \(request.command)")
+            return .deny(reason: sensitiveRefusal(request))
         }
         if !request.isCreation && !rule.mayChangeOthers, let owner = request.ownerID, owner != request.actor.id {
             return .deny(reason: "the \(request.entityKind) is owned by \(owner)")
         }
         return .allow
+    }
+}
+
+extension RoleBasedAccessPolicy {
+    /// Why a sensitive command is refused: the roles whose rule lets them run it (sensitive
+    /// commands allowed, the entity's kind among their kinds), by name.
+    func sensitiveRefusal(_ request: AccessRequest) -> String {
+        let roles = rules.compactMap { role, rule -> String? in
+            guard rule.maySensitive, rule.kinds?.contains(request.entityKind) ?? true else { return nil }
+            return role.rawValue
+        }.sorted()
+        switch roles.count {
+        case 0: return "no role may run \(request.command)"
+        case 1: return "only the role \(roles[0]) may run \(request.command)"
+        default:
+            return "only the roles \(roles.dropLast().joined(separator: ", ")) and \(roles[roles.count - 1]) may run \(request.command)"
+        }
     }
 }
 

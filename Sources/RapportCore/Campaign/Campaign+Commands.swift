@@ -11,12 +11,16 @@ extension Command where A == Campaign {
     /// ```
     ///
     /// - Throws: ``CRMError/invalidValue(field:reason:)`` for a blank name, a malformed channel or
-    ///   owner, or a period that does not end after it starts.
+    ///   owner, or a period that does not end after it starts; ``CRMError/invalidAmount(_:)`` for a
+    ///   budget that is negative or has a malformed currency (``Money``'s fields are mutable, so the
+    ///   budget is checked again as ``Money/init(amount:currency:)`` checks it; a lower-case
+    ///   currency is stored in upper case).
     public static func create(
         name: String, channel: CampaignChannel, budget: Money, start: Date, end: Date, owner: String? = nil
     ) -> Self {
         Command(name: "campaign.create", target: .new) { _, _ throws(CRMError) in
             let name = try requiredText(name, field: "campaign name", maximum: 300)
+            let budget = try checkedMoney(budget)
             guard isValidKind(channel.rawValue) else {
                 throw .invalidValue(field: "channel", reason: "\"\(channel.rawValue)\" is not a channel name (lower-case letters, digits and -)")
             }
@@ -39,14 +43,20 @@ extension Command where A == Campaign {
         }
     }
 
-    /// Changes the budget; the currency stays the one it was planned in.
+    /// Changes the budget; the currency stays the one it was planned in. The same budget again
+    /// changes nothing.
     ///
     /// ```swift
     /// try await repository.execute(.changeBudget(to: try Money(amount: 7500, currency: "EUR")), on: campaignID, context: context)
     /// ```
+    ///
+    /// - Throws: ``CRMError/invalidAmount(_:)`` for a budget that is negative, has a malformed
+    ///   currency (checked again as ``Money/init(amount:currency:)`` checks it) or another currency
+    ///   than the campaign's.
     public static func changeBudget(to budget: Money) -> Self {
         Command(name: "campaign.changeBudget") { campaign, _ throws(CRMError) in
             try campaign.ensureNotCompleted()
+            let budget = try checkedMoney(budget)
             guard let old = campaign.budget, old != budget else { return [] }
             guard old.currency == budget.currency else {
                 throw .invalidAmount("the budget is in \(old.currency), not \(budget.currency)")

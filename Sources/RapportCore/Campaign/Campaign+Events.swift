@@ -14,7 +14,8 @@ public struct CampaignCreated: Event {
     public var name: String
     /// The medium it runs on: 1 to 40 lower-case letters, digits or `-`, starting with a letter.
     public var channel: CampaignChannel
-    /// The budget (``Money``: an exact decimal and a currency code); later budgets keep its currency.
+    /// The budget (``Money``: an exact decimal, not negative, and a currency code of three upper-case
+    /// letters); later budgets keep its currency.
     public var budget: Money
     /// When it is meant to run: start and end to the second, between 1900 and 9999, the end after the start.
     public var period: CampaignPeriod
@@ -46,7 +47,7 @@ public struct CampaignBudgetChanged: Event {
     public static let typeName = "CampaignBudgetChanged"
     /// The budget before.
     public var from: Money
-    /// The new budget, in the same currency.
+    /// The new budget, not negative, in the same currency.
     public var to: Money
 }
 

@@ -21,13 +21,14 @@ public struct Company: Aggregate {
     public internal(set) var exists = false
     /// The company's name, trimmed, 1 to 300 characters; empty until created.
     public internal(set) var name = ""
-    /// Details by field: domain, industry, size, address, tax id.
+    /// Details by field: domain, industry, size, address, tax id; each trimmed and not empty (a field
+    /// without a value is missing here).
     public internal(set) var details: [CompanyField: String] = [:]
     /// The parent company; nil when none.
     public internal(set) var parentID: CompanyID?
     /// The owner's principal id; nil when the company has none.
     public internal(set) var owner: String?
-    /// Linked contacts and their role at the company.
+    /// Linked contacts and their role at the company (trimmed; empty when none was given).
     public internal(set) var contacts: [ContactID: String] = [:]
     /// Whether the company is archived; it then refuses changes until restored.
     public internal(set) var isArchived = false
@@ -85,8 +86,8 @@ public struct CompanyCreated: Event {
     public static let typeName = "CompanyCreated"
     /// The company's name, trimmed, 1 to 300 characters.
     public var name: String
-    /// The descriptive fields given, each trimmed and at most 500 characters (the domain checked as a
-    /// domain name and in lower case); fields given as empty strings are left out.
+    /// The descriptive fields given, each trimmed and 1 to 500 characters (the domain checked as a
+    /// domain name and in lower case); fields given as empty or blank strings are left out.
     public var details: [CompanyField: String]
     /// The owner's principal id (trimmed, no spaces or control characters); nil when the company has none.
     public var ownerID: String?
@@ -110,7 +111,8 @@ public struct CompanyFieldChanged: Event {
     public var field: CompanyField
     /// Its value before; nil when it was not set.
     public var from: String?
-    /// Its new value, trimmed, at most 500 characters (a domain in lower case); nil when it was cleared.
+    /// Its new value, trimmed, 1 to 500 characters (a domain in lower case); nil when it was cleared
+    /// (with nil, an empty or a blank value).
     public var to: String?
 }
 
@@ -140,7 +142,8 @@ public struct CompanyContactLinked: Event {
     public static let typeName = "CompanyContactLinked"
     /// The contact linked, or whose role at the company changed.
     public var contactID: ContactID
-    /// The contact's role at the company as given, such as `CTO`; nil when none was given.
+    /// The contact's role at the company, such as `CTO`: trimmed, at most 1,000 characters; nil when
+    /// none (or a blank one) was given.
     public var role: String?
 }
 
@@ -156,7 +159,7 @@ public struct CompanyContactUnlinked: Event {
 public struct CompanyArchived: Event {
     /// The type name stored with the event: "CompanyArchived".
     public static let typeName = "CompanyArchived"
-    /// Why, as the caller gave it; nil when no reason was given.
+    /// Why: trimmed, at most 1,000 characters; nil when no reason (or a blank one) was given.
     public var reason: String?
 }
 
@@ -182,8 +185,11 @@ func validatedCompanyName(_ name: String) throws(CRMError) -> String {
     return trimmed
 }
 
-func validatedDetail(_ field: CompanyField, _ value: String) throws(CRMError) -> String {
+/// A detail as it is stored: trimmed, nil when blank (no value), at most 500 characters; a domain
+/// checked as a domain name and in lower case.
+func validatedDetail(_ field: CompanyField, _ value: String) throws(CRMError) -> String? {
     let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard !trimmed.isEmpty else { return nil }
     guard trimmed.count <= 500 else { throw .invalidValue(field: field.rawValue, reason: "it is longer than 500 characters") }
     if field == .domain {
         let lower = trimmed.lowercased()
@@ -197,11 +203,19 @@ func validatedDetail(_ field: CompanyField, _ value: String) throws(CRMError) ->
 }
 
 extension Command where A == Company {
-    /// Creates the company.
+    /// Creates the company. Details are trimmed; an empty or blank one is left out.
+    ///
+    /// ```swift
+    /// try await repository.execute(.create(name: "Acme GmbH", details: [.domain: "acme.example", .industry: "Machinery"],
+    ///                                      owner: "user:anna"), on: CompanyID(), context: context)
+    /// ```
+    ///
+    /// - Throws: ``CRMError/invalidValue(field:reason:)`` for a blank name or one longer than 300
+    ///   characters, a detail longer than 500 characters, a malformed domain or owner.
     public static func create(name: String, details: [CompanyField: String] = [:], owner: String? = nil) -> Self {
         Command(name: "company.create", target: .new) { _, _ throws(CRMError) in
             var checked: [CompanyField: String] = [:]
-            for (field, value) in details where !value.isEmpty { checked[field] = try validatedDetail(field, value) }
+            for (field, value) in details { checked[field] = try validatedDetail(field, value) }
             let owner = try owner.map { (id) throws(CRMError) in try validatedPrincipalID(id, field: "owner") }
             return [CompanyCreated(name: try validatedCompanyName(name), details: checked, ownerID: owner)]
         }
@@ -221,16 +235,27 @@ extension Command where A == Company {
         }
     }
 
-    /// Sets (or, with nil or an empty string, clears) a descriptive field.
+    /// Sets (or, with nil, an empty or a blank string, clears) a descriptive field. The value is
+    /// trimmed; the value the field has changes nothing.
     public static func change(_ field: CompanyField, to value: String?) -> Self {
         Command(name: "company.change") { company, _ throws(CRMError) in
             try company.ensureActive()
-            let new = try value.flatMap { (text) throws(CRMError) -> String? in text.isEmpty ? nil : try validatedDetail(field, text) }
+            let new = try value.flatMap { (text) throws(CRMError) -> String? in try validatedDetail(field, text) }
             return company.details[field] == new ? [] : [CompanyFieldChanged(field: field, from: company.details[field], to: new)]
         }
     }
 
-    /// Sets or clears the parent company. A company cannot be its own parent.
+    /// Sets or clears the parent company. A company cannot be its own parent: that is refused with
+    /// ``CRMError/invalidTransition(kind:id:reason:)``.
+    ///
+    /// Longer cycles (A's parent B, B's parent A) are not refused: a command sees only its own
+    /// company, not the parent's chain. Callers that need a tree must check the chain themselves
+    /// before setting a parent (load the parent and walk its ``parentID``s).
+    ///
+    /// ```swift
+    /// try await repository.execute(.setParent(acmeHolding), on: acme, context: context)
+    /// try await repository.execute(.setParent(nil), on: acme, context: context)   // no parent
+    /// ```
     public static func setParent(_ parent: CompanyID?) -> Self {
         Command(name: "company.setParent") { company, _ throws(CRMError) in
             try company.ensureActive()
@@ -252,9 +277,14 @@ extension Command where A == Company {
     }
 
     /// The company's side of a contact link; see ``Repository/linkContact(_:to:role:context:)``.
+    /// The role is trimmed; a blank one means none.
+    ///
+    /// - Throws: ``CRMError/invalidValue(field:reason:)`` (field `role`) for a role longer than
+    ///   1,000 characters.
     public static func linkContact(_ contact: ContactID, role: String? = nil) -> Self {
         Command(name: "company.linkContact") { company, _ throws(CRMError) in
             try company.ensureActive()
+            let role = try optionalText(role, field: "role", maximum: 1_000)
             return company.contacts[contact] == (role ?? "") ? [] : [CompanyContactLinked(contactID: contact, role: role)]
         }
     }
@@ -271,12 +301,15 @@ extension Command where A == Company {
         }
     }
 
-    /// Archives the company, with an optional reason; it refuses changes until restored.
-    /// Sensitive: admins only under ``RoleBasedAccessPolicy``.
+    /// Archives the company, with an optional reason (trimmed; a blank one means none); it refuses
+    /// changes until restored. Sensitive: admins only under ``RoleBasedAccessPolicy``'s default rules.
+    ///
+    /// - Throws: ``CRMError/invalidValue(field:reason:)`` (field `reason`) for a reason longer than
+    ///   1,000 characters.
     public static func archive(reason: String? = nil) -> Self {
         Command(name: "company.archive", isSensitive: true) { company, _ throws(CRMError) in
             try company.ensureActive()
-            return [CompanyArchived(reason: reason)]
+            return [CompanyArchived(reason: try optionalText(reason, field: "reason", maximum: 1_000))]
         }
     }
 
@@ -292,7 +325,9 @@ extension Command where A == Company {
 }
 
 extension Repository {
-    /// Links a contact to a company with a role, on both sides, in one atomic append.
+    /// Links a contact to a company with a role, on both sides, in one atomic append. The role is
+    /// trimmed (a blank one means none); one longer than 1,000 characters is refused with
+    /// ``CRMError/invalidValue(field:reason:)`` and nothing is appended.
     ///
     /// ```swift
     /// try await repository.linkContact(ada, to: acme, role: "decision maker", context: context)

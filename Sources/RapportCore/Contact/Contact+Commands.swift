@@ -8,11 +8,16 @@ extension Command where A == Contact {
     /// try await repository.execute(.create(name: try PersonName(given: "Ada", family: "Lovelace"),
     ///                                      email: "ada@example.com", owner: "user:anna"), on: ContactID(), context: context)
     /// ```
+    ///
+    /// - Throws: ``CRMError/invalidValue(field:reason:)`` for a blank or too long name (checked
+    ///   again, as ``PersonName/init(given:family:)`` checks it), a malformed phone number or
+    ///   country code, or a malformed owner; ``CRMError/invalidEmail(_:)`` for a malformed address.
     public static func create(
         name: PersonName, email: String? = nil, phone: String? = nil, defaultCountryCode: String? = nil,
         owner: String? = nil, lifecycleStage: LifecycleStage = .subscriber
     ) -> Self {
         Command(name: "contact.create", target: .new) { _, _ throws(CRMError) in
+            let name = try checkedName(name)
             let email = try email.map { (text) throws(CRMError) in try EmailAddress(text) }
             let phone = try phone.map { (text) throws(CRMError) in try PhoneNumber(text, defaultCountryCode: defaultCountryCode) }
             let owner = try owner.map { (id) throws(CRMError) in try validatedPrincipalID(id, field: "owner") }
@@ -20,10 +25,13 @@ extension Command where A == Contact {
         }
     }
 
-    /// Renames the contact.
+    /// Renames the contact. The name is checked again as ``PersonName/init(given:family:)`` checks it
+    /// (a blank name is refused with ``CRMError/invalidValue(field:reason:)``); the same name again
+    /// changes nothing.
     public static func rename(to name: PersonName) -> Self {
         Command(name: "contact.rename") { contact, _ throws(CRMError) in
             try contact.ensureActive()
+            let name = try checkedName(name)
             return contact.name == name ? [] : [ContactRenamed(from: contact.name, to: name)]
         }
     }
@@ -82,9 +90,14 @@ extension Command where A == Contact {
     }
 
     /// Links the contact to a company (its side only; see ``Repository/linkContact(_:to:role:context:)``).
+    /// The role is trimmed; a blank one means none.
+    ///
+    /// - Throws: ``CRMError/invalidValue(field:reason:)`` (field `role`) for a role longer than
+    ///   1,000 characters.
     public static func linkToCompany(_ company: CompanyID, role: String? = nil) -> Self {
         Command(name: "contact.linkToCompany") { contact, _ throws(CRMError) in
             try contact.ensureActive()
+            let role = try optionalText(role, field: "role", maximum: 1_000)
             if contact.companyID == company && contact.companyRole == role { return [] }
             return [ContactLinkedToCompany(companyID: company, role: role, previousCompanyID: contact.companyID)]
         }
@@ -119,23 +132,30 @@ extension Command where A == Contact {
     }
 
     /// Records consent given or withdrawn for a channel, with its source and legal basis, at the context's time.
+    /// The source and the basis are trimmed.
+    ///
+    /// - Throws: ``CRMError/invalidValue(field:reason:)`` (field `consent source` or `lawful basis`)
+    ///   when one is blank or longer than 1,000 characters.
     public static func recordConsent(_ channel: ConsentChannel, granted: Bool, source: String, lawfulBasis: String) -> Self {
         Command(name: "contact.recordConsent") { contact, context throws(CRMError) in
             try contact.ensureActive()
-            guard !source.isEmpty else { throw .invalidValue(field: "consent source", reason: "it is empty") }
-            guard !lawfulBasis.isEmpty else { throw .invalidValue(field: "lawful basis", reason: "it is empty") }
+            let source = try requiredText(source, field: "consent source", maximum: 1_000)
+            let lawfulBasis = try requiredText(lawfulBasis, field: "lawful basis", maximum: 1_000)
             return [ContactConsentRecorded(channel: channel, granted: granted, source: source, lawfulBasis: lawfulBasis, at: context.now)]
         }
     }
 
-    /// Sets a typed custom field.
+    /// Sets a typed custom field. A date is kept to the whole second, as every stored date is; setting
+    /// the value the field has changes nothing.
+    ///
+    /// - Throws: ``CRMError/invalidValue(field:reason:)`` for a malformed field name, text longer
+    ///   than 10,000 characters, a number that is not a number (NaN), or a date outside the years
+    ///   1900 to 9999.
     public static func setCustomField(_ field: String, _ value: CustomFieldValue) -> Self {
         Command(name: "contact.setCustomField") { contact, _ throws(CRMError) in
             try contact.ensureActive()
             try validateFieldName(field)
-            if case .text(let text) = value, text.count > 10_000 {
-                throw .invalidValue(field: field, reason: "the text is longer than 10,000 characters")
-            }
+            let value = try validatedCustomFieldValue(value, field: field)
             return contact.customFields[field] == value ? [] : [ContactCustomFieldSet(field: field, from: contact.customFields[field], to: value)]
         }
     }
@@ -168,11 +188,15 @@ extension Command where A == Contact {
         }
     }
 
-    /// Archives the contact. Sensitive: admins only under ``RoleBasedAccessPolicy``.
+    /// Archives the contact, with an optional reason (trimmed; a blank one means none). Sensitive:
+    /// admins only under ``RoleBasedAccessPolicy``'s default rules.
+    ///
+    /// - Throws: ``CRMError/invalidValue(field:reason:)`` (field `reason`) for a reason longer than
+    ///   1,000 characters.
     public static func archive(reason: String? = nil) -> Self {
         Command(name: "contact.archive", isSensitive: true) { contact, _ throws(CRMError) in
             try contact.ensureActive()
-            return [ContactArchived(reason: reason)]
+            return [ContactArchived(reason: try optionalText(reason, field: "reason", maximum: 1_000))]
         }
     }
 

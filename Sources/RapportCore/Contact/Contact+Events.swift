@@ -8,7 +8,9 @@ public struct ContactCreated: Event {
     public static let typeName = "ContactCreated"
     /// The schema version: 2, the name in given and family parts.
     public static let schemaVersion: UInt32 = 2
-    /// The contact's name, given and family parts.
+    /// The contact's name, given and family parts, checked as ``PersonName/init(given:family:)`` checks
+    /// them (trimmed, not both empty, at most 200 characters each). Events stored before this check
+    /// and version-1 records read through the upcaster may hold an unchecked name.
     public var name: PersonName
     /// The first email address, validated and normalised; nil when none was given.
     public var email: EmailAddress?
@@ -48,7 +50,7 @@ public struct ContactRenamed: Event {
     public static let typeName = "ContactRenamed"
     /// The name before (optional in the payload; a created contact always has one).
     public var from: PersonName?
-    /// The new name.
+    /// The new name, checked as ``PersonName/init(given:family:)`` checks it.
     public var to: PersonName
 }
 
@@ -100,7 +102,8 @@ public struct ContactLinkedToCompany: Event {
     public static let typeName = "ContactLinkedToCompany"
     /// The company the contact is now linked to.
     public var companyID: CompanyID
-    /// The contact's role there as given, such as `CTO`; nil when none was given.
+    /// The contact's role there, such as `CTO`: trimmed, at most 1,000 characters; nil when none (or
+    /// a blank one) was given.
     public var role: String?
     /// The company the contact was linked to before: nil when none, the same as ``companyID`` when only
     /// the role changed.
@@ -143,9 +146,9 @@ public struct ContactConsentRecorded: Event {
     public var channel: ConsentChannel
     /// True when consent was given, false when it was withdrawn.
     public var granted: Bool
-    /// Where the decision was made, such as `web-form:newsletter`, as the caller gave it (not empty).
+    /// Where the decision was made, such as `web-form:newsletter`: trimmed, 1 to 1,000 characters.
     public var source: String
-    /// The legal basis, such as `consent` or `legitimate-interest`, as the caller gave it (not empty).
+    /// The legal basis, such as `consent` or `legitimate-interest`: trimmed, 1 to 1,000 characters.
     public var lawfulBasis: String
     /// When it was recorded: the command's time (``CommandContext/now``), to the second.
     public var at: Date
@@ -159,7 +162,8 @@ public struct ContactCustomFieldSet: Event {
     public var field: String
     /// The value before; nil when the field was not set.
     public var from: CustomFieldValue?
-    /// The new value (text at most 10,000 characters).
+    /// The new value: text at most 10,000 characters, a number not NaN, a date to the whole second
+    /// between the years 1900 and 9999.
     public var to: CustomFieldValue
 }
 
@@ -193,7 +197,7 @@ public struct ContactRemovedFromSegment: Event {
 public struct ContactArchived: Event {
     /// The type name stored with the event: "ContactArchived".
     public static let typeName = "ContactArchived"
-    /// Why, as the caller gave it; nil when no reason was given.
+    /// Why: trimmed, at most 1,000 characters; nil when no reason (or a blank one) was given.
     public var reason: String?
 }
 

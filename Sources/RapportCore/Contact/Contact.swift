@@ -31,7 +31,7 @@ public struct Contact: Aggregate {
     public internal(set) var jobTitle: String?
     /// The company the contact is linked to; nil when none.
     public internal(set) var companyID: CompanyID?
-    /// The contact's role at ``companyID`` as given, such as `CTO`; nil when none was given.
+    /// The contact's role at ``companyID``, such as `CTO` (trimmed); nil when none was given.
     public internal(set) var companyRole: String?
     /// The owner's principal id; nil when the contact has none.
     public internal(set) var owner: String?
@@ -144,9 +144,9 @@ public enum ConsentChannel: String, Hashable, Sendable, Codable, CaseIterable {
 public struct Consent: Hashable, Sendable, Codable {
     /// True when consent was given, false when it was withdrawn.
     public var granted: Bool
-    /// Where it was given, such as `web-form:newsletter` or `call:2024-03-01`.
+    /// Where it was given, such as `web-form:newsletter` or `call:2024-03-01` (trimmed, not empty).
     public var source: String
-    /// The legal basis, such as `consent` or `legitimate-interest`.
+    /// The legal basis, such as `consent` or `legitimate-interest` (trimmed, not empty).
     public var lawfulBasis: String
     /// When it was recorded: the recording command's time, to the second.
     public var at: Date

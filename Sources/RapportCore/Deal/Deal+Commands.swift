@@ -4,17 +4,17 @@ public import RapportEventLog
 /// The most contacts one deal may have (every deal event is tagged with each).
 let maximumDealContacts = 50
 
-/// Checks an amount again: `Money`'s fields are mutable, so a negative amount
-/// or a malformed currency may reach a command.
-func checkedMoney(_ money: Money) throws(CRMError) -> Money {
-    try Money(amount: money.amount, currency: money.currency)
-}
-
 func validatedDealTitle(_ title: String) throws(CRMError) -> String {
     let trimmed = title.trimmingCharacters(in: .whitespacesAndNewlines)
     guard !trimmed.isEmpty else { throw .invalidValue(field: "deal title", reason: "it is empty") }
     guard trimmed.count <= 300 else { throw .invalidValue(field: "deal title", reason: "it is longer than 300 characters") }
     return trimmed
+}
+
+/// A deal contact's role as opening a deal and adding a contact accept it: not empty.
+func validatedDealContactRole(_ role: DealContactRole) throws(CRMError) -> DealContactRole {
+    guard !role.rawValue.isEmpty else { throw .invalidValue(field: "contact role", reason: "it is empty") }
+    return role
 }
 
 func currencyMismatch(deal: Money, given: Money) -> CRMError {
@@ -56,6 +56,14 @@ extension Command where A == Deal {
     ///                                    owner: "user:anna", company: acme, contacts: [DealContact(contactID: ada, role: .decisionMaker)]),
     ///                              on: DealID(), context: context)
     /// ```
+    ///
+    /// - Throws: ``CRMError/invalidValue(field:reason:)`` for a blank title, a malformed owner, an
+    ///   expected close date outside the years 1900 to 9999, more than 50 contacts, a contact listed
+    ///   twice or a contact with an empty role (as ``addContact(_:role:)`` refuses it);
+    ///   ``CRMError/invalidAmount(_:)`` for a negative amount or a malformed currency;
+    ///   ``CRMError/unknownStage(stage:pipeline:)`` or ``CRMError/invalidTransition(kind:id:reason:)``
+    ///   for a stage that is not an open stage of the pipeline; ``CRMError/notFound(kind:id:)`` for a
+    ///   pipeline that is not defined.
     public static func open(
         title: String, in pipeline: Pipeline, stage: String? = nil, amount: Money? = nil, expectedCloseDate: Date? = nil,
         owner: String? = nil, company: CompanyID? = nil, contacts: [DealContact] = []
@@ -78,6 +86,7 @@ extension Command where A == Deal {
             guard Set(contacts.map(\.contactID)).count == contacts.count else {
                 throw .invalidValue(field: "contacts", reason: "a contact is listed twice")
             }
+            for contact in contacts { _ = try validatedDealContactRole(contact.role) }
             return [DealOpened(title: title, pipelineID: pipeline.id, stage: key, amount: amount, expectedCloseDate: expectedCloseDate,
                                ownerID: owner, companyID: company, contacts: contacts)]
         }
@@ -209,7 +218,7 @@ extension Command where A == Deal {
     public static func addContact(_ contact: ContactID, role: DealContactRole) -> Self {
         Command(name: "deal.addContact") { deal, _ throws(CRMError) in
             try deal.ensureOpen()
-            guard !role.rawValue.isEmpty else { throw .invalidValue(field: "contact role", reason: "it is empty") }
+            let role = try validatedDealContactRole(role)
             if let current = deal.contacts[contact] {
                 return current == role ? [] : [DealContactRoleChanged(contactID: contact, from: current, to: role)]
             }

@@ -25,7 +25,8 @@ public struct DealOpened: Event {
     public var ownerID: String?
     /// The company the deal is with; nil when none.
     public var companyID: CompanyID?
-    /// The people involved and their roles: at most 50, each contact once; may be empty.
+    /// The people involved and their roles: at most 50, each contact once, each role not empty; the
+    /// list may be empty.
     public var contacts: [DealContact]
 }
 

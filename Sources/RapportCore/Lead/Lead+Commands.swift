@@ -3,9 +3,10 @@ public import RapportEventLog
 
 extension Command where A == Lead {
     /// Captures a lead as given. It needs at least a name, an email address or
-    /// a phone number; the email is validated and the phone normalised to
-    /// E.164. The channel defaults to the context's; a campaign must be an
-    /// ``EntityRef`` of kind `campaign`.
+    /// a phone number; the name is checked again as ``PersonName/init(given:family:)``
+    /// checks it (a blank name is refused, not taken as none), the email is validated
+    /// and the phone normalised to E.164. The channel defaults to the context's; a
+    /// campaign must be an ``EntityRef`` of kind `campaign`.
     ///
     /// ```swift
     /// try await repository.execute(.capture(name: try PersonName(given: "Grace", family: "Hopper"), email: "grace@navy.example",
@@ -17,6 +18,7 @@ extension Command where A == Lead {
         companyName: String? = nil, source: LeadSource, channel: Channel? = nil, campaign: EntityRef? = nil, owner: String? = nil
     ) -> Self {
         Command(name: "lead.capture", target: .new) { _, context throws(CRMError) in
+            let name = try name.map { (name) throws(CRMError) in try checkedName(name) }
             let email = try email.map { (text) throws(CRMError) in try EmailAddress(text) }
             let phone = try phone.map { (text) throws(CRMError) in try PhoneNumber(text, defaultCountryCode: defaultCountryCode) }
             guard name != nil || email != nil || phone != nil else {

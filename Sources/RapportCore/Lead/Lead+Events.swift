@@ -10,7 +10,7 @@ public import RapportEventLog
 public struct LeadCaptured: Event {
     /// The type name stored with the event: "LeadCaptured".
     public static let typeName = "LeadCaptured"
-    /// The person's name as given; nil when none was given. A lead has a name, an email address or a
+    /// The person's name, checked as ``PersonName/init(given:family:)`` checks it; nil when none was given. A lead has a name, an email address or a
     /// phone number, or several of them.
     public var name: PersonName?
     /// The email address, validated and normalised; nil when none was given.

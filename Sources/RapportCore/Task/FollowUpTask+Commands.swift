@@ -10,15 +10,17 @@ extension Command where A == FollowUpTask {
     /// ```
     ///
     /// - Throws: ``CRMError/invalidValue(field:reason:)`` for a blank title, a blank or malformed
-    ///   assignee, or a malformed link.
+    ///   assignee, a malformed link or a link to the task itself (as activities refuse one).
     public static func create(
         title: String, due: Date, assignee: String, priority: TaskPriority = .normal, links: [EntityRef] = []
     ) -> Self {
-        Command(name: "task.create", target: .new) { _, context throws(CRMError) in
-            [TaskCreated(
-                title: try requiredText(title, field: "title", maximum: 300), dueDate: try validatedDate(due, field: "due date"),
-                assignee: try validatedPrincipalID(assignee, field: "assignee"), priority: priority,
-                links: try validatedLinks(links, maximum: FollowUpTask.maximumLinks), createdBy: context.actor.id)]
+        Command(name: "task.create", target: .new) { task, context throws(CRMError) in
+            let title = try requiredText(title, field: "title", maximum: 300)
+            let due = try validatedDate(due, field: "due date")
+            let assignee = try validatedPrincipalID(assignee, field: "assignee")
+            let links = try validatedLinks(links, maximum: FollowUpTask.maximumLinks)
+            if links.contains(EntityRef(task.id)) { throw .invalidValue(field: "link", reason: "a task cannot be linked to itself") }
+            return [TaskCreated(title: title, dueDate: due, assignee: assignee, priority: priority, links: links, createdBy: context.actor.id)]
         }
     }
 

@@ -19,7 +19,8 @@ public struct TaskCreated: Event {
     /// How urgent it is.
     public var priority: TaskPriority
     /// The contacts, companies, deals… it is about: at most ``FollowUpTask/maximumLinks``, without
-    /// repeats, in the order given; may be empty. Each is a tag on every event of the task.
+    /// repeats, never the task itself, in the order given; may be empty. Each is a tag on every event
+    /// of the task.
     public var links: [EntityRef]
     /// The principal id of who created it: the creating command's actor.
     public var createdBy: String

@@ -9,9 +9,10 @@ public import Foundation
 public enum CustomFieldValue: Hashable, Sendable, Codable, CustomStringConvertible {
     /// Free text; at most 10,000 characters on a contact.
     case text(String)
-    /// A number, as an exact decimal.
+    /// A number, as an exact decimal; not NaN.
     case number(Decimal)
-    /// A date and time.
+    /// A date and time; stored to the whole second, between the years 1900 and 9999 (a contact's
+    /// `setCustomField` truncates it and refuses other years).
     case date(Date)
     /// Yes or no.
     case flag(Bool)
@@ -28,6 +29,24 @@ public enum CustomFieldValue: Hashable, Sendable, Codable, CustomStringConvertib
         case .flag(let flag): return flag ? "yes" : "no"
         case .choice(let choice): return choice
         }
+    }
+}
+
+/// `value` as it is stored in field `field`: text at most 10,000 characters, a number that is not
+/// NaN, a date to the whole second between the years 1900 and 9999 (``validatedDate(_:field:)``, as
+/// every other stored date), so the state a command decides equals the state read back.
+func validatedCustomFieldValue(_ value: CustomFieldValue, field: String) throws(CRMError) -> CustomFieldValue {
+    switch value {
+    case .text(let text):
+        guard text.count <= 10_000 else { throw .invalidValue(field: field, reason: "the text is longer than 10,000 characters") }
+        return value
+    case .number(let number):
+        guard !number.isNaN else { throw .invalidValue(field: field, reason: "it is not a number") }
+        return value
+    case .date(let date):
+        return .date(try validatedDate(date, field: field))
+    case .flag, .choice:
+        return value
     }
 }
 

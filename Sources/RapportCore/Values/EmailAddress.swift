@@ -14,13 +14,13 @@ public struct EmailAddress: Hashable, Sendable, ValidatedText, CustomStringConve
     /// Validates and normalises `text`.
     ///
     /// - Throws: ``CRMError/invalidEmail(_:)`` unless it is `local@domain.tld`
-    ///   with no spaces, a local part of at most 64 bytes and at most 254 bytes in all.
+    ///   with no spaces, a local part of at most 64 bytes and at most 254 bytes in all (once
+    ///   normalised). Every address it makes is accepted as it is by ``init(validating:)``, so a
+    ///   stored address always reads back.
     public init(_ text: String) throws(CRMError) {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, parts[0].utf8.count <= 64, trimmed.utf8.count <= 254 else {
-            throw .invalidEmail(text)
-        }
+        guard parts.count == 2, !parts[0].isEmpty, parts[0].utf8.count <= 64 else { throw .invalidEmail(text) }
         let domain = parts[1].lowercased()
         let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
         guard labels.count >= 2, labels.allSatisfy({ !$0.isEmpty && !$0.hasPrefix("-") && !$0.hasSuffix("-") }),
@@ -28,7 +28,11 @@ public struct EmailAddress: Hashable, Sendable, ValidatedText, CustomStringConve
               !parts[0].contains(where: { $0.isWhitespace || $0 == "," || $0 == "<" || $0 == ">" }),
               !parts[0].hasPrefix("."), !parts[0].hasSuffix("."), !parts[0].contains("..")
         else { throw .invalidEmail(text) }
-        value = "\(parts[0])@\(domain)"
+        // The limit applies to the address as stored: lower-casing may lengthen the domain
+        // ("İ" becomes "i̇"), and a decoded address is checked again as it is.
+        let value = "\(parts[0])@\(domain)"
+        guard value.utf8.count <= 254 else { throw .invalidEmail(text) }
+        self.value = value
     }
 
     /// The normalised address (``value``).

@@ -43,3 +43,9 @@ public struct Money: Hashable, Sendable, Codable, CustomStringConvertible {
     /// The amount as `Decimal` prints it and the currency code, such as `12500.5 EUR`.
     public var description: String { "\(amount) \(currency)" }
 }
+
+/// Checks an amount again before it is stored (deal amounts, campaign budgets): `Money`'s fields
+/// are mutable, so a negative amount or a malformed currency may reach a command.
+func checkedMoney(_ money: Money) throws(CRMError) -> Money {
+    try Money(amount: money.amount, currency: money.currency)
+}

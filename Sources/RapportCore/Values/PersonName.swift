@@ -1,3 +1,5 @@
+import Foundation
+
 /// A person's name, given and family parts.
 ///
 /// ```swift
@@ -11,6 +13,9 @@ public struct PersonName: Hashable, Sendable, Codable, CustomStringConvertible {
     public var family: String
 
     /// Creates a name; at least one part must not be blank.
+    ///
+    /// - Throws: ``CRMError/invalidValue(field:reason:)`` (field `name`) when both parts are blank
+    ///   or a part is longer than 200 characters.
     public init(given: String, family: String) throws(CRMError) {
         let given = given.trimmingCharacters(in: .whitespacesAndNewlines)
         let family = family.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -22,6 +27,16 @@ public struct PersonName: Hashable, Sendable, Codable, CustomStringConvertible {
 
     /// Splits a one-field name at its last space: everything before is the
     /// given name, the last word the family name. Used to read old records.
+    ///
+    /// It does not check the result: a blank `full` gives an empty name, and a part may be longer
+    /// than 200 characters. Commands that store a name (creating or renaming a contact, capturing
+    /// a lead) check it again and refuse such a name with ``CRMError/invalidValue(field:reason:)``;
+    /// call ``init(given:family:)`` with its parts to check it first.
+    ///
+    /// ```swift
+    /// let split = PersonName(splitting: "Ada King Lovelace")
+    /// let name = try PersonName(given: split.given, family: split.family)   // throws for a blank name
+    /// ```
     public init(splitting full: String) {
         let trimmed = full.trimmingCharacters(in: .whitespacesAndNewlines)
         if let space = trimmed.lastIndex(of: " ") {
@@ -39,4 +54,9 @@ public struct PersonName: Hashable, Sendable, Codable, CustomStringConvertible {
     public var description: String { full }
 }
 
-import Foundation
+/// Checks a name again before it is stored, as ``PersonName/init(given:family:)`` does: the parts
+/// are mutable and ``PersonName/init(splitting:)`` does not check, so a blank or too long name may
+/// reach a command.
+func checkedName(_ name: PersonName) throws(CRMError) -> PersonName {
+    try PersonName(given: name.given, family: name.family)
+}

@@ -1,0 +1,83 @@
+import Foundation
+@testable import RapportCore
+import RapportEventLog
+import Testing
+
+@Suite("Company")
+struct CompanyTests {
+    let ada = ContactID()
+    var created: CompanyCreated {
+        CompanyCreated(name: "Acme GmbH", details: [.domain: "acme.example", .industry: "Machinery"], ownerID: "user:anna")
+    }
+
+    @Test func createTrimsDetailsAndLeavesOutBlankOnes() {
+        Given<Company>([]).when(.create(name: " Acme GmbH ", details: [.domain: " ACME.example ", .industry: "Machinery\n", .size: "  ",
+                                                                       .address: "", .taxID: "\t"], owner: "user:anna"))
+            .then([created])
+        Given<Company>([]).when(.create(name: "Acme GmbH", domain: "  "))
+            .then([CompanyCreated(name: "Acme GmbH", details: [:], ownerID: nil)])
+        Given<Company>([]).when(.create(name: "Acme GmbH", details: [.industry: String(repeating: "i", count: 501)]))
+            .thenFails(.invalidValue(field: "industry", reason: "it is longer than 500 characters"))
+        Given<Company>([]).when(.create(name: "Acme GmbH", domain: "acme"))
+            .thenFails(.invalidValue(field: "domain", reason: "\"acme\" is not a domain name"))
+    }
+
+    @Test func aBlankDetailClearsTheField() {
+        let given = Given<Company>([created])
+        given.when(.change(.industry, to: "  ")).then([CompanyFieldChanged(field: .industry, from: "Machinery", to: nil)])
+        given.when(.change(.domain, to: " \n")).then([CompanyFieldChanged(field: .domain, from: "acme.example", to: nil)])
+        given.when(.change(.industry, to: "")).then([CompanyFieldChanged(field: .industry, from: "Machinery", to: nil)])
+        given.when(.change(.industry, to: nil)).then([CompanyFieldChanged(field: .industry, from: "Machinery", to: nil)])
+        given.when(.change(.size, to: "  ")).thenNothing()
+        given.when(.change(.industry, to: " Machinery ")).thenNothing()
+        given.when(.change(.size, to: " 11-50 ")).then([CompanyFieldChanged(field: .size, from: nil, to: "11-50")])
+        let cleared = Given<Company>([created, CompanyFieldChanged(field: .industry, from: "Machinery", to: nil)])
+        #expect(cleared.state.details == [.domain: "acme.example"])
+    }
+
+    @Test func aCompanyIsNotItsOwnParent() {
+        let given = Given<Company>([created])
+        given.when(.setParent(given.id))
+            .thenFails(.invalidTransition(kind: "company", id: given.id.description, reason: "a company cannot be its own parent"))
+        let holding = CompanyID()
+        given.when(.setParent(holding)).then([CompanyParentSet(from: nil, to: holding)])
+        let child = Given<Company>([created, CompanyParentSet(from: nil, to: holding)])
+        child.when(.setParent(holding)).thenNothing()
+        child.when(.setParent(nil)).then([CompanyParentSet(from: holding, to: nil)])
+        child.when(.setParent(child.id))
+            .thenFails(.invalidTransition(kind: "company", id: child.id.description, reason: "a company cannot be its own parent"))
+    }
+
+    @Test func rolesAndArchiveReasonsAreTrimmedAndAtMostAThousandCharacters() {
+        let given = Given<Company>([created])
+        given.when(.linkContact(ada, role: " CTO ")).then([CompanyContactLinked(contactID: ada, role: "CTO")])
+        given.when(.linkContact(ada, role: "\n")).then([CompanyContactLinked(contactID: ada, role: nil)])
+        given.when(.linkContact(ada, role: String(repeating: "r", count: 1_001)))
+            .thenFails(.invalidValue(field: "role", reason: "it is longer than 1000 characters"))
+        let linked = Given<Company>([created, CompanyContactLinked(contactID: ada, role: "CTO")])
+        linked.when(.linkContact(ada, role: "CTO ")).thenNothing()
+        #expect(linked.state.contacts == [ada: "CTO"])
+        let withoutRole = Given<Company>([created, CompanyContactLinked(contactID: ada, role: nil)])
+        withoutRole.when(.linkContact(ada, role: "  ")).thenNothing()
+
+        given.when(.archive(reason: " merged into Acme Holding ")).then([CompanyArchived(reason: "merged into Acme Holding")])
+        given.when(.archive(reason: "  ")).then([CompanyArchived(reason: nil)])
+        given.when(.archive(reason: String(repeating: "r", count: 1_001)))
+            .thenFails(.invalidValue(field: "reason", reason: "it is longer than 1000 characters"))
+    }
+
+    @Test func aLinkWithATooLongRoleStoresNothingOnEitherSide() async throws {
+        let store = InMemoryEventStore()
+        let repository = Repository(store: store)
+        let acme = CompanyID(), contact = ContactID()
+        try await repository.execute(.create(name: "Acme GmbH"), on: acme, context: context())
+        try await repository.execute(.create(name: try PersonName(given: "Ada", family: "Lovelace")), on: contact, context: context())
+        await #expect(throws: CRMError.invalidValue(field: "role", reason: "it is longer than 1000 characters")) {
+            try await repository.linkContact(contact, to: acme, role: String(repeating: "r", count: 1_001), context: context())
+        }
+        #expect(try await store.headPosition() == 2)
+        try await repository.linkContact(contact, to: acme, role: " CTO ", context: context())
+        #expect(try await repository.load(contact).state.companyRole == "CTO")
+        #expect(try await repository.load(acme).state.contacts == [contact: "CTO"])
+    }
+}
