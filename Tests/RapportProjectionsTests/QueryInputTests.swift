@@ -10,7 +10,7 @@ import Testing
 @Suite("Query inputs")
 struct QueryInputTests {
     @Test func anyTokenOrCutOffGetsAPageOrATypedError() async throws {
-        let w = World()
+        let w = try World()
         let ada = ContactID()
         try await w.run(.create(name: try PersonName(given: "Ada", family: "Lovelace"), email: "ada@acme.example", owner: "user:anna"),
                         on: ada, context(anna, day: 1))

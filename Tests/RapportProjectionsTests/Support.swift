@@ -37,11 +37,11 @@ struct World {
     let runner: ProjectionRunner
     static let projections: [any Projection] = [ContactHistory(), AuditTrail(), DealStates()]
 
-    init(store: any EventStore = InMemoryEventStore(), live: (any ReadModelStorage)? = nil, policy: any AccessPolicy = AllowAllPolicy()) {
+    init(store: any EventStore = InMemoryEventStore(), live: (any ReadModelStorage)? = nil, policy: any AccessPolicy = AllowAllPolicy()) throws {
         self.store = store
         self.repository = Repository(store: store, policy: policy)
         self.live = live ?? InMemoryReadModelStorage()
-        self.runner = ProjectionRunner(log: store, storage: self.live, projections: Self.projections, registry: .crm, batchSize: 3)
+        self.runner = try ProjectionRunner(log: store, storage: self.live, projections: Self.projections, registry: .crm, batchSize: 3)
     }
 
     /// Runs a command and catches the projections up.
