@@ -145,6 +145,34 @@ struct DealStatesTests {
         #expect(try states.pipelines(in: InMemoryReadModelStorage()).isEmpty)
     }
 
+    /// `staleAfterDays` from 0 (every open deal that entered its stage before
+    /// `now`) to counts past the calendar (none; the cut-off trapped in a
+    /// conversion), in the three summary forms; a negative count is refused.
+    @Test func staleAfterAnyCountOfDaysFromZero() async throws {
+        let s = DealScenario()
+        let w = try World()
+        try await s.run(w)
+        let head = try await w.head()
+        let expected: [(days: Int, stale: [DealID])] = [(0, [s.d4, s.d5]), (9, [s.d4, s.d5]), (10, [s.d4]), (36_500, []), (.max, [])]
+        for (days, stale) in expected {
+            let now = try states.summary(of: s.sales, in: w.live, now: day(40), staleAfterDays: days)
+            #expect(now?.stale.map(\.id) == stale, "\(days) days")
+            let asOf = try states.summary(of: s.sales, asOf: head, in: w.live, now: day(40), staleAfterDays: days)
+            #expect(asOf?.stale.map(\.id) == stale, "\(days) days, as of the head")
+            let fromStore = try await states.summary(of: s.sales, asOf: head, from: w.store, now: day(40), staleAfterDays: days)
+            #expect(fromStore?.stale.map(\.id) == stale, "\(days) days, built from the log")
+        }
+        for days in [-1, Int.min] {
+            await #expect {
+                _ = try await states.summary(of: s.sales, asOf: head, from: w.store, now: day(40), staleAfterDays: days)
+            } throws: { error in
+                guard case ProjectionQueryError.invalidArgument(let name, let reason) = error else { return false }
+                return name == "staleAfterDays" && reason == "\(days) is negative; give 0 or more days"
+            }
+            #expect(refusedArgument { () throws(ProjectionQueryError) in _ = try states.summary(of: s.sales, in: w.live, now: day(40), staleAfterDays: days) }?.name == "staleAfterDays")
+        }
+    }
+
     @Test func asOfAPositionEqualsAFreshBuildOfThoseEventsOnly() async throws {
         let s = DealScenario()
         let full = try World()

@@ -101,3 +101,33 @@ func expectLiveEqualsRebuilt(_ world: World, sourceLocation: SourceLocation = #_
         }
     }
 }
+
+/// A read-model storage a query must not touch: every call records an issue.
+struct UntouchableStorage: ReadModelStorage {
+    func checkpoint(of projection: String) throws(EventStoreError) -> ProjectionCheckpoint? {
+        Issue.record("checkpoint(of: \(projection)) was read")
+        return nil
+    }
+
+    func read<R>(_ projection: String, _ body: (any ReadModelReader) throws(EventStoreError) -> R) throws(EventStoreError) -> R {
+        Issue.record("\(projection) was read")
+        throw .storeClosed
+    }
+
+    func commit(_ changes: [ReadModelChanges]) async throws(EventStoreError) { Issue.record("a commit") }
+
+    func prepareForReading() async throws(EventStoreError) { Issue.record("prepared for reading") }
+}
+
+/// The argument a query refused as out of range, or nil when it did not
+/// refuse one (an answer, or another error).
+func refusedArgument(_ query: () throws(ProjectionQueryError) -> Void) -> (name: String, reason: String)? {
+    do {
+        try query()
+        return nil
+    } catch .invalidArgument(let name, let reason) {
+        return (name, reason)
+    } catch {
+        return nil
+    }
+}

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RapportCore
 import RapportEventLog
+import RapportProjections
 import RapportReplay
 
 /// A failure the command explains in one line, with its exit code.
@@ -53,6 +54,9 @@ struct CLIError: Error, CustomStringConvertible {
             case .unknownProjection, .duplicateProjectionNames: return CLIError(error.description, status: .unknownProjection)
             case .projectionFailed, .timedOut, .cancelled, .unregisteredTypes: return CLIError(error.description, status: .dataError)
             }
+        case let error as ProjectionQueryError:
+            if case .invalidArgument = error { return CLIError(error.description, status: .usage) }
+            return CLIError(error.description, status: .ioError)
         default:
             return CLIError("\(error)", status: .ioError)
         }
