@@ -84,7 +84,7 @@ public struct CampaignResponseRecorded: Event {
 /// A lead or a deal was credited to the campaign.
 ///
 /// ```swift
-/// CampaignAttributed(entity: EntityRef(kind: "deal", id: dealUUID))
+/// CampaignAttributed(entity: EntityRef(dealID))
 /// ```
 public struct CampaignAttributed: Event {
     public static let typeName = "CampaignAttributed"
