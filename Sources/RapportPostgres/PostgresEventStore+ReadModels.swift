@@ -17,7 +17,7 @@ public import RapportEventLog
 /// ```swift
 /// let store = try PostgresEventStore(client: client, logger: logger)
 /// try await store.migrate()
-/// let runner = ProjectionRunner(log: store, storage: store, projections: [DealStates()], registry: .crm)
+/// let runner = try ProjectionRunner(log: store, storage: store, projections: [DealStates()], registry: .crm)
 /// try await runner.catchUp()                         // connects for reads first (prepareForReading)
 /// let deal = try DealStates().state(of: dealID, in: store)
 /// ```

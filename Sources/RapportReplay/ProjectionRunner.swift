@@ -32,6 +32,18 @@ public enum ReplayError: Error, Sendable, CustomStringConvertible, LocalizedErro
     /// A projection asks for payloads of types the runner's registry does not
     /// know, so it would be handed nil for them: nothing was applied.
     case unregisteredTypes(projection: String, types: [String])
+    /// Two or more of the projections given to a runner share a name (each
+    /// name listed once, in order), so their read models and checkpoints
+    /// would be mixed up: no runner was made.
+    ///
+    /// ```swift
+    /// do {
+    ///     _ = try ProjectionRunner(log: store, storage: store, projections: [DealCount(), DealCount()])
+    /// } catch .duplicateProjectionNames(let names) {
+    ///     print(names)        // ["deal-count"]
+    /// }
+    /// ```
+    case duplicateProjectionNames([String])
 
     /// The same as ``description``, for `localizedDescription`.
     public var errorDescription: String? { description }
@@ -48,6 +60,9 @@ public enum ReplayError: Error, Sendable, CustomStringConvertible, LocalizedErro
         case .unregisteredTypes(let projection, let types):
             return "Projection \(projection) decodes \(types.joined(separator: ", ")), which the runner's registry does not know; "
                 + "give the runner a registry that has them (for the CRM's projections, registry: .crm)."
+        case .duplicateProjectionNames(let names):
+            return "Projection names must be unique in a runner (each keys its read model and checkpoint); "
+                + "given more than once: \(names.joined(separator: ", "))."
         }
     }
 }
@@ -57,7 +72,7 @@ public enum ReplayError: Error, Sendable, CustomStringConvertible, LocalizedErro
 /// checkpoints in batches.
 ///
 /// ```swift
-/// let runner = ProjectionRunner(log: store, storage: store, projections: [DealCount()])
+/// let runner = try ProjectionRunner(log: store, storage: store, projections: [DealCount()])
 /// let result = try await store.append(events, to: stream)
 /// try await runner.wait(for: "deal-count", toReach: result.lastPosition, timeout: .seconds(5))
 /// ```
@@ -81,6 +96,13 @@ public actor ProjectionRunner {
 
     /// Creates a runner.
     ///
+    /// Each projection's name keys its read model and checkpoint, so the
+    /// names must differ.
+    ///
+    /// ```swift
+    /// let runner = try ProjectionRunner(log: store, storage: store, projections: [DealStates(), AuditTrail()], registry: .crm)
+    /// ```
+    ///
     /// A `scope` builds a view of part of the history, reading only that
     /// part through the store's indexes: one actor's audit trail as of a
     /// date, say, costs that actor's events, not the log's. The projections
@@ -92,12 +114,19 @@ public actor ProjectionRunner {
     /// try await ProjectionRunner(log: store, storage: past, projections: [AuditTrail()], registry: .crm, scope: anna)
     ///     .catchUp(upTo: try await store.position(asOf: march1))
     /// ```
+    ///
+    /// - Throws: ``ReplayError/duplicateProjectionNames(_:)`` when two
+    ///   projections have the same name.
     public init(
         log: any EventLogReader, storage: any ReadModelStorage, projections: [any Projection],
         registry: EventTypeRegistry = EventTypeRegistry(), codec: any EventCodec = JSONEventCodec(), batchSize: Int = 5_000,
         scope: LogFilter = .all
-    ) {
-        precondition(Set(projections.map(\.name)).count == projections.count, "projection names must be unique")
+    ) throws(ReplayError) {
+        var seen: Set<String> = [], repeated: [String] = []
+        for name in projections.map(\.name) where !seen.insert(name).inserted && !repeated.contains(name) {
+            repeated.append(name)
+        }
+        guard repeated.isEmpty else { throw .duplicateProjectionNames(repeated) }
         self.log = log
         self.storage = storage
         self.projections = projections

@@ -287,6 +287,26 @@ struct QueryCommandTests {
         #expect(notYet.status == 0 && notYet.output.contains("not defined yet"))
     }
 
+    /// `--stale-after` takes any count of days from 0: 0 makes every open deal
+    /// stale, a count past the calendar none (it trapped converting the cut-off).
+    @Test func staleAfterTakesZeroAndCountsPastTheCalendar() throws {
+        for asOf in [[], ["--as-of", "2024-03-01"]] {
+            let all = try decode(PipelineJSON.self, try demo.rapport(["pipeline", "--stale-after", "0", "--format", "json", "--store", store] + asOf))
+            #expect(all.pipelines.count == 2 && all.pipelines.contains { $0.open.count > 0 }, "\(asOf)")
+            for pipeline in all.pipelines {
+                #expect(pipeline.stale.count == pipeline.open.count, "\(pipeline.name) \(asOf)")
+            }
+            for days in ["9999999999999", String(Int.max)] {
+                let run = try demo.rapport(["pipeline", "--stale-after", days, "--format", "json", "--store", store] + asOf)
+                #expect(run.status == 0 && run.errors.isEmpty, "\(days) \(asOf): \(run.errors)")
+                let none = try decode(PipelineJSON.self, run)
+                #expect(none.pipelines.count == 2 && none.pipelines.allSatisfy { $0.stale.isEmpty }, "\(days) \(asOf)")
+            }
+        }
+        let table = try demo.rapport("pipeline", "--stale-after", "9999999999999", "--store", store)
+        #expect(table.status == 0 && table.output.contains("without a stage change for 9,999,999,999,999 days"))
+    }
+
     @Test func errorsAreOneLineWithTheirExitCodes() throws {
         let unknown = UUID().uuidString.lowercased()
         let cases: [(arguments: [String], status: Int32, message: String)] = [
@@ -301,6 +321,8 @@ struct QueryCommandTests {
             (["history", unknown, "--format", "xml"], 64, "rapport: --format: \"xml\" is not table or json"),
             (["pipeline", "--format", "csv"], 64, "rapport: --format: \"csv\" is not table or json"),
             (["pipeline", "--by", "month"], 64, "rapport: --by: \"month\" is not stage or owner"),
+            (["pipeline", "--stale-after", "-1"], 64, "rapport: --stale-after must be 0 or more days"),
+            (["pipeline", "--stale-after=-30", "--as-of", "2024-03-01"], 64, "rapport: --stale-after must be 0 or more days"),
             (["history", unknown, "--channel", "fax"], 64,
              "rapport: --channel: \"fax\" is not ui, api, import, phone, email, sms, chat, meeting, web-form or automation"),
         ]

@@ -41,8 +41,7 @@ import Testing
         default: .webForm(form: word(&random, awkward: awkward),
                           fields: Dictionary((0..<random.next() % 3).map { ("f\($0)", word(&random, awkward: awkward)) }, uniquingKeysWith: { a, _ in a }))
         }
-        let kinds = ["contact", "company", "deal"]
-        let links = (0..<random.next() % 4).map { _ in EntityRef(kind: kinds[Int(random.next() % 3)], id: UUID()) }
+        let links = (0..<random.next() % 4).map { _ in [EntityRef(ContactID()), EntityRef(CompanyID()), EntityRef(DealID())][Int(random.next() % 3)] }
         return ActivityLogged(details: details, links: links, loggedBy: "user:rep-\(random.next() % 10)", occurredAt: date,
                               notes: random.next() % 2 == 0 ? nil : word(&random, awkward: awkward),
                               outcome: random.next() % 2 == 0 ? nil : word(&random, awkward: awkward))

@@ -6,8 +6,8 @@ import Testing
 @Suite("Campaign")
 struct CampaignTests {
     let ada = ContactID(), grace = ContactID()
-    let deal = EntityRef(kind: "deal", id: UUID())
-    let lead = EntityRef(kind: "lead", id: UUID())
+    let deal = EntityRef(DealID())
+    let lead = EntityRef(LeadID())
     let now = Date(timeIntervalSince1970: 1_700_000_000)
     var april: CampaignPeriod { CampaignPeriod(start: now, end: now + 30 * 86_400) }
     let budget = try! Money(amount: 5000, currency: "EUR")
@@ -156,7 +156,7 @@ struct CampaignTests {
         given.when(.attribute(lead)).then([CampaignAttributed(entity: lead)])
         given.when(.attribute(EntityRef(ada)))
             .thenFails(.invalidValue(field: "attribution", reason: "only leads and deals are attributed to a campaign, not a contact"))
-        given.when(.attribute(EntityRef(kind: "deal ", id: UUID()))).thenFails(where: isInvalid("attribution"))
+        given.when(.attribute(EntityRef(Identifier<Gadget>()))).thenFails(where: isInvalid("attribution"))
         let attributed = Given<Campaign>(launched + [CampaignAttributed(entity: deal)])
         attributed.when(.attribute(deal))
             .thenFails(.invalidTransition(kind: "campaign", id: attributed.id.description, reason: "\(deal) is already attributed to it"))

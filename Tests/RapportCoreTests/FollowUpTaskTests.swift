@@ -6,7 +6,7 @@ import Testing
 @Suite("FollowUpTask")
 struct FollowUpTaskTests {
     let ada = EntityRef(ContactID())
-    let deal = EntityRef(kind: "deal", id: UUID())
+    let deal = EntityRef(DealID())
     let now = Date(timeIntervalSince1970: 1_700_000_000)
     var friday: Date { now + 3 * 86_400 }
 
@@ -41,7 +41,7 @@ struct FollowUpTaskTests {
         given.when(.create(title: "Call", due: friday, assignee: "")).thenFails(.invalidValue(field: "assignee", reason: "it is empty"))
         given.when(.create(title: "Call", due: friday, assignee: "anna smith"))
             .thenFails(.invalidValue(field: "assignee", reason: "\"anna smith\" is not a principal id"))
-        given.when(.create(title: "Call", due: friday, assignee: "user:anna", links: [EntityRef(kind: "DEAL", id: UUID())]))
+        given.when(.create(title: "Call", due: friday, assignee: "user:anna", links: [EntityRef(Identifier<Gadget>())]))
             .thenFails(where: isInvalid("link"))
         given.when(.create(title: "Call", due: Date(timeIntervalSince1970: 253_402_300_800), assignee: "user:anna"))
             .thenFails(.invalidValue(field: "due date", reason: "it is not between the years 1900 and 9999"))

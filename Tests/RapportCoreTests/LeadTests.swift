@@ -6,7 +6,7 @@ import Testing
 @Suite("Lead")
 struct LeadTests {
     let grace = try! PersonName(given: "Grace", family: "Hopper")
-    let spring = EntityRef(kind: "campaign", id: UUID())
+    let spring = EntityRef(CampaignID())
     var captured: LeadCaptured {
         LeadCaptured(name: grace, email: try! EmailAddress("grace@navy.example"), phone: try! PhoneNumber("+12025550100"),
                      companyName: "US Navy", source: .campaign, channel: .webForm, campaign: spring, ownerID: "user:anna")
@@ -37,7 +37,7 @@ struct LeadTests {
         given.when(.capture(name: grace, email: "grace@", source: .webForm)).thenFails(.invalidEmail("grace@"))
         given.when(.capture(name: grace, phone: "555-0100", source: .phone))
             .thenFails(.invalidValue(field: "phone", reason: "\"555-0100\" has no country code"))
-        let notACampaign = EntityRef(kind: "deal", id: spring.id)
+        let notACampaign = EntityRef(DealID(spring.id))
         given.when(.capture(name: grace, source: .campaign, campaign: notACampaign))
             .thenFails(.invalidValue(field: "campaign", reason: "\(notACampaign) is not a campaign"))
         given.when(.capture(name: grace, companyName: String(repeating: "x", count: 301), source: .import))

@@ -183,7 +183,7 @@ struct PostgresProjectionTests {
 
         // On PostgreSQL, followed live in small batches (commit boundaries inside appends),
         // in memory, rebuilt in one pass: both over the same log.
-        let live = ProjectionRunner(log: store, storage: store, projections: Self.projections, registry: .crm, batchSize: 397)
+        let live = try ProjectionRunner(log: store, storage: store, projections: Self.projections, registry: .crm, batchSize: 397)
         try await live.catchUp(upTo: LogPosition(head.rawValue / 2))
         #expect(try store.checkpoint(of: "audit-trail")?.position == LogPosition(head.rawValue / 2))
         try await live.catchUp()

@@ -77,7 +77,7 @@ struct AuditTrailTests {
     /// Anna opens a deal; Boris changes its amount and stage; Anna, a sales rep, is refused a change to
     /// Boris's deal (recorded as AccessDenied); Ada's custom field and email change.
     func build() async throws -> World {
-        let w = World(policy: RoleBasedAccessPolicy())
+        let w = try World(policy: RoleBasedAccessPolicy())
         try await w.run(.define(name: "Sales", stages: salesStages), on: sales, context(root, .api, day: 0))
         try await w.run(.create(name: "Acme", domain: "acme.example", owner: "user:anna"), on: acme, context(anna, day: 0))
         try await w.run(.create(name: try PersonName(given: "Ada", family: "Lovelace"), email: "ada@acme.example", owner: "user:anna"),

@@ -13,7 +13,7 @@ struct AuditTrailVerifyTests {
 
     /// A built audit trail over a few hundred events of the CRM scenario's commands.
     func built() async throws -> World {
-        let w = World(policy: RoleBasedAccessPolicy())
+        let w = try World(policy: RoleBasedAccessPolicy())
         let sales = PipelineID()
         try await w.run(.define(name: "Sales", stages: salesStages), on: sales, context(root, .api, day: 0))
         for index in 0..<40 {

@@ -9,12 +9,14 @@ import Testing
 /// A small CRM: Acme with Ada and Bob, Carl elsewhere, a deal with Ada,
 /// activities on several channels, a task on the deal, a campaign.
 struct ContactScenario {
-    let world = World()
+    let world: World
     let sales = PipelineID(), acme = CompanyID(), deal = DealID(), campaign = CampaignID()
     let ada = ContactID(), bob = ContactID(), carl = ContactID(), adaTwice = ContactID()
     let call = ActivityID(), companyEmail = ActivityID(), note = ActivityID(), sms = ActivityID()
     let task = TaskID()
     var history: ContactHistory { ContactHistory() }
+
+    init() throws { world = try World() }
 
     func build() async throws {
         let w = world
@@ -50,7 +52,7 @@ struct ContactScenario {
 @Suite("Contact history")
 struct ContactHistoryTests {
     @Test func aTimelineHoldsEverythingThatTouchesTheContactNewestFirst() async throws {
-        let s = ContactScenario()
+        let s = try ContactScenario()
         try await s.build()
         let ada = try s.timeline(s.ada)
         #expect(ada.map(\.type) == [
@@ -78,7 +80,7 @@ struct ContactHistoryTests {
     }
 
     @Test func timelinesFilterByKindChannelAndDateAndPage() async throws {
-        let s = ContactScenario()
+        let s = try ContactScenario()
         try await s.build()
         let all = try s.timeline(s.ada)
         #expect(try s.timeline(s.ada, TimelineFilter(kinds: ["activity"])).map(\.activityType) == ["email", "call"])
@@ -102,7 +104,7 @@ struct ContactHistoryTests {
     }
 
     @Test func lastContactedAndBaseRotation() async throws {
-        let s = ContactScenario()
+        let s = try ContactScenario()
         try await s.build()
         // Ada: the call on day 10 (the company email is not to her directly). Bob: a note does not count.
         let ada = try #require(try s.history.lastContacted(s.ada, in: s.world.live))
@@ -131,7 +133,7 @@ struct ContactHistoryTests {
     }
 
     @Test func afterAMergeTheSurvivorsTimelineHoldsBothHistories() async throws {
-        let s = ContactScenario()
+        let s = try ContactScenario()
         try await s.build()
         let w = s.world
         try await w.run(.create(name: try PersonName(given: "Ada", family: "L."), owner: "user:anna"), on: s.adaTwice, context(anna, .webForm, day: 20))

@@ -61,7 +61,7 @@ struct DealStatesTests {
 
     @Test func currentStateAndStageHistory() async throws {
         let s = DealScenario()
-        let w = World()
+        let w = try World()
         try await s.run(w)
         let d1 = try #require(try states.state(of: s.d1, in: w.live))
         #expect(d1.status == .won && d1.stage == "won" && d1.probability == 1 && d1.finalAmount == eur("1200") && d1.owner == "user:anna")
@@ -92,7 +92,7 @@ struct DealStatesTests {
 
     @Test func pipelineSummaryFiguresByHand() async throws {
         let s = DealScenario()
-        let w = World()
+        let w = try World()
         try await s.run(w)
         let summary = try #require(try states.summary(of: s.sales, in: w.live, now: day(40), staleAfterDays: 14))
         #expect(summary.name == "Sales" && summary.stages.map(\.key) == ["qualification", "proposal", "negotiation", "won", "lost"])
@@ -145,9 +145,37 @@ struct DealStatesTests {
         #expect(try states.pipelines(in: InMemoryReadModelStorage()).isEmpty)
     }
 
+    /// `staleAfterDays` from 0 (every open deal that entered its stage before
+    /// `now`) to counts past the calendar (none; the cut-off trapped in a
+    /// conversion), in the three summary forms; a negative count is refused.
+    @Test func staleAfterAnyCountOfDaysFromZero() async throws {
+        let s = DealScenario()
+        let w = try World()
+        try await s.run(w)
+        let head = try await w.head()
+        let expected: [(days: Int, stale: [DealID])] = [(0, [s.d4, s.d5]), (9, [s.d4, s.d5]), (10, [s.d4]), (36_500, []), (.max, [])]
+        for (days, stale) in expected {
+            let now = try states.summary(of: s.sales, in: w.live, now: day(40), staleAfterDays: days)
+            #expect(now?.stale.map(\.id) == stale, "\(days) days")
+            let asOf = try states.summary(of: s.sales, asOf: head, in: w.live, now: day(40), staleAfterDays: days)
+            #expect(asOf?.stale.map(\.id) == stale, "\(days) days, as of the head")
+            let fromStore = try await states.summary(of: s.sales, asOf: head, from: w.store, now: day(40), staleAfterDays: days)
+            #expect(fromStore?.stale.map(\.id) == stale, "\(days) days, built from the log")
+        }
+        for days in [-1, Int.min] {
+            await #expect {
+                _ = try await states.summary(of: s.sales, asOf: head, from: w.store, now: day(40), staleAfterDays: days)
+            } throws: { error in
+                guard case ProjectionQueryError.invalidArgument(let name, let reason) = error else { return false }
+                return name == "staleAfterDays" && reason == "\(days) is negative; give 0 or more days"
+            }
+            #expect(refusedArgument { () throws(ProjectionQueryError) in _ = try states.summary(of: s.sales, in: w.live, now: day(40), staleAfterDays: days) }?.name == "staleAfterDays")
+        }
+    }
+
     @Test func asOfAPositionEqualsAFreshBuildOfThoseEventsOnly() async throws {
         let s = DealScenario()
-        let full = World()
+        let full = try World()
         var ends: [LogPosition] = []
         for step in s.steps {
             try await step(full.repository)
@@ -157,7 +185,7 @@ struct DealStatesTests {
         for count in [1, 5, 11, 12, 13] {
             let position = ends[count - 1]
             // The same commands, only the first `count`, in a store of their own.
-            let partial = World()
+            let partial = try World()
             try await s.run(partial, steps: count)
             #expect(try await partial.head() == position)
             let past = try await states.readModel(asOf: position, from: full.store)
@@ -206,7 +234,7 @@ struct DealStatesTests {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("rapport-projections-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let store = try LMDBEventStore(path: path)
-        let lmdb = World(store: store, live: store)  // the log and the read models in the same LMDB store
+        let lmdb = try World(store: store, live: store)  // the log and the read models in the same LMDB store
         let s = DealScenario()
         try await s.run(lmdb)
         let ada = ContactID()

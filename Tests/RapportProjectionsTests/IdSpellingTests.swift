@@ -46,7 +46,7 @@ struct IdSpellingTests {
     }
 
     @Test func timelineEntriesWriteLowerCaseIds() async throws {
-        let w = World()
+        let w = try World()
         let ada = ContactID()
         try await w.run(.create(name: try PersonName(given: "Ada", family: "Lovelace"), owner: "user:anna"), on: ada, context(anna, day: 1))
         try await w.runner.catchUp()

@@ -24,7 +24,7 @@ struct PipelineTallyTests {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("rapport-tally-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let lmdb = backend == .lmdb ? try LMDBEventStore(path: path) : nil
-        let w = lmdb.map { World(store: $0, live: $0) } ?? World()
+        let w = try lmdb.map { try World(store: $0, live: $0) } ?? World()
         var random = SplitMix64(seed: 7)
         let pipelines = [PipelineID(), PipelineID()]
         for pipeline in pipelines {
@@ -158,7 +158,7 @@ struct PipelineTallyTests {
     }
 
     @Test func aTallyWithMissingFiguresIsATypedErrorNotAWrongAnswer() async throws {
-        let w = World()
+        let w = try World()
         let s = DealScenario()
         try await s.run(w)
         let head = try await w.head()

@@ -10,7 +10,7 @@ import Testing
 @Suite("Query inputs")
 struct QueryInputTests {
     @Test func anyTokenOrCutOffGetsAPageOrATypedError() async throws {
-        let w = World()
+        let w = try World()
         let ada = ContactID()
         try await w.run(.create(name: try PersonName(given: "Ada", family: "Lovelace"), email: "ada@acme.example", owner: "user:anna"),
                         on: ada, context(anna, day: 1))
@@ -35,9 +35,36 @@ struct QueryInputTests {
         #expect(invalid == 5, "p18446744073709551616, p, p-1, x and the empty token are not positions")
         #expect(try history.timeline(of: ada, in: w.live, page: PageRequest(after: PageToken(rawValue: "p0"))).items.isEmpty,
                 "nothing is older than position 0")
-        for days in [Int.max, Int.min, 0, 36_500] {
+        for days in [Int.max, 0, 36_500] {
             _ = try history.contactsNotContacted(forDays: days, asOf: Date(timeIntervalSince1970: 1_700_000_000), owner: "user:anna", in: w.live)
         }
+        for days in [-1, Int.min] {
+            let refused = refusedArgument { () throws(ProjectionQueryError) in
+                _ = try history.contactsNotContacted(forDays: days, asOf: Date(timeIntervalSince1970: 1_700_000_000), owner: "user:anna", in: w.live)
+            }
+            #expect(refused?.name == "forDays" && refused?.reason == "\(days) is negative; give 0 or more days")
+        }
+    }
+
+    /// A negative day count is a caller's mistake, refused before the storage is
+    /// touched; 0 is a cut-off at `now` itself (every contact not contacted before it).
+    @Test func negativeDayCountsAreRefusedBeforeAnythingIsRead() async throws {
+        let history = ContactHistory(), states = DealStates()
+        let now = Date(timeIntervalSince1970: 1_700_000_000)
+        for days in [-1, -30, Int.min] {
+            let reason = "\(days) is negative; give 0 or more days"
+            let contacts = refusedArgument { () throws(ProjectionQueryError) in
+                _ = try history.contactsNotContacted(forDays: days, asOf: now, owner: nil, in: UntouchableStorage())
+            }
+            #expect(contacts?.name == "forDays" && contacts?.reason == reason)
+            let summary = refusedArgument { () throws(ProjectionQueryError) in _ = try states.summary(of: PipelineID(), in: UntouchableStorage(), now: now, staleAfterDays: days) }
+            #expect(summary?.name == "staleAfterDays" && summary?.reason == reason)
+            let asOf = refusedArgument { () throws(ProjectionQueryError) in _ = try states.summary(of: PipelineID(), asOf: 7, in: UntouchableStorage(), now: now, staleAfterDays: days) }
+            #expect(asOf?.name == "staleAfterDays" && asOf?.reason == reason)
+        }
+        let error = ProjectionQueryError.invalidArgument(name: "staleAfterDays", reason: "-1 is negative; give 0 or more days")
+        #expect(error.description == "Invalid staleAfterDays: -1 is negative; give 0 or more days.")
+        #expect(error.localizedDescription == error.description)
     }
 
     /// `localizedDescription` is the error's own message for every error type, not
@@ -45,6 +72,7 @@ struct QueryInputTests {
     @Test func errorsAreLocalizedErrorsWithTheirOwnMessage() {
         let errors: [any Error] = [
             CRMError.notFound(kind: "deal", id: "42"), ReplayError.cancelled, ProjectionQueryError.invalidToken("x"),
+            ReplayError.duplicateProjectionNames(["a"]), ProjectionQueryError.invalidArgument(name: "forDays", reason: "-1 is negative"),
             EventStoreError.storeClosed,
         ]
         for error in errors {

@@ -37,11 +37,11 @@ struct World {
     let runner: ProjectionRunner
     static let projections: [any Projection] = [ContactHistory(), AuditTrail(), DealStates()]
 
-    init(store: any EventStore = InMemoryEventStore(), live: (any ReadModelStorage)? = nil, policy: any AccessPolicy = AllowAllPolicy()) {
+    init(store: any EventStore = InMemoryEventStore(), live: (any ReadModelStorage)? = nil, policy: any AccessPolicy = AllowAllPolicy()) throws {
         self.store = store
         self.repository = Repository(store: store, policy: policy)
         self.live = live ?? InMemoryReadModelStorage()
-        self.runner = ProjectionRunner(log: store, storage: self.live, projections: Self.projections, registry: .crm, batchSize: 3)
+        self.runner = try ProjectionRunner(log: store, storage: self.live, projections: Self.projections, registry: .crm, batchSize: 3)
     }
 
     /// Runs a command and catches the projections up.
@@ -99,5 +99,35 @@ func expectLiveEqualsRebuilt(_ world: World, sourceLocation: SourceLocation = #_
         for (key, value) in fresh where live[key] != value {
             Issue.record("\(projection.name): \(key) differs", sourceLocation: sourceLocation)
         }
+    }
+}
+
+/// A read-model storage a query must not touch: every call records an issue.
+struct UntouchableStorage: ReadModelStorage {
+    func checkpoint(of projection: String) throws(EventStoreError) -> ProjectionCheckpoint? {
+        Issue.record("checkpoint(of: \(projection)) was read")
+        return nil
+    }
+
+    func read<R>(_ projection: String, _ body: (any ReadModelReader) throws(EventStoreError) -> R) throws(EventStoreError) -> R {
+        Issue.record("\(projection) was read")
+        throw .storeClosed
+    }
+
+    func commit(_ changes: [ReadModelChanges]) async throws(EventStoreError) { Issue.record("a commit") }
+
+    func prepareForReading() async throws(EventStoreError) { Issue.record("prepared for reading") }
+}
+
+/// The argument a query refused as out of range, or nil when it did not
+/// refuse one (an answer, or another error).
+func refusedArgument(_ query: () throws(ProjectionQueryError) -> Void) -> (name: String, reason: String)? {
+    do {
+        try query()
+        return nil
+    } catch .invalidArgument(let name, let reason) {
+        return (name, reason)
+    } catch {
+        return nil
     }
 }

@@ -68,7 +68,7 @@ struct OverlappedCommitTests {
         let store = InMemoryEventStore()
         try await append(store, count: 30)
         let storage = SlowStorage(failingCommit: 3)
-        let runner = ProjectionRunner(log: store, storage: storage, projections: [Tally()], batchSize: 5)
+        let runner = try ProjectionRunner(log: store, storage: storage, projections: [Tally()], batchSize: 5)
         await #expect(throws: ReplayError.self) { try await runner.catchUp() }
         #expect(try storage.checkpoint(of: "tally")?.position == 10)
         let counted = try snapshot(storage, "tally").filter { $0.key.hasPrefix("type/") }
@@ -85,7 +85,7 @@ struct OverlappedCommitTests {
         try await append(store, count: 60)
         let storage = SlowStorage(delay: .milliseconds(5))
         try await storage.inner.commit([ReadModelChanges(projection: "seen", writes: ["old": [1]], checkpoint: ProjectionCheckpoint(version: 1, position: 60))])
-        let runner = ProjectionRunner(log: store, storage: storage, projections: [Seen(version: 2)], batchSize: 7)
+        let runner = try ProjectionRunner(log: store, storage: storage, projections: [Seen(version: 2)], batchSize: 7)
         async let first = runner.catchUp()
         async let second = runner.catchUp()
         async let third = runner.catchUp()

@@ -42,7 +42,7 @@ struct PayloadDecodingTests {
         try await rate(store, #"{"stars":5}"#)
         try await rate(store, #"{"bogus":1}"#)  // position 3: a registered type that does not decode
         try await rate(store, #"{"stars":1}"#)
-        let runner = ProjectionRunner(log: store, storage: storage, projections: [Stars()], registry: registry, batchSize: 2)
+        let runner = try ProjectionRunner(log: store, storage: storage, projections: [Stars()], registry: registry, batchSize: 2)
         await #expect {
             try await runner.catchUp()
         } throws: { error in
@@ -57,7 +57,7 @@ struct PayloadDecodingTests {
     @Test func aProjectionDecodingTypesTheRegistryLacksIsRefusedBeforeAnything() async throws {
         let store = InMemoryEventStore(), storage = InMemoryReadModelStorage()
         try await rate(store, #"{"stars":4}"#)
-        let runner = ProjectionRunner(log: store, storage: storage, projections: [Stars()])  // the empty default registry
+        let runner = try ProjectionRunner(log: store, storage: storage, projections: [Stars()])  // the empty default registry
         await #expect(throws: ReplayError.self) { try await runner.catchUp() }
         do {
             try await runner.catchUp()

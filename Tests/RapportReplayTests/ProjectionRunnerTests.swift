@@ -71,7 +71,7 @@ struct ProjectionRunnerTests {
     @Test func incrementalRunsEqualAFullRebuild() async throws {
         let store = InMemoryEventStore()
         let live = InMemoryReadModelStorage()
-        let liveRunner = ProjectionRunner(log: store, storage: live, projections: [Tally(), DealsOnly()], batchSize: 7)
+        let liveRunner = try ProjectionRunner(log: store, storage: live, projections: [Tally(), DealsOnly()], batchSize: 7)
         for round in 0..<10 {
             try await append(store, count: 13, offset: round * 13)
             try await liveRunner.catchUp()
@@ -83,6 +83,31 @@ struct ProjectionRunnerTests {
         #expect(try live.checkpoint(of: "tally") == ProjectionCheckpoint(version: 1, position: 130))
         let deals = try rebuilt.read("deals-only") { (reader) throws(EventStoreError) in try reader.value(forKey: "count") }
         #expect(deals.map { String(decoding: $0, as: UTF8.self) } == "44")
+    }
+
+    /// Two projections with one name would share a read model and a checkpoint:
+    /// the runner is refused with a typed error, each repeated name once, and
+    /// nothing is read or written.
+    @Test func projectionsSharingANameAreRefusedWithATypedError() async throws {
+        let store = InMemoryEventStore()
+        let storage = InMemoryReadModelStorage()
+        try await append(store, count: 5)
+        let projections: [any Projection] = [Tally(name: "a"), Tally(name: "b"), DealsOnly(), Tally(name: "a"), Tally(name: "b"), Tally(name: "a")]
+        do throws(ReplayError) {
+            _ = try ProjectionRunner(log: store, storage: storage, projections: projections)
+            Issue.record("a runner was made")
+        } catch .duplicateProjectionNames(let names) {
+            #expect(names == ["a", "b"])
+        } catch {
+            Issue.record("\(error)")
+        }
+        let error = ReplayError.duplicateProjectionNames(["a", "b"])
+        #expect(error.description == "Projection names must be unique in a runner (each keys its read model and checkpoint); given more than once: a, b.")
+        #expect(error.localizedDescription == error.description)
+        #expect(try storage.checkpoint(of: "a") == nil && storage.checkpoint(of: "b") == nil)
+        // Distinct names are fine, and so is no projection at all.
+        #expect(try await ProjectionRunner(log: store, storage: storage, projections: [Tally(name: "a"), Tally(name: "b")]).catchUp() == 5)
+        _ = try ProjectionRunner(log: store, storage: storage, projections: [])
     }
 
     @Test func aNewVersionRebuildsFromScratch() async throws {
@@ -102,7 +127,7 @@ struct ProjectionRunnerTests {
         let store = InMemoryEventStore()
         let storage = InMemoryReadModelStorage()
         try await append(store, count: 2_000)
-        let runner = ProjectionRunner(log: store, storage: storage, projections: [Slow()], batchSize: 20)
+        let runner = try ProjectionRunner(log: store, storage: storage, projections: [Slow()], batchSize: 20)
         let running = Task { () async -> ReplayError? in
             do throws(ReplayError) { try await runner.catchUp(); return nil } catch { return error }
         }
@@ -128,7 +153,7 @@ struct ProjectionRunnerTests {
         let store = InMemoryEventStore()
         let storage = InMemoryReadModelStorage()
         try await append(store, count: 30)
-        let failing = ProjectionRunner(log: store, storage: storage, projections: [Tally(failAt: 17)], batchSize: 5)
+        let failing = try ProjectionRunner(log: store, storage: storage, projections: [Tally(failAt: 17)], batchSize: 5)
         await #expect(throws: ReplayError.self) { try await failing.catchUp() }
         #expect(try storage.checkpoint(of: "tally")?.position == 15)
         let types = try snapshot(storage, "tally").filter { $0.key.hasPrefix("type/") }
@@ -163,7 +188,7 @@ struct ProjectionRunnerTests {
         #expect(try snapshot(mixed, "late") == snapshot(together, "c"))
 
         // "b" fails earlier in the log than "a", but "a" comes first in the runner's order.
-        let failing = ProjectionRunner(
+        let failing = try ProjectionRunner(
             log: store, storage: InMemoryReadModelStorage(),
             projections: [Tally(name: "a", failAt: 650), Tally(name: "b", failAt: 20), Tally(name: "c")], batchSize: 700)
         await #expect {
@@ -177,7 +202,7 @@ struct ProjectionRunnerTests {
     @Test func readYourOwnWrites() async throws {
         let store = InMemoryEventStore()
         let storage = InMemoryReadModelStorage()
-        let runner = ProjectionRunner(log: store, storage: storage, projections: [DealsOnly()])
+        let runner = try ProjectionRunner(log: store, storage: storage, projections: [DealsOnly()])
         try await append(store, count: 2)
         let result = try await store.append([NewEvent(type: "DealOpened", metadata: EventMetadata(actor: actor, channel: .ui), payload: Data())],
                                             to: try StreamID("deal-1"))

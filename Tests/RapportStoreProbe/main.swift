@@ -88,7 +88,7 @@ do {
         emit("done")
     case "replay":
         let store = try LMDBEventStore(path: path)
-        let runner = ProjectionRunner(log: store, storage: store, projections: [ChainedProjection()], batchSize: Int(arguments[3]) ?? 50)
+        let runner = try ProjectionRunner(log: store, storage: store, projections: [ChainedProjection()], batchSize: Int(arguments[3]) ?? 50)
         try await runner.catchUp { progress in emit("batch \(progress.done)") }
         await store.close()
         emit("done")

@@ -93,7 +93,7 @@ final class ScenarioRebuild: @unchecked Sendable {
         try await store.commit(ScenarioFixture.projections.map {
             ReadModelChanges(projection: $0.name, resetFirst: true, checkpoint: ProjectionCheckpoint(version: $0.version, position: .start))
         })
-        let runner = ProjectionRunner(log: store, storage: store, projections: ScenarioFixture.projections, registry: .crm)
+        let runner = try ProjectionRunner(log: store, storage: store, projections: ScenarioFixture.projections, registry: .crm)
         benchmark.startMeasurement()
         let start = DispatchTime.now().uptimeNanoseconds
         let cpuStart = Self.cpuNanoseconds()

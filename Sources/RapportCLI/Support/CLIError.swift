@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RapportCore
 import RapportEventLog
+import RapportProjections
 import RapportReplay
 
 /// A failure the command explains in one line, with its exit code.
@@ -10,7 +11,8 @@ struct CLIError: Error, CustomStringConvertible {
     enum ExitStatus: Int32 {
         /// `verify` found a problem.
         case problemFound = 1
-        /// No projection has the name given to `rebuild`, or none is registered.
+        /// No projection has the name given to `rebuild`, none is registered,
+        /// or two registered ones share a name.
         case unknownProjection = 2
         /// No contact, deal or pipeline has the id (or name) given.
         case notFound = 3
@@ -47,9 +49,14 @@ struct CLIError: Error, CustomStringConvertible {
             if case .store(let storeError) = error { return explaining(storeError: storeError) }
             return CLIError(error.description, status: .dataError)
         case let error as ReplayError:
-            if case .store(let storeError) = error { return explaining(storeError: storeError) }
-            if case .unknownProjection = error { return CLIError(error.description, status: .unknownProjection) }
-            return CLIError(error.description, status: .dataError)
+            switch error {
+            case .store(let storeError): return explaining(storeError: storeError)
+            case .unknownProjection, .duplicateProjectionNames: return CLIError(error.description, status: .unknownProjection)
+            case .projectionFailed, .timedOut, .cancelled, .unregisteredTypes: return CLIError(error.description, status: .dataError)
+            }
+        case let error as ProjectionQueryError:
+            if case .invalidArgument = error { return CLIError(error.description, status: .usage) }
+            return CLIError(error.description, status: .ioError)
         default:
             return CLIError("\(error)", status: .ioError)
         }

@@ -59,7 +59,7 @@ public struct ActivityOutcomeAmended: Event {
 /// The activity now also concerns `entity`.
 ///
 /// ```swift
-/// ActivityLinked(entity: EntityRef(kind: "deal", id: dealUUID))
+/// ActivityLinked(entity: EntityRef(dealID))
 /// ```
 public struct ActivityLinked: Event {
     /// The type name stored with the event: "ActivityLinked".

@@ -70,8 +70,10 @@ extension ActivityLogged: FastJSONDecodable {
         var v: [Range<Int>?] = []
         for element in elements {
             guard FastJSON.object(text, element, keys: ["id", "kind"], into: &v), let kind = FastJSON.string(text, v[1]),
-                  let id = FastJSON.string(text, v[0]).flatMap(UUID.init(text:)) else { return nil }
-            links.append(EntityRef(kind: kind, id: id))
+                  let id = FastJSON.string(text, v[0]).flatMap(UUID.init(text:)),
+                  // A kind that is not an entity kind is declined: JSONDecoder refuses it with its reason.
+                  let link = try? EntityRef(kind: kind, id: id) else { return nil }
+            links.append(link)
         }
         return links
     }

@@ -34,11 +34,11 @@ func isValidKind(_ kind: String) -> Bool {
     return kind.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
 }
 
-/// Checks a link's kind, so that its tag can be built.
+/// Checks a link's kind. A reference made from parts or decoded has an entity
+/// kind already; one made from the ``Identifier`` of an aggregate type whose
+/// ``Aggregate/kind`` breaks the rule (a type outside the library) is refused here.
 func validatedLink(_ link: EntityRef, field: String = "link") throws(CRMError) -> EntityRef {
-    guard isValidKind(link.kind) else {
-        throw .invalidValue(field: field, reason: "\"\(link.kind)\" is not an entity kind (lower-case letters, digits and -)")
-    }
+    if let problem = EntityRef.problem(withKind: link.kind) { throw .invalidValue(field: field, reason: problem) }
     return link
 }
 

@@ -108,7 +108,7 @@ public struct CampaignResponseRecorded: Event {
 /// A lead or a deal was credited to the campaign.
 ///
 /// ```swift
-/// CampaignAttributed(entity: EntityRef(kind: "deal", id: dealUUID))
+/// CampaignAttributed(entity: EntityRef(dealID))
 /// ```
 public struct CampaignAttributed: Event {
     /// The type name stored with the event: "CampaignAttributed".

@@ -11,7 +11,16 @@ public import RapportEventLog
 /// for event in events { contact.apply(event) }
 /// ```
 public protocol Aggregate: Sendable {
-    /// The kind, used in stream ids (`contact-<uuid>`) and tags (`contact:<uuid>`).
+    /// The kind, used in stream ids (`contact-<uuid>`) and tags
+    /// (`contact:<uuid>`): an entity kind, 1 to 40 ASCII lower-case letters,
+    /// digits or `-`, starting with a letter, as ``EntityRef/init(kind:id:)``
+    /// requires. Every CRM aggregate's is; so must yours be. Links to an
+    /// aggregate whose kind is not are refused, and references to it do not
+    /// decode.
+    ///
+    /// ```swift
+    /// static let kind = "subscription"
+    /// ```
     static var kind: String { get }
     /// The current versions of every event type this aggregate applies.
     static var eventTypes: [any Event.Type] { get }

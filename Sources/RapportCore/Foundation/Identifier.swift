@@ -26,6 +26,11 @@ public struct Identifier<A: Aggregate>: Hashable, Comparable, Sendable, Codable,
 
     public var description: String { uuid.lowercasedText }
 
+    // The two `try!` below cannot fail for a kind that follows ``Aggregate/kind``'s
+    // rule (at most 40 ASCII letters, digits or `-`): with a UUID that makes at
+    // most 77 bytes without control characters. Every CRM aggregate's kind does
+    // (EntityRefTests checks each).
+
     /// The aggregate's stream: `<kind>-<uuid>`.
     public var streamID: StreamID { try! StreamID("\(A.kind)-\(description)") }
     /// The tag every event about this aggregate carries: `<kind>:<uuid>`.

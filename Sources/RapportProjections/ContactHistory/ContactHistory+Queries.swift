@@ -92,10 +92,17 @@ extension ContactHistory {
     /// for contact in page.items { print(contact.contactID, contact.at ?? "never") }
     /// ```
     ///
+    /// `days` may be 0 (every contact not contacted before `now`: the whole
+    /// rotation), never negative.
+    ///
+    /// - Throws: ``ProjectionQueryError/invalidArgument(name:reason:)`` for
+    ///   negative `days`, before anything is read;
+    ///   ``ProjectionQueryError/invalidToken(_:)`` for a token this query did not return.
     /// - Complexity: a range scan of the owner's index up to the cut-off date: O(page).
     public func contactsNotContacted(
         forDays days: Int, asOf now: Date, owner: String?, in storage: any ReadModelStorage, page: PageRequest = PageRequest()
     ) throws(ProjectionQueryError) -> Page<LastContact> {
+        try requireDays(days, argument: "forDays")
         let cutoff = now.addingTimeInterval(-Double(days) * 86_400)
         let base = "rotation/\(Key.component(owner ?? ""))/"
         // Here the token is the index key to resume after (dates are not positions).

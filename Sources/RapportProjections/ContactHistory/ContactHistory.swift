@@ -10,7 +10,7 @@ public import RapportReplay
 ///
 /// ```swift
 /// let history = ContactHistory()
-/// let runner = ProjectionRunner(log: store, storage: store, projections: [history], registry: .crm)
+/// let runner = try ProjectionRunner(log: store, storage: store, projections: [history], registry: .crm)
 /// try await runner.catchUp()
 /// let page = try history.timeline(of: ada, in: store, filter: TimelineFilter(kinds: ["activity"]), page: PageRequest(limit: 20))
 /// let stale = try history.contactsNotContacted(forDays: 90, asOf: Date(), owner: "user:anna", in: store)

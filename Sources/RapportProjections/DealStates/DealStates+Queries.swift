@@ -53,13 +53,16 @@ extension DealStates {
     /// let then = try states.summary(of: sales, asOf: quarterEnd, in: store, now: endOfQuarter)
     /// ```
     ///
-    /// - Throws: ``ProjectionQueryError/notCaughtUp(projection:reached:asked:)``
+    /// - Throws: ``ProjectionQueryError/invalidArgument(name:reason:)`` for a
+    ///   negative `staleAfterDays`, before anything is read;
+    ///   ``ProjectionQueryError/notCaughtUp(projection:reached:asked:)``
     ///   when the read model has not reached `position`;
     ///   ``ProjectionQueryError/corruptValue(key:reason:)`` when a stored value
     ///   does not decode or the figures are missing.
     public func summary(
         of pipeline: PipelineID, asOf position: LogPosition, in storage: any ReadModelStorage, now: Date, staleAfterDays: Int = 30
     ) throws(ProjectionQueryError) -> PipelineSummary? {
+        try requireDays(staleAfterDays, argument: "staleAfterDays")
         try requireReached(position, in: storage)
         let id = pipeline.description
         return try storage.query(name) { (reader) throws(ProjectionQueryError) -> PipelineSummary? in
@@ -154,7 +157,8 @@ extension DealStates {
     /// The summary of one pipeline; nil when the pipeline is unknown.
     /// `now` is the time stale deals and time in stage are measured at; a
     /// deal is stale when it is open and entered its stage more than
-    /// `staleAfterDays` days before `now`.
+    /// `staleAfterDays` days before `now` (0: every open deal that entered
+    /// its stage before `now`; a negative count is refused).
     ///
     /// ```swift
     /// let summary = try states.summary(of: sales, in: store, now: Date(), staleAfterDays: 30)
@@ -162,12 +166,15 @@ extension DealStates {
     /// print(anna?.results.winRate ?? 0, anna?.open.weighted["EUR"] ?? 0)
     /// ```
     ///
+    /// - Throws: ``ProjectionQueryError/invalidArgument(name:reason:)`` for a
+    ///   negative `staleAfterDays`, before anything is read.
     /// - Complexity: O(stages + owners + moves + stale deals): the pipeline's
     ///   stored figures, a walk of its open deals up to the cut-off, one read per stale deal.
     public func summary(
         of pipeline: PipelineID, in storage: any ReadModelStorage, now: Date, staleAfterDays: Int = 30
     ) throws(ProjectionQueryError) -> PipelineSummary? {
-        try storage.query(name) { (reader) throws(ProjectionQueryError) -> PipelineSummary? in
+        try requireDays(staleAfterDays, argument: "staleAfterDays")
+        return try storage.query(name) { (reader) throws(ProjectionQueryError) -> PipelineSummary? in
             guard let info = try reader.decoded(PipelineInfo.self, "pipeline/\(pipeline)") else { return nil }
             guard let tally = try reader.decoded(PipelineTally.self, "tally/\(pipeline)") else {
                 throw .corruptValue(key: "tally/\(pipeline)", reason: "missing although the pipeline exists; rebuild the read model")

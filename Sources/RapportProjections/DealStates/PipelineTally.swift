@@ -166,7 +166,10 @@ struct PipelineTally: Hashable, Codable {
         /// The first microsecond not before `date`: deals that entered their
         /// stage earlier than this are the ones that entered before `date`.
         static func limit(before date: Date) -> Int64 {
-            Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.up))
+            // Clamped, never trapping: a cut-off may lie far outside the calendar (`staleAfterDays: .max`).
+            let microseconds = (date.timeIntervalSince1970 * 1_000_000).rounded(.up)
+            guard microseconds >= Double(Int64.min) else { return .min }  // also NaN
+            return microseconds < Double(Int64.max) ? Int64(microseconds) : .max
         }
     }
 

@@ -70,9 +70,13 @@ extension DealStates {
     /// let endOfQuarter = try await store.position(asOf: quarterEnd)
     /// let summary = try await states.summary(of: sales, asOf: endOfQuarter, from: store, now: quarterEnd)
     /// ```
+    ///
+    /// - Throws: ``ProjectionQueryError/invalidArgument(name:reason:)`` for a
+    ///   negative `staleAfterDays`, before anything is read or built.
     public func summary(
         of pipeline: PipelineID, asOf position: LogPosition, from log: any EventLogReader, now: Date, staleAfterDays: Int = 30
     ) async throws -> PipelineSummary? {
+        try requireDays(staleAfterDays, argument: "staleAfterDays")
         if let storage = try await storedModel(reaching: position, in: log) {
             return try summary(of: pipeline, asOf: position, in: storage, now: now, staleAfterDays: staleAfterDays)
         }

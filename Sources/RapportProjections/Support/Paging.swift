@@ -78,6 +78,17 @@ public enum ProjectionQueryError: Error, Sendable, CustomStringConvertible, Loca
     case invalidToken(String)
     /// The read model has not reached the position asked about (it is at `reached`, nil: never built).
     case notCaughtUp(projection: String, reached: LogPosition?, asked: LogPosition)
+    /// An argument of the query is out of its range (`name` as the query's
+    /// signature spells it); nothing was read.
+    ///
+    /// ```swift
+    /// do {
+    ///     _ = try states.summary(of: sales, in: store, now: Date(), staleAfterDays: -7)
+    /// } catch .invalidArgument(let name, let reason) {
+    ///     print(name, reason)     // staleAfterDays -7 is negative; give 0 or more days
+    /// }
+    /// ```
+    case invalidArgument(name: String, reason: String)
 
     /// The same as ``description``, for `localizedDescription`.
     public var errorDescription: String? { description }
@@ -89,8 +100,16 @@ public enum ProjectionQueryError: Error, Sendable, CustomStringConvertible, Loca
         case .invalidToken(let token): return "\(token) is not a continuation of this query."
         case .notCaughtUp(let projection, let reached, let asked):
             return "The read model \(projection) has not reached position \(asked) (it is at \(reached.map { "\($0)" } ?? "nothing")); catch it up first."
+        case .invalidArgument(let name, let reason): return "Invalid \(name): \(reason)."
         }
     }
+}
+
+/// Refuses a negative number of days with ``ProjectionQueryError/invalidArgument(name:reason:)``.
+/// Zero is a count like any other: a cut-off at `now` itself.
+func requireDays(_ days: Int, argument: String) throws(ProjectionQueryError) {
+    guard days < 0 else { return }
+    throw .invalidArgument(name: argument, reason: "\(days) is negative; give 0 or more days")
 }
 
 extension ReadModelStorage {
