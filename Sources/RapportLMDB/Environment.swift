@@ -168,9 +168,10 @@ final class Environment: @unchecked Sendable {
     /// one pins the pages of its snapshot, so the file grows, and takes one
     /// of `maximumReaders`. Cheap: one scan of the reader table. Returns how
     /// many were freed.
-    @discardableResult
+    ///
     /// The caller must not hold the gate (it is taken shared, so that the
     /// environment is not closed meanwhile).
+    @discardableResult
     func clearStaleReaders(when: String) -> Int {
         pthread_rwlock_rdlock(&gate)
         defer { pthread_rwlock_unlock(&gate) }

@@ -413,9 +413,10 @@ struct AppendBatch: AppendStateReader {
         case .write:
             // Every head the request will change is read now, while a damaged
             // one fails this request alone rather than the whole transaction.
+            // The checks read every stream's head already (currentVersion,
+            // `checkedSlots`); the tags' heads are read here.
             do throws(EventStoreError) {
                 for part in request.streams {
-                    _ = try streamSlot(part.streamID)
                     for event in part.events { for tag in event.tags { _ = try tagSlot(tag) } }
                 }
             } catch {
