@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+import RapportEventLog
+@testable import RapportLMDB
+
+/// The writer lets a group fill for a bounded time after a commit that held
+/// several appends; these tests check that nobody is left waiting for it.
+/// (How much it saves is measured by the W2 benchmark with 8 writers, not here.)
+@Suite("Group commit gathering")
+struct GroupGatherTests {
+    @Test func aTimedWaitEndsAtItsDeadlineAndASignalEndsItEarlier() {
+        let condition = WriterCondition()
+        condition.lock()
+        // A deadline already passed: no wait at all.
+        #expect(!condition.wait(until: WriterCondition.now() - 1))
+        // Nobody signals: the wait ends at the deadline, not before.
+        let start = WriterCondition.now()
+        while condition.wait(until: start + 20_000_000) {}  // spurious wake-ups wait again
+        #expect(WriterCondition.now() >= start + 20_000_000)
+        // A signal sent while the lock is held reaches the wait that releases it.
+        let signaller = Thread {
+            condition.lock()
+            condition.signal()
+            condition.unlock()
+        }
+        signaller.start()
+        #expect(condition.wait(until: WriterCondition.now() + 60_000_000_000), "the signal was lost")
+        condition.unlock()
+    }
+
+    @Test func loneAppendsAndJobsAfterAGroupAreAnsweredAndStored() async throws {
+        let path = temporaryStorePath("gather")
+        defer { removeStore(path) }
+        let store = try LMDBEventStore(path: path)
+        for round in 0..<3 {
+            // A burst of 32 concurrent appends: the writer then expects groups of several.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<32 {
+                    group.addTask { try await store.append([testEvent()], to: try StreamID("burst-\(round)-\(index)")) }
+                }
+                try await group.waitForAll()
+            }
+            // One caller alone, then a job alone: each is answered and stored.
+            for index in 0..<20 {
+                let result = try await store.append([testEvent()], to: try StreamID("alone-\(round)"), expecting: .exactly(UInt64(index)))
+                #expect(result.streamVersions.values.first == UInt64(index + 1))
+            }
+            try await store.writerSubmit { _ in }
+        }
+        #expect(try await store.headPosition() == LogPosition(3 * 52))
+        #expect(try store.verify().isSound)
+        await store.close()
+    }
+
+    @Test func closeDuringAGatherCommitsWhatWasQueuedAndReturns() async throws {
+        let path = temporaryStorePath("gather-close")
+        defer { removeStore(path) }
+        let store = try LMDBEventStore(path: path)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<16 {
+                group.addTask { try await store.append([testEvent()], to: try StreamID("burst-\(index)")) }
+            }
+            try await group.waitForAll()
+        }
+        // A lone append (which the writer may hold while it gathers) and close() at once.
+        async let lone: AppendResult = store.append([testEvent()], to: try StreamID("last"))
+        await store.close()
+        do {
+            let result = try await lone
+            #expect(result.positions.lowerBound == LogPosition(17))
+        } catch EventStoreError.storeClosed {
+            // Refused before it was queued: nothing stored.
+        }
+        let reopened = try LMDBEventStore(path: path)
+        #expect(try reopened.verify().isSound)
+        let head = try await reopened.headPosition()
+        #expect(head == LogPosition(16) || head == LogPosition(17))
+        await reopened.close()
+    }
+}
