@@ -97,7 +97,8 @@ public actor ProjectionRunner {
     /// Creates a runner.
     ///
     /// Each projection's name keys its read model and checkpoint, so the
-    /// names must differ.
+    /// names must differ. The log is read and the read models committed in
+    /// batches of `batchSize` events (a size below 1 is taken as 1).
     ///
     /// ```swift
     /// let runner = try ProjectionRunner(log: store, storage: store, projections: [DealStates(), AuditTrail()], registry: .crm)

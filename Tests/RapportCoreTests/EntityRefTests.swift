@@ -69,7 +69,7 @@ struct EntityRefTests {
     }
 
     /// Every CRM aggregate's kind is an entity kind, so its stream ids, tags and
-    /// references are always valid (`Identifier` builds them with `try!`).
+    /// references are always valid (`Identifier` stops the process otherwise).
     @Test func everyCRMAggregateKindMakesValidStreamIDsTagsAndReferences() throws {
         func check<A: Aggregate>(_ type: A.Type) throws -> String {
             let id = Identifier<A>()
@@ -94,4 +94,42 @@ struct Gadget: Aggregate {
     let id: Identifier<Gadget>
     init(id: Identifier<Gadget>) { self.id = id }
     mutating func apply(_ event: any Event) {}
+}
+
+/// An aggregate whose kind could not even make a stream id (a line break).
+struct Unruly: Aggregate {
+    static let kind = "un\nruly"
+    static let eventTypes: [any Event.Type] = []
+    let id: Identifier<Unruly>
+    init(id: Identifier<Unruly>) { self.id = id }
+    mutating func apply(_ event: any Event) {}
+}
+
+@Suite("Aggregate kinds")
+struct AggregateKindTests {
+    /// A repository refuses an aggregate type whose kind breaks the rule with
+    /// a typed error naming the type, before it makes a stream id (which would
+    /// stop the process for `Unruly`), and appends nothing.
+    @Test func aRepositoryRefusesAKindThatBreaksTheRuleAndAppendsNothing() async throws {
+        let store = InMemoryEventStore()
+        let repository = Repository(store: store)
+        func isKindError(_ error: any Error, naming type: String) -> Bool {
+            guard case .invalidValue(let field, let reason) = error as? CRMError else { return false }
+            return field == "kind" && reason.hasPrefix("\(type).kind:")
+        }
+        let unruly = Command<Unruly>(name: "unruly.create", target: .new) { _, _ in [] }
+        let gadget = Command<Gadget>(name: "gadget.create", target: .new) { _, _ in [] }
+        await #expect { try await repository.load(Identifier<Unruly>()) } throws: { isKindError($0, naming: "Unruly") }
+        await #expect { try await repository.load(Identifier<Unruly>(), asOf: LogPosition(1)) } throws: { isKindError($0, naming: "Unruly") }
+        await #expect { try await repository.execute(unruly, on: Identifier<Unruly>(), context: context()) } throws: {
+            isKindError($0, naming: "Unruly")
+        }
+        await #expect { try await repository.execute(gadget, on: Identifier<Gadget>(), context: context()) } throws: {
+            isKindError($0, naming: "Gadget")
+        }
+        await #expect {
+            try await repository.transaction(context: context()) { unit throws(CRMError) in try await unit.execute(gadget, on: Identifier<Gadget>()) }
+        } throws: { isKindError($0, naming: "Gadget") }
+        #expect(try await store.headPosition() == LogPosition(0))
+    }
 }

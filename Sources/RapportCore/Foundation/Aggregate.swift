@@ -14,9 +14,10 @@ public protocol Aggregate: Sendable {
     /// The kind, used in stream ids (`contact-<uuid>`) and tags
     /// (`contact:<uuid>`): an entity kind, 1 to 40 ASCII lower-case letters,
     /// digits or `-`, starting with a letter, as ``EntityRef/init(kind:id:)``
-    /// requires. Every CRM aggregate's is; so must yours be. Links to an
-    /// aggregate whose kind is not are refused, and references to it do not
-    /// decode.
+    /// requires. Every CRM aggregate's is; so must yours be. A ``Repository``
+    /// refuses to load or change an aggregate whose kind is not, with
+    /// ``CRMError/invalidValue(field:reason:)`` (field `kind`); links to it
+    /// are refused, and references to it do not decode.
     ///
     /// ```swift
     /// static let kind = "subscription"

@@ -26,15 +26,28 @@ public struct Identifier<A: Aggregate>: Hashable, Comparable, Sendable, Codable,
 
     public var description: String { uuid.lowercasedText }
 
-    // The two `try!` below cannot fail for a kind that follows ``Aggregate/kind``'s
-    // rule (at most 40 ASCII letters, digits or `-`): with a UUID that makes at
-    // most 77 bytes without control characters. Every CRM aggregate's kind does
-    // (EntityRefTests checks each).
+    // An aggregate's kind follows ``Aggregate/kind``'s rule (at most 40 ASCII
+    // letters, digits or `-`), and with a UUID makes at most 77 bytes without
+    // control characters, so the two properties below cannot fail for the
+    // CRM's aggregates (EntityRefTests checks each). A type outside the
+    // library whose kind breaks the rule is refused by ``Repository`` with a
+    // typed error (``requireValidKind(_:)``) before either is used; code
+    // that reads them directly stops with a message that names the type.
 
     /// The aggregate's stream: `<kind>-<uuid>`.
-    public var streamID: StreamID { try! StreamID("\(A.kind)-\(description)") }
+    public var streamID: StreamID {
+        do { return try StreamID("\(A.kind)-\(description)") } catch { kindBreaksTheRule(error) }
+    }
     /// The tag every event about this aggregate carries: `<kind>:<uuid>`.
-    public var tag: Tag { try! Tag("\(A.kind):\(description)") }
+    public var tag: Tag {
+        do { return try Tag("\(A.kind):\(description)") } catch { kindBreaksTheRule(error) }
+    }
+
+    private func kindBreaksTheRule(_ error: EventStoreError) -> Never {
+        preconditionFailure(
+            "\(A.self).kind \"\(A.kind)\" breaks Aggregate.kind's rule (1 to 40 lower-case letters, digits and -, "
+                + "starting with a letter): \(error)")
+    }
 
     /// The order of the ids' texts (``description``), found from their bytes.
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.uuid.precedes(rhs.uuid) }
@@ -44,5 +57,15 @@ public struct Identifier<A: Aggregate>: Hashable, Comparable, Sendable, Codable,
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)
+    }
+}
+
+/// Refuses an aggregate type whose ``Aggregate/kind`` breaks the rule, before
+/// any of its stream ids or tags is made.
+///
+/// - Throws: ``CRMError/invalidValue(field:reason:)`` with the field `kind`.
+func requireValidKind<A: Aggregate>(_ type: A.Type) throws(CRMError) {
+    if let problem = EntityRef.problem(withKind: A.kind) {
+        throw .invalidValue(field: "kind", reason: "\(A.self).kind: \(problem)")
     }
 }

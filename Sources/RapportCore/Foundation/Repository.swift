@@ -60,7 +60,8 @@ public struct Repository: Sendable {
     /// ```
     ///
     /// - Throws: ``CRMError/store(_:)`` when the store fails or a stored event
-    ///   cannot be decoded (never because of a snapshot).
+    ///   cannot be decoded (never because of a snapshot); ``CRMError/invalidValue(field:reason:)``
+    ///   with the field `kind` when `A`'s ``Aggregate/kind`` breaks its rule.
     public func load<A: Aggregate>(_ id: Identifier<A>) async throws(CRMError) -> Loaded<A> {
         try await load(id, through: nil).loaded
     }
@@ -70,7 +71,9 @@ public struct Repository: Sendable {
     /// - Returns: what the append did (positions, to wait for projections).
     /// - Throws: the command's ``CRMError``; ``CRMError/notFound(kind:id:)`` or
     ///   ``CRMError/alreadyExists(kind:id:)``; ``CRMError/accessDenied(actor:command:entity:reason:)``;
-    ///   ``CRMError/concurrencyConflict(stream:expected:actual:)``.
+    ///   ``CRMError/concurrencyConflict(stream:expected:actual:)``;
+    ///   ``CRMError/invalidValue(field:reason:)`` with the field `kind` when
+    ///   `A`'s ``Aggregate/kind`` breaks its rule (nothing is appended).
     @discardableResult
     public func execute<A: Aggregate>(_ command: Command<A>, on id: Identifier<A>, context: CommandContext) async throws(CRMError) -> AppendResult {
         var unit = UnitOfWork(repository: self, context: context)
@@ -164,6 +167,7 @@ public struct UnitOfWork: Sendable {
     /// The aggregate as this unit sees it: its stored state plus the events
     /// decided so far in this unit.
     public mutating func load<A: Aggregate>(_ id: Identifier<A>) async throws(CRMError) -> A {
+        try requireValidKind(A.self)
         if let state = states[id.streamID] as? A { return state }
         let result = try await repository.load(id, through: nil)
         journal?.append(.state(id.streamID, states[id.streamID]))
@@ -334,7 +338,8 @@ public struct BulkWriter: Sendable {
     /// How many aggregate states are kept in memory between appends at most.
     public let cachedStates: Int
 
-    /// Creates a writer over `repository`.
+    /// Creates a writer over `repository` that appends once `eventsPerCommit`
+    /// events are pending (a count below 1 is taken as 1).
     public init(repository: Repository, eventsPerCommit: Int = 1_000, cachedStates: Int = 100_000) {
         unit = UnitOfWork(repository: repository, context: CommandContext(actor: Principal(id: "bulk", role: .system), channel: .import))
         self.eventsPerCommit = max(1, eventsPerCommit)

@@ -52,6 +52,7 @@ extension Repository {
     /// Loads `id` with its events up to `end` (nil: all of them), from a
     /// snapshot when the repository keeps them and the aggregate has them.
     func load<A: Aggregate>(_ id: Identifier<A>, through end: LogPosition?) async throws(CRMError) -> LoadResult<A> {
+        try requireValidKind(A.self)
         if let snapshots, let type = A.self as? any SnapshottableAggregate.Type {
             return try await load(id, as: type, through: end, snapshots: snapshots)
         }

@@ -123,7 +123,7 @@ public enum LogCopyError: Error, Sendable, Hashable, CustomStringConvertible {
 public enum LogCopy {
     /// Copies every record of `source` up to its head (as it is when the copy
     /// starts) into the empty log of `target`, in batches of `batchSize`
-    /// records, so memory does not grow with the log. Positions, event ids,
+    /// records (a size below 1 is taken as 1), so memory does not grow with the log. Positions, event ids,
     /// recorded-at times and chain hashes are unchanged: the records are
     /// copied, not appended anew. See ``StoredRecordLog/importStoredRecords(_:)``
     /// for what a failure leaves behind.
