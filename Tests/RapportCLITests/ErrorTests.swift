@@ -1,4 +1,7 @@
 import Foundation
+@testable import RapportCLI
+import RapportEventLog
+import RapportProjections
 import Testing
 
 @Suite("rapport error paths")
@@ -86,5 +89,27 @@ struct ErrorTests {
         #expect(run.status == 74)
         #expect(run.errorLines.count == 1)
         #expect(run.errors.contains("database \"rapport_no_such_database\" does not exist"), "\(run.errors)")
+    }
+}
+
+@Suite("rapport exit codes")
+struct ExitCodeTests {
+    /// Every read-model query failure gets the exit code of what went wrong:
+    /// a damaged value is damaged data (65), a bad token or argument a usage
+    /// error (64), a store failure what the store's error says.
+    @Test func readModelQueryFailuresExitWithWhatWentWrong() {
+        let cases: [(ProjectionQueryError, CLIError.ExitStatus)] = [
+            (.corruptValue(key: "deal/1", reason: "truncated"), .dataError),
+            (.invalidToken("p0"), .usage),
+            (.invalidArgument(name: "forDays", reason: "must be 0 or more"), .usage),
+            (.store(.corruptedRecord(position: LogPosition(7), reason: "checksum")), .dataError),
+            (.store(.storeClosed), .ioError),
+            (.notCaughtUp(projection: "deal-states", reached: nil, asked: LogPosition(3)), .ioError),
+        ]
+        for (error, status) in cases {
+            let explained = CLIError.explaining(error)
+            #expect(explained.status == status, "\(error)")
+            #expect(explained.message == error.description)
+        }
     }
 }

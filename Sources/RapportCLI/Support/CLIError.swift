@@ -16,9 +16,10 @@ struct CLIError: Error, CustomStringConvertible {
         case unknownProjection = 2
         /// No contact, deal or pipeline has the id (or name) given.
         case notFound = 3
-        /// A wrong argument: a malformed date, an unknown backend (EX_USAGE).
+        /// A wrong argument: a malformed date, an unknown backend, a page
+        /// token that is not one (EX_USAGE).
         case usage = 64
-        /// The store is damaged or not a Rapport store (EX_DATAERR).
+        /// The store or a read model is damaged, or not a Rapport store (EX_DATAERR).
         case dataError = 65
         /// No store, or no input file (EX_NOINPUT).
         case noInput = 66
@@ -55,8 +56,12 @@ struct CLIError: Error, CustomStringConvertible {
             case .projectionFailed, .timedOut, .cancelled, .unregisteredTypes: return CLIError(error.description, status: .dataError)
             }
         case let error as ProjectionQueryError:
-            if case .invalidArgument = error { return CLIError(error.description, status: .usage) }
-            return CLIError(error.description, status: .ioError)
+            switch error {
+            case .store(let storeError): return explaining(storeError: storeError)
+            case .corruptValue: return CLIError(error.description, status: .dataError)
+            case .invalidToken, .invalidArgument: return CLIError(error.description, status: .usage)
+            case .notCaughtUp: return CLIError(error.description, status: .ioError)
+            }
         default:
             return CLIError("\(error)", status: .ioError)
         }
