@@ -105,6 +105,28 @@ extension ConformanceSuite {
             try c.expectEqual(tagged.count, 2, "events read by the tag under the other spelling")
         },
 
+        Check(name: "actors, roles, channels and types spelled alike are one") { c in
+            // Written with combining accents, read back and found in normalization form C.
+            let actor = Principal(id: "user:jose\u{301}", role: Principal.Role("ge\u{301}rant"))
+            let event = makeEvent("Cre\u{301}e\u{301}", channel: Channel("te\u{301}le\u{301}phone"), actor: actor)
+            try await c.store.append([event], to: stream("spelling-1"))
+            let stored = try await c.store.readStream(stream("spelling-1"), from: 1, direction: .forward, limit: 1)
+            try c.expectEqual(stored.count, 1, "the event stored")
+            try c.expectEqual(Array(stored[0].metadata.actor.id.utf8), Array("user:jos\u{E9}".utf8), "the actor id's bytes")
+            try c.expectEqual(Array(stored[0].metadata.actor.role.rawValue.utf8), Array("g\u{E9}rant".utf8), "the role's bytes")
+            try c.expectEqual(Array(stored[0].metadata.channel.rawValue.utf8), Array("t\u{E9}l\u{E9}phone".utf8), "the channel's bytes")
+            try c.expectEqual(Array(stored[0].type.utf8), Array("Cr\u{E9}\u{E9}".utf8), "the type name's bytes")
+            for (filter, what) in [
+                (LogFilter(actors: ["user:jos\u{E9}"]), "by the actor, composed"),
+                (LogFilter(actors: ["user:jose\u{301}"]), "by the actor, decomposed"),
+                (LogFilter(types: ["Cr\u{E9}\u{E9}"]), "by the type, composed"),
+                (LogFilter(types: ["Cre\u{301}e\u{301}"]), "by the type, decomposed"),
+            ] {
+                let found = try await c.store.readLog(from: 1, filter: filter, limit: 10)
+                try c.expectEqual(found.map(\.id), [event.id], "the event read \(what)")
+            }
+        },
+
         Check(name: "a retried append is idempotent") { c in
             let s = stream("idem-1")
             let events = [makeEvent(), makeEvent(), makeEvent()]

@@ -26,3 +26,41 @@ struct NameTests {
         #expect(throws: EventStoreError.self) { try Tag(String(repeating: "\u{E9}", count: 128)) }
     }
 }
+
+@Suite("Metadata names in normalization form C")
+struct MetadataNameTests {
+    let composed = "user:jos\u{E9}", decomposed = "user:jose\u{301}"
+
+    @Test func principalsRolesChannelsAndTypesKeepTheComposedBytes() throws {
+        var principal = Principal(id: decomposed, role: Principal.Role(rawValue: "ge\u{301}rant"))
+        #expect(Array(principal.id.utf8) == Array(composed.utf8))
+        #expect(Array(principal.role.rawValue.utf8) == Array("g\u{E9}rant".utf8))
+        principal.id = "user:zoe\u{308}"
+        #expect(Array(principal.id.utf8) == Array("user:zo\u{EB}".utf8), "a changed id too")
+        var channel: Channel = "te\u{301}le\u{301}phone"
+        #expect(Array(channel.rawValue.utf8) == Array("t\u{E9}l\u{E9}phone".utf8))
+        channel.rawValue = "cafe\u{301}"
+        #expect(Array(channel.rawValue.utf8) == Array("caf\u{E9}".utf8))
+        var event = NewEvent(type: "Cre\u{301}e\u{301}", metadata: EventMetadata(actor: principal, channel: channel), payload: Data())
+        #expect(Array(event.type.utf8) == Array("Cr\u{E9}\u{E9}".utf8))
+        event.type = "Modifie\u{301}"
+        #expect(Array(event.type.utf8) == Array("Modifi\u{E9}".utf8))
+    }
+
+    @Test func aDecodedPrincipalKeepsTheComposedBytes() throws {
+        let json = Data(#"{"id":"user:jose\u0301","role":"ge\u0301rant"}"#.utf8)
+        let principal = try JSONDecoder().decode(Principal.self, from: json)
+        #expect(Array(principal.id.utf8) == Array(composed.utf8))
+        #expect(Array(principal.role.rawValue.utf8) == Array("g\u{E9}rant".utf8))
+        let again = try JSONDecoder().decode(Principal.self, from: try JSONEncoder().encode(principal))
+        #expect(again == principal && Array(again.id.utf8) == Array(composed.utf8))
+    }
+
+    @Test func filtersHoldTheComposedBytes() {
+        var filter = LogFilter(types: ["Cre\u{301}e\u{301}", "Plain"], actors: [decomposed])
+        #expect(filter.actors.map { $0.map { Array($0.utf8) } } == [Array(composed.utf8)])
+        #expect(Set(filter.types!.map { Array($0.utf8) }) == [Array("Cr\u{E9}\u{E9}".utf8), Array("Plain".utf8)])
+        filter.actors = ["user:zoe\u{308}"]
+        #expect(filter.actors.map { $0.map { Array($0.utf8) } } == [Array("user:zo\u{EB}".utf8)])
+    }
+}

@@ -1,6 +1,7 @@
 import Foundation
 import RapportCore
 import RapportEventLog
+import RapportLMDB
 import RapportProjections
 import RapportReplay
 import RapportScenario
@@ -192,5 +193,28 @@ struct ContactHistoryDecodingTests {
         // The decoded types the listed run skipped are there in the log: the comparison means something.
         let types = Set(try await store.readLog(from: 1, filter: .all, limit: 5_000).map(\.type))
         #expect(!types.subtracting(ContactHistory().interest.decoding!).isEmpty)
+    }
+}
+
+@Suite("Contact history: owners spelled any way")
+struct ContactHistoryOwnerKeyTests {
+    /// An owner id of 150 three-byte characters and a combining accent: its
+    /// rotation key would pass LMDB's 511-byte key limit as text, so it is
+    /// kept as a digest, of the composed spelling; a query with either
+    /// spelling finds the contact.
+    @Test func aLongOrDecomposedOwnerHasOneRotationOnLMDB() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rapport-rotation-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let store = try LMDBEventStore(path: path)
+        let world = try World(store: store, live: store)
+        let stem = "user:" + String(repeating: "\u{20AC}", count: 150)
+        let contact = ContactID()
+        try await world.run(.create(name: try PersonName(given: "Ada", family: "L."), owner: stem + "jose\u{301}"), on: contact, context(anna, day: 1))
+        for owner in [stem + "jos\u{E9}", stem + "jose\u{301}"] {
+            let found = try ContactHistory().contactsNotContacted(forDays: 0, asOf: day(2), owner: owner, in: store)
+            #expect(found.items.map(\.contactID) == [contact])
+            #expect(found.items.first.map { Array(($0.owner ?? "").utf8) } == Array((stem + "jos\u{E9}").utf8))
+        }
+        await store.close()
     }
 }

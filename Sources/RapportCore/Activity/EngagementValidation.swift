@@ -1,4 +1,5 @@
 import Foundation
+import RapportEventLog
 
 // Input checks shared by activities, tasks and campaigns. Each throws a
 // ``CRMError`` that names the field and says what is wrong with it.
@@ -18,9 +19,11 @@ func optionalText(_ text: String?, field: String, maximum: Int) throws(CRMError)
     return trimmed
 }
 
-/// A principal id (an assignee, an owner): trimmed, 1 to 200 characters, no spaces or control characters.
+/// A principal id (an assignee, an owner): trimmed, 1 to 200 characters, no
+/// spaces or control characters, in Unicode normalization form C (as
+/// ``Principal/id`` is), so one owner is one key in the read models.
 func validatedPrincipalID(_ id: String, field: String) throws(CRMError) -> String {
-    let trimmed = id.trimmingCharacters(in: .whitespacesAndNewlines)
+    let trimmed = TextRules.canonical(id.trimmingCharacters(in: .whitespacesAndNewlines))
     guard !trimmed.isEmpty else { throw .invalidValue(field: field, reason: "it is empty") }
     guard trimmed.count <= 200, !trimmed.unicodeScalars.contains(where: { CharacterSet.whitespacesAndNewlines.contains($0) || CharacterSet.controlCharacters.contains($0) })
     else { throw .invalidValue(field: field, reason: "\"\(id)\" is not a principal id") }

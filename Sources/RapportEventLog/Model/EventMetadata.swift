@@ -10,15 +10,25 @@ public import Foundation
 /// let nightly = Principal(id: "job:nightly-import", role: .system)
 /// ```
 public struct Principal: Hashable, Sendable, Codable, CustomStringConvertible {
-    /// A stable identifier of the person, service account, key or job.
-    public var id: String
+    /// A stable identifier of the person, service account, key or job, kept
+    /// in Unicode normalization form C (as stream ids are), so that two
+    /// spellings of one name are one actor in queries and indexes.
+    public var id: String { didSet { id = TextRules.canonical(id) } }
     /// The role the principal acted in.
     public var role: Role
 
     /// Creates a principal.
     public init(id: String, role: Role) {
-        self.id = id
+        self.id = TextRules.canonical(id)
         self.role = role
+    }
+
+    private enum CodingKeys: String, CodingKey { case id, role }
+
+    /// Decodes a principal, its id in normalization form C.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(id: try container.decode(String.self, forKey: .id), role: try container.decode(Role.self, forKey: .role))
     }
 
     public var description: String { "\(id) (\(role))" }
@@ -31,10 +41,11 @@ public struct Principal: Hashable, Sendable, Codable, CustomStringConvertible {
     public struct Role: RawRepresentable, Hashable, Sendable, Codable, ExpressibleByStringLiteral,
         CustomStringConvertible
     {
-        public var rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        public init(_ rawValue: String) { self.rawValue = rawValue }
-        public init(stringLiteral value: String) { self.rawValue = value }
+        /// The role's name, in Unicode normalization form C.
+        public var rawValue: String { didSet { rawValue = TextRules.canonical(rawValue) } }
+        public init(rawValue: String) { self.rawValue = TextRules.canonical(rawValue) }
+        public init(_ rawValue: String) { self.init(rawValue: rawValue) }
+        public init(stringLiteral value: String) { self.init(rawValue: value) }
         public var description: String { rawValue }
 
         public static let salesRep = Role("sales-rep")
@@ -55,11 +66,12 @@ public struct Principal: Hashable, Sendable, Codable, CustomStringConvertible {
 public struct Channel: RawRepresentable, Hashable, Sendable, Codable, ExpressibleByStringLiteral,
     CustomStringConvertible
 {
-    public var rawValue: String
-    public init(rawValue: String) { self.rawValue = rawValue }
+    /// The channel's name, in Unicode normalization form C.
+    public var rawValue: String { didSet { rawValue = TextRules.canonical(rawValue) } }
+    public init(rawValue: String) { self.rawValue = TextRules.canonical(rawValue) }
     /// A channel of your own, such as `Channel("whatsapp")`.
-    public init(_ rawValue: String) { self.rawValue = rawValue }
-    public init(stringLiteral value: String) { self.rawValue = value }
+    public init(_ rawValue: String) { self.init(rawValue: rawValue) }
+    public init(stringLiteral value: String) { self.init(rawValue: value) }
     public var description: String { rawValue }
 
     /// The application's own user interface.

@@ -16,8 +16,9 @@ public import Foundation
 public struct NewEvent: Sendable, Hashable {
     /// The id; retrying an append with the same id is safe.
     public var id: EventID
-    /// The name of the event type, such as `ContactCreated`.
-    public var type: String
+    /// The name of the event type, such as `ContactCreated`, kept in Unicode
+    /// normalization form C.
+    public var type: String { didSet { type = TextRules.canonical(type) } }
     /// The version of the type's schema the payload was written with.
     public var schemaVersion: UInt32
     /// When it happened by the caller's clock, if the caller knows.
@@ -40,7 +41,7 @@ public struct NewEvent: Sendable, Hashable {
         payload: Data
     ) {
         self.id = id
-        self.type = type
+        self.type = TextRules.canonical(type)
         self.schemaVersion = schemaVersion
         self.occurredAt = occurredAt
         self.metadata = metadata

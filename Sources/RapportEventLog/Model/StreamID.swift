@@ -61,12 +61,12 @@ public struct StreamID: Hashable, Comparable, Sendable, CustomStringConvertible,
 }
 
 /// The rules shared by stream ids, tags, type names and metadata strings.
-enum TextRules {
+package enum TextRules {
     /// `text` in Unicode normalization form C. Swift's `==` and hashing treat
     /// canonically equivalent strings as equal, while LMDB and PostgreSQL
     /// compare bytes: names kept in one form are equal in both senses at
     /// once. ASCII (almost every name) is already in that form and is returned as it is.
-    static func canonical(_ text: String) -> String {
+    package static func canonical(_ text: String) -> String {
         text.utf8.allSatisfy { $0 < 0x80 } ? text : text.precomposedStringWithCanonicalMapping
     }
 

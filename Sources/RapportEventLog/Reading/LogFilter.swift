@@ -16,12 +16,14 @@
 /// tag links, types and actors from their secondary indexes) without reading
 /// the records that do not match; see docs/replay.md.
 public struct LogFilter: Hashable, Sendable {
-    /// Event type names to keep, or nil for all types.
-    public var types: Set<String>?
+    /// Event type names to keep, or nil for all types (kept in Unicode
+    /// normalization form C, as stored type names are).
+    public var types: Set<String>? { didSet { types = Self.canonical(types) } }
     /// Tags to keep (an event with any of them), or nil for all events.
     public var tags: Set<Tag>?
-    /// Actor ids to keep (``Principal/id``), or nil for every actor.
-    public var actors: Set<String>?
+    /// Actor ids to keep (``Principal/id``), or nil for every actor (kept in
+    /// Unicode normalization form C, as stored actor ids are).
+    public var actors: Set<String>? { didSet { actors = Self.canonical(actors) } }
     /// The last position to return, or nil for "up to the head". A read
     /// stops there instead of looking further for matches, so a bounded
     /// window of the log costs only what lies inside it.
@@ -29,10 +31,16 @@ public struct LogFilter: Hashable, Sendable {
 
     /// Creates a filter.
     public init(types: Set<String>? = nil, tags: Set<Tag>? = nil, actors: Set<String>? = nil, through: LogPosition? = nil) {
-        self.types = types
+        self.types = Self.canonical(types)
         self.tags = tags
-        self.actors = actors
+        self.actors = Self.canonical(actors)
         self.through = through
+    }
+
+    private static func canonical(_ names: Set<String>?) -> Set<String>? {
+        // Swift's `==` calls two spellings equal; only non-ASCII names can be in another form.
+        guard let names, names.contains(where: { !$0.utf8.allSatisfy { $0 < 0x80 } }) else { return names }
+        return Set(names.map(TextRules.canonical))
     }
 
     /// Every event.

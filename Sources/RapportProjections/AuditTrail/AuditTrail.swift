@@ -43,8 +43,10 @@ public struct AuditTrail: Projection {
     public let name: String
     /// 2: entries in the actor index; no field index. 3: a key component
     /// longer than 128 bytes (escaped) is stored as its digest, so every key
-    /// fits LMDB's limit (a trail of version 2 is rebuilt).
-    public let version = 3
+    /// fits LMDB's limit (a trail of version 2 is rebuilt). 4: key components
+    /// in Unicode normalization form C, so an actor or action spelled another
+    /// way finds the same entries.
+    public let version = 4
     /// Every event; payloads are read as JSON fields, never decoded.
     public let interest = ProjectionInterest(decoding: [])
 

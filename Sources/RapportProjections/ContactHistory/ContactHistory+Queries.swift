@@ -104,7 +104,7 @@ extension ContactHistory {
     ) throws(ProjectionQueryError) -> Page<LastContact> {
         try requireDays(days, argument: "forDays")
         let cutoff = now.addingTimeInterval(-Double(days) * 86_400)
-        let base = "rotation/\(Key.component(owner ?? ""))/"
+        let base = "rotation/\(Key.boundedComponent(owner ?? ""))/"
         // Here the token is the index key to resume after (dates are not positions).
         let resume = page.after?.rawValue
         if let resume, !resume.hasPrefix(base) { throw .invalidToken(resume) }

@@ -39,7 +39,8 @@ public import RapportReplay
 /// to every member's timeline; a member's own campaign events are.
 public struct ContactHistory: Projection {
     public let name: String
-    public let version = 1
+    /// 2: key components (owners, kinds) in Unicode normalization form C.
+    public let version = 2
     /// Every event tagged with a contact, company, deal, activity, task or
     /// campaign; only the payloads that change links and statuses (see
     /// `update`) are decoded.
@@ -262,7 +263,7 @@ struct ContactStatus: Codable, Hashable {
     func rotationKey(_ contact: String) -> String? {
         guard mergedInto == nil, !archived else { return nil }
         let date = latest.map { Key.date($0.at) } ?? Key.padded(0)
-        return "rotation/\(Key.component(owner ?? ""))/\(date)/\(contact)"
+        return "rotation/\(Key.boundedComponent(owner ?? ""))/\(date)/\(contact)"
     }
 
     func lastContact(_ id: ContactID) -> LastContact {

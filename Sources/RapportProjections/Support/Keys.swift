@@ -38,8 +38,11 @@ enum Key {
 
     static let dateOffset: Int64 = 100_000_000_000
 
-    /// `text` with `%` and `/` escaped, safe as one key component.
+    /// `text` in Unicode normalization form C with `%` and `/` escaped, safe
+    /// as one key component: two spellings of one name make one key (the
+    /// stores compare key bytes, Swift's `==` canonical equivalence).
     static func component(_ text: String) -> String {
+        let text = TextRules.canonical(text)
         // Most components (ids, names) need no escape: no new string then.
         guard text.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "/") }) else { return text }
         var result = ""
@@ -65,6 +68,7 @@ enum Key {
     /// digest, keeps different texts apart; it cannot be decoded, and is
     /// only used where a key is looked up from its text.
     static func boundedComponent(_ text: String) -> String {
+        let text = TextRules.canonical(text)
         let escaped = component(text)
         guard escaped.utf8.count > maximumComponentSize else { return escaped }
         let digest = SHA256.hash(data: Array(text.utf8))
