@@ -94,6 +94,22 @@ struct ContactTests {
         given.when(.clearCustomField("missing")).thenFails(.invalidValue(field: "missing", reason: "the field is not set on contact \(given.id)"))
     }
 
+    /// Choices and lifecycle stages are labels: trimmed, refused when blank,
+    /// too long or broken over lines.
+    @Test func choicesAndLifecycleStagesAreTrimmedLabels() {
+        let given = Given<Contact>([created])
+        given.when(.setCustomField("tier", .choice(" gold "))).then([ContactCustomFieldSet(field: "tier", from: nil, to: .choice("gold"))])
+        given.when(.setCustomField("tier", .choice(" "))).thenFails(.invalidValue(field: "tier", reason: "it is empty"))
+        given.when(.setCustomField("tier", .choice(String(repeating: "g", count: 201))))
+            .thenFails(.invalidValue(field: "tier", reason: "it is longer than 200 characters"))
+        given.when(.setCustomField("tier", .choice("gold\nsilver"))).thenFails(.invalidValue(field: "tier", reason: "it holds a line break or a control character"))
+        given.when(.moveLifecycleStage(to: LifecycleStage(rawValue: " evangelist ")))
+            .then([ContactLifecycleStageChanged(from: .subscriber, to: LifecycleStage(rawValue: "evangelist"))])
+        given.when(.moveLifecycleStage(to: LifecycleStage(rawValue: ""))).thenFails(.invalidValue(field: "lifecycle stage", reason: "it is empty"))
+        Given<Contact>([]).when(.create(name: try! PersonName(given: "Ada", family: "L."), lifecycleStage: LifecycleStage(rawValue: "\t")))
+            .thenFails(.invalidValue(field: "lifecycle stage", reason: "it is empty"))
+    }
+
     @Test func customFieldDatesAreStoredToTheSecondBetween1900And9999() {
         let given = Given<Contact>([created])
         let renewal = Date(timeIntervalSince1970: 1_750_000_000)

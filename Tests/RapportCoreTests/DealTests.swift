@@ -64,6 +64,24 @@ struct DealTests {
         deal().when(.addContact(bob, role: DealContactRole(rawValue: ""))).thenFails(.invalidValue(field: "contact role", reason: "it is empty"))
     }
 
+    /// A role is a label on one line: trimmed before it is stored, refused
+    /// when blank, over 100 characters or broken over lines, when a deal
+    /// opens and when a contact is added.
+    @Test func contactRolesAreTrimmedLabels() throws {
+        let given = Given<Deal>([])
+        let bob = ContactID()
+        for (role, reason) in [("  ", "it is empty"), (String(repeating: "x", count: 101), "it is longer than 100 characters"),
+                               ("buyer\nand payer", "it holds a line break or a control character")] {
+            given.when(.open(title: "X", in: pipeline, contacts: [DealContact(contactID: bob, role: DealContactRole(rawValue: role))]))
+                .thenFails(.invalidValue(field: "contact role", reason: reason))
+            deal().when(.addContact(bob, role: DealContactRole(rawValue: role))).thenFails(.invalidValue(field: "contact role", reason: reason))
+        }
+        deal().when(.addContact(bob, role: DealContactRole(rawValue: "  champion "))).then([DealContactAdded(contactID: bob, role: DealContactRole(rawValue: "champion"))])
+        let open = Command<Deal>.open(title: "X", in: pipeline, contacts: [DealContact(contactID: bob, role: DealContactRole(rawValue: " champion"))])
+        let opened = try open.decide(given.state, given.context)
+        #expect((opened.first as? DealOpened)?.contacts.map(\.role.rawValue) == ["champion"])
+    }
+
     @Test func moneyNeverGoesNegative() {
         #expect(throws: CRMError.invalidAmount("-1 is negative")) { try Money(amount: -1, currency: "EUR") }
         #expect(throws: CRMError.invalidAmount("\"EURO\" is not a currency code")) { try Money(amount: 1, currency: "EURO") }

@@ -19,6 +19,19 @@ func optionalText(_ text: String?, field: String, maximum: Int) throws(CRMError)
     return trimmed
 }
 
+/// A short label chosen by the application (a deal contact's role, a
+/// lifecycle stage, a custom field's choice): trimmed, 1 to `maximum`
+/// characters, on one line, without control characters.
+func validatedLabel(_ label: String, field: String, maximum: Int) throws(CRMError) -> String {
+    let trimmed = label.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard !trimmed.isEmpty else { throw .invalidValue(field: field, reason: "it is empty") }
+    guard trimmed.count <= maximum else { throw .invalidValue(field: field, reason: "it is longer than \(maximum) characters") }
+    guard !trimmed.unicodeScalars.contains(where: { CharacterSet.newlines.contains($0) || CharacterSet.controlCharacters.contains($0) }) else {
+        throw .invalidValue(field: field, reason: "it holds a line break or a control character")
+    }
+    return trimmed
+}
+
 /// A principal id (an assignee, an owner): trimmed, 1 to 200 characters, no
 /// spaces or control characters, in Unicode normalization form C (as
 /// ``Principal/id`` is), so one owner is one key in the read models.

@@ -11,7 +11,8 @@ extension Command where A == Contact {
     ///
     /// - Throws: ``CRMError/invalidValue(field:reason:)`` for a blank or too long name (checked
     ///   again, as ``PersonName/init(given:family:)`` checks it), a malformed phone number or
-    ///   country code, or a malformed owner; ``CRMError/invalidEmail(_:)`` for a malformed address.
+    ///   country code, a malformed owner or a lifecycle stage that is blank, longer than 100
+    ///   characters or not on one line; ``CRMError/invalidEmail(_:)`` for a malformed address.
     public static func create(
         name: PersonName, email: String? = nil, phone: String? = nil, defaultCountryCode: String? = nil,
         owner: String? = nil, lifecycleStage: LifecycleStage = .subscriber
@@ -21,7 +22,8 @@ extension Command where A == Contact {
             let email = try email.map { (text) throws(CRMError) in try EmailAddress(text) }
             let phone = try phone.map { (text) throws(CRMError) in try PhoneNumber(text, defaultCountryCode: defaultCountryCode) }
             let owner = try owner.map { (id) throws(CRMError) in try validatedPrincipalID(id, field: "owner") }
-            return [ContactCreated(name: name, email: email, phone: phone, ownerID: owner, lifecycleStage: lifecycleStage)]
+            let stage = try validatedLifecycleStage(lifecycleStage)
+            return [ContactCreated(name: name, email: email, phone: phone, ownerID: owner, lifecycleStage: stage)]
         }
     }
 
@@ -124,9 +126,13 @@ extension Command where A == Contact {
     }
 
     /// Moves the contact to another lifecycle stage; the move is recorded with where it came from.
+    ///
+    /// - Throws: ``CRMError/invalidValue(field:reason:)`` (field `lifecycle stage`) for a stage
+    ///   that is blank, longer than 100 characters or not on one line (the name is trimmed).
     public static func moveLifecycleStage(to stage: LifecycleStage) -> Self {
         Command(name: "contact.moveLifecycleStage") { contact, _ throws(CRMError) in
             try contact.ensureActive()
+            let stage = try validatedLifecycleStage(stage)
             return contact.lifecycleStage == stage ? [] : [ContactLifecycleStageChanged(from: contact.lifecycleStage, to: stage)]
         }
     }
@@ -149,8 +155,9 @@ extension Command where A == Contact {
     /// the value the field has changes nothing.
     ///
     /// - Throws: ``CRMError/invalidValue(field:reason:)`` for a malformed field name, text longer
-    ///   than 10,000 characters, a number that is not a number (NaN), or a date outside the years
-    ///   1900 to 9999.
+    ///   than 10,000 characters, a choice that is blank, longer than 200 characters or not on one
+    ///   line (a choice is trimmed), a number that is not a number (NaN), or a date outside the
+    ///   years 1900 to 9999.
     public static func setCustomField(_ field: String, _ value: CustomFieldValue) -> Self {
         Command(name: "contact.setCustomField") { contact, _ throws(CRMError) in
             try contact.ensureActive()
@@ -247,4 +254,9 @@ extension Repository {
             try await unit.execute(.mergeInto(survivor), on: duplicate)
         }
     }
+}
+
+/// A lifecycle stage as contacts accept it: trimmed, 1 to 100 characters on one line.
+func validatedLifecycleStage(_ stage: LifecycleStage) throws(CRMError) -> LifecycleStage {
+    LifecycleStage(rawValue: try validatedLabel(stage.rawValue, field: "lifecycle stage", maximum: 100))
 }

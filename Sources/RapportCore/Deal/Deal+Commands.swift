@@ -11,10 +11,10 @@ func validatedDealTitle(_ title: String) throws(CRMError) -> String {
     return trimmed
 }
 
-/// A deal contact's role as opening a deal and adding a contact accept it: not empty.
+/// A deal contact's role as opening a deal and adding a contact accept it:
+/// trimmed, 1 to 100 characters on one line.
 func validatedDealContactRole(_ role: DealContactRole) throws(CRMError) -> DealContactRole {
-    guard !role.rawValue.isEmpty else { throw .invalidValue(field: "contact role", reason: "it is empty") }
-    return role
+    DealContactRole(rawValue: try validatedLabel(role.rawValue, field: "contact role", maximum: 100))
 }
 
 func currencyMismatch(deal: Money, given: Money) -> CRMError {
@@ -86,7 +86,8 @@ extension Command where A == Deal {
             guard Set(contacts.map(\.contactID)).count == contacts.count else {
                 throw .invalidValue(field: "contacts", reason: "a contact is listed twice")
             }
-            for contact in contacts { _ = try validatedDealContactRole(contact.role) }
+            var contacts = contacts
+            for index in contacts.indices { contacts[index].role = try validatedDealContactRole(contacts[index].role) }
             return [DealOpened(title: title, pipelineID: pipeline.id, stage: key, amount: amount, expectedCloseDate: expectedCloseDate,
                                ownerID: owner, companyID: company, contacts: contacts)]
         }

@@ -16,7 +16,8 @@ public enum CustomFieldValue: Hashable, Sendable, Codable, CustomStringConvertib
     case date(Date)
     /// Yes or no.
     case flag(Bool)
-    /// One of a set of options the application defines.
+    /// One of a set of options the application defines: trimmed, 1 to 200
+    /// characters on one line (a contact's `setCustomField` refuses others).
     case choice(String)
 
     /// The value as text: text and choices as they are, a number as `Decimal` prints it, a date in
@@ -45,7 +46,9 @@ func validatedCustomFieldValue(_ value: CustomFieldValue, field: String) throws(
         return value
     case .date(let date):
         return .date(try validatedDate(date, field: field))
-    case .flag, .choice:
+    case .choice(let choice):
+        return .choice(try validatedLabel(choice, field: field, maximum: 200))
+    case .flag:
         return value
     }
 }
