@@ -66,7 +66,10 @@ extension PostgresEventStore: ReadModelStorage {
         while true {
             do {
                 try await client.withOpenConnection { connection in
-                    try await connection.execute("BEGIN", logger: logger)
+                    // READ COMMITTED whatever the server's default: concurrent commits of one
+                    // projection's keys (two runners) then wait for each other's row locks
+                    // instead of failing to serialize.
+                    try await connection.execute("BEGIN ISOLATION LEVEL READ COMMITTED", logger: logger)
                     do {
                         for statement in statements { try await connection.execute(statement, logger: logger) }
                     } catch {

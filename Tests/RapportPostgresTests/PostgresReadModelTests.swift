@@ -53,6 +53,48 @@ struct PostgresReadModelTests {
         await database.drop(schema)
     }
 
+    @Test("concurrent commits of one projection's keys all take effect also when the server's default isolation is SERIALIZABLE")
+    func concurrentCommitsUnderSerializableDefault() async throws {
+        let database = try TestDatabase.get()
+        var configuration = PostgresClient.Configuration(
+            host: database.server.host, port: database.server.port, username: database.server.username,
+            password: database.server.password, database: database.server.database, tls: .disable)
+        configuration.options.maximumConnections = 8
+        configuration.options.additionalStartupParameters = [("default_transaction_isolation", "serializable")]
+        let client = PostgresClient(configuration: configuration, backgroundLogger: testLogger)
+        let running = Task { await client.run() }
+        let schema = database.freshSchemaName("rmser")
+        let stores = try (0..<4).map { _ in try database.store(schema: schema, client: client) }
+        _ = try await stores[0].migrate()
+        // Four writers upsert the same keys 25 times each. Under SERIALIZABLE (or REPEATABLE READ)
+        // a commit that met another's change to a row failed to serialize, more often than the
+        // commit's three attempts could absorb; in READ COMMITTED it waits for the row and proceeds.
+        let failures = await withTaskGroup(of: [EventStoreError].self) { group in
+            for (index, store) in stores.enumerated() {
+                group.addTask {
+                    var failed: [EventStoreError] = []
+                    for round in 1...25 {
+                        let checkpoint = ProjectionCheckpoint(version: 1, position: LogPosition(UInt64(round)))
+                        let changes = ReadModelChanges(projection: "shared", writes: ["k": [UInt8(index)], "w\(index)": [UInt8(round)]], checkpoint: checkpoint)
+                        do throws(EventStoreError) { try await store.commit([changes]) } catch { failed.append(error) }
+                    }
+                    return failed
+                }
+            }
+            var all: [EventStoreError] = []
+            for await part in group { all += part }
+            return all
+        }
+        #expect(failures.isEmpty, "\(failures.prefix(3))")
+        try await stores[0].prepareForReading()
+        for index in 0..<4 {
+            #expect(try stores[0].read("shared") { (reader) throws(EventStoreError) in try reader.value(forKey: "w\(index)") } == [25])
+        }
+        for store in stores { await store.close() }
+        running.cancel()
+        await database.drop(schema)
+    }
+
     @Test("a read before prepareForReading says to prepare; then reads see other stores' commits, and end with the store")
     func readsNeedPreparing() async throws {
         let database = try TestDatabase.get()
