@@ -10,9 +10,11 @@ import Synchronization
 /// result (group commit).
 ///
 /// A request that fails its checks is answered with its error and leaves no
-/// trace; the others of its group are unaffected. A failure of the
-/// transaction itself (a lost connection, a full disk) fails every request of
-/// the group, and nothing of it is stored.
+/// trace; the others of its group are unaffected. When the server refuses the
+/// transaction itself (a name its encoding cannot hold, a full disk), nothing
+/// of it is stored and its requests are committed again one per transaction,
+/// so each caller gets the outcome of its own append. A lost connection fails
+/// every request of the group (after the retries of ``AppendTransaction``).
 final class GroupCommitWriter: Sendable {
     private struct Pending: Sendable {
         let request: AppendRequest
@@ -173,6 +175,17 @@ struct AppendTransaction: Sendable {
                 ])
                 attempt += 1
                 continue
+            case .beforeCommit(let error) where requests.count > 1 && PostgresFailure.isServerAnswer(error)
+                && !PostgresFailure.isConnectionLost(error):
+                // The server refused the group (a name its encoding cannot hold, a full
+                // disk): nothing of it is stored. Each request is tried alone, so that
+                // each caller gets the outcome of its own append.
+                logger.notice("a grouped append transaction failed; committing its requests one by one", metadata: [
+                    "requests": "\(requests.count)", "error": "\(PostgresFailure.storeError(error, doing: "appending", schema: schema.name))",
+                ])
+                var results: [Result<AppendResult, EventStoreError>] = []
+                for request in requests { results.append(await commit([request])[0]) }
+                return results
             case .beforeCommit(let error):
                 mapped = PostgresFailure.storeError(error, doing: "appending", schema: schema.name)
             case .duringCommit(let error):

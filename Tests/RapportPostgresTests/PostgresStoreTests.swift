@@ -28,6 +28,42 @@ struct PostgresStoreTests {
         #expect(try await store.headPosition() == 2, "the store keeps working")
     }
 
+    @Test("a grouped append the server refuses is retried one by one: only the request it cannot store fails")
+    func aRefusedGroupFailsOnlyTheRequestTheServerCannotStore() async throws {
+        let database = try TestDatabase.get()
+        let (store, schema) = try await database.freshStore("groupfail")
+        // A constraint only one request of each group violates: the server refuses the
+        // whole transaction that carries it, as it would a name it cannot store.
+        try await database.execute("ALTER TABLE \"\(schema)\".rapport_stream_heads ADD CONSTRAINT no_forbidden CHECK (stream_id NOT LIKE 'forbidden-%')")
+        for round in 0..<3 {
+            let outcomes = await withTaskGroup(of: (String, Result<AppendResult, EventStoreError>).self) { group in
+                for index in 0..<16 {
+                    let stream = index == 7 ? "forbidden-\(round)" : "plain-\(round)-\(index)"
+                    group.addTask {
+                        do throws(EventStoreError) {
+                            return (stream, .success(try await store.append([testEvent()], to: try StreamID(stream))))
+                        } catch {
+                            return (stream, .failure(error))
+                        }
+                    }
+                }
+                var all: [(String, Result<AppendResult, EventStoreError>)] = []
+                for await outcome in group { all.append(outcome) }
+                return all
+            }
+            for (stream, outcome) in outcomes {
+                switch outcome {
+                case .success: #expect(!stream.hasPrefix("forbidden"), "round \(round): \(stream) was stored")
+                case .failure(let error): #expect(stream.hasPrefix("forbidden"), "round \(round): \(stream) failed with \(error)")
+                }
+            }
+            #expect(try await store.headPosition() == LogPosition(UInt64(15 * (round + 1))), "round \(round)")
+        }
+        #expect(try await store.verifyLog(progress: nil).isSound)
+        await store.close()
+        await database.drop(schema)
+    }
+
     @Test("migrations are recorded, idempotent and keep the data")
     func migrationsAreIdempotent() async throws {
         let database = try TestDatabase.get()
