@@ -56,12 +56,7 @@ struct PostgresReadModelTests {
     @Test("concurrent commits of one projection's keys all take effect also when the server's default isolation is SERIALIZABLE")
     func concurrentCommitsUnderSerializableDefault() async throws {
         let database = try TestDatabase.get()
-        var configuration = PostgresClient.Configuration(
-            host: database.server.host, port: database.server.port, username: database.server.username,
-            password: database.server.password, database: database.server.database, tls: .disable)
-        configuration.options.maximumConnections = 8
-        configuration.options.additionalStartupParameters = [("default_transaction_isolation", "serializable")]
-        let client = PostgresClient(configuration: configuration, backgroundLogger: testLogger)
+        let client = TestDatabase.makeClient(database.server, maximumConnections: 8, defaultTransactionIsolation: "serializable")
         let running = Task { await client.run() }
         let schema = database.freshSchemaName("rmser")
         let stores = try (0..<4).map { _ in try database.store(schema: schema, client: client) }

@@ -106,12 +106,7 @@ struct PostgresStoreTests {
     @Test("several stores migrating one new schema at once take turns also when the server's default isolation is REPEATABLE READ")
     func concurrentMigrationsUnderRepeatableReadDefault() async throws {
         let database = try TestDatabase.get()
-        var configuration = PostgresClient.Configuration(
-            host: database.server.host, port: database.server.port, username: database.server.username,
-            password: database.server.password, database: database.server.database, tls: .disable)
-        configuration.options.maximumConnections = 8
-        configuration.options.additionalStartupParameters = [("default_transaction_isolation", "repeatable read")]
-        let client = PostgresClient(configuration: configuration, backgroundLogger: testLogger)
+        let client = TestDatabase.makeClient(database.server, maximumConnections: 8, defaultTransactionIsolation: "repeatable read")
         let running = Task { await client.run() }
         let schema = database.freshSchemaName("migrr")
         let stores = try (0..<4).map { _ in try database.store(schema: schema, client: client) }

@@ -87,11 +87,16 @@ final class TestDatabase: Sendable {
         Task.detached { await client.run() }
     }
 
-    static func makeClient(_ server: PostgresTestEnvironment.Server, maximumConnections: Int) -> PostgresClient {
+    static func makeClient(
+        _ server: PostgresTestEnvironment.Server, maximumConnections: Int, defaultTransactionIsolation: String? = nil
+    ) -> PostgresClient {
         var configuration = PostgresClient.Configuration(
             host: server.host, port: server.port, username: server.username, password: server.password,
             database: server.database, tls: .disable)
         configuration.options.maximumConnections = maximumConnections
+        if let defaultTransactionIsolation {
+            configuration.options.additionalStartupParameters = [("default_transaction_isolation", defaultTransactionIsolation)]
+        }
         return PostgresClient(configuration: configuration, backgroundLogger: testLogger)
     }
 
