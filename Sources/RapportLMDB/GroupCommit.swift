@@ -50,10 +50,17 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var lastGroupSize = 0
     /// How long the last commit took, in nanoseconds (writer thread only).
     private var lastCommitNanoseconds: UInt64 = 0
-    /// The longest the writer waits for a group to fill (1 ms).
-    static let maximumGatherNanoseconds: UInt64 = 1_000_000
+    /// The longest the writer waits for a group to fill
+    /// (``LMDBEventStore/Configuration/maximumGroupCommitWait``).
+    private let maximumGatherNanoseconds: UInt64
 
-    init(environment: Environment, maximumEventsPerCommit: Int, maximumIndexLag: Int, logger: Logger, clock: StoreClock) {
+    init(
+        environment: Environment, maximumEventsPerCommit: Int, maximumIndexLag: Int, maximumGroupCommitWait: Duration,
+        logger: Logger, clock: StoreClock
+    ) {
+        let wait = maximumGroupCommitWait.components
+        self.maximumGatherNanoseconds = UInt64(Swift.max(wait.seconds, 0)) * 1_000_000_000
+            + UInt64(Swift.max(wait.attoseconds, 0) / 1_000_000_000)
         self.environment = environment
         self.clock = clock
         self.maximumEventsPerCommit = maximumEventsPerCommit
@@ -160,7 +167,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// Lets a group fill before it is taken, the lock held: when the last
     /// commit held several appends and fewer are queued now, waits until as
     /// many are, or for a quarter of the last commit's time (at most
-    /// ``maximumGatherNanoseconds``), whichever comes first.
+    /// ``LMDBEventStore/Configuration/maximumGroupCommitWait``), whichever comes first.
     ///
     /// Concurrent callers come back at different moments: each must be
     /// resumed and prepare its next append, and the first to arrive would
@@ -169,8 +176,9 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// caller (a last group of one) never waits, and the wait is bounded by
     /// the commit time it can save.
     private func gatherFollowers() {
-        guard lastGroupSize > 1, queue.count - queueStart < lastGroupSize, jobs.isEmpty, !stopping else { return }
-        let deadline = WriterCondition.now() + Swift.min(lastCommitNanoseconds / 4, Self.maximumGatherNanoseconds)
+        guard maximumGatherNanoseconds > 0, lastGroupSize > 1, queue.count - queueStart < lastGroupSize, jobs.isEmpty, !stopping
+        else { return }
+        let deadline = WriterCondition.now() + Swift.min(lastCommitNanoseconds / 4, maximumGatherNanoseconds)
         while queue.count - queueStart < lastGroupSize && jobs.isEmpty && !stopping && condition.wait(until: deadline) {}
     }
 

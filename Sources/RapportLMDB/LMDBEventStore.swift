@@ -72,6 +72,17 @@ public final class LMDBEventStore: EventStore {
         /// configuration.maximumIndexLag = 0   // indexes always current
         /// ```
         public var maximumIndexLag: Int = 1_024
+        /// The longest the writer waits for concurrent appends to join a
+        /// commit (1 ms). When its last commit held several appends and
+        /// fewer are queued, it waits until as many are, for a quarter of
+        /// that commit's time at most and never longer than this; a lone
+        /// caller never waits. `.zero` commits whatever is queued at once.
+        ///
+        /// ```swift
+        /// var configuration = LMDBEventStore.Configuration()
+        /// configuration.maximumGroupCommitWait = .zero   // latency before grouping
+        /// ```
+        public var maximumGroupCommitWait: Duration = .milliseconds(1)
         /// Size limits on appended events.
         public var limits = EventLimits()
         /// Where the store reports map growth and failed commits.
@@ -92,6 +103,9 @@ public final class LMDBEventStore: EventStore {
             if maximumReaders < 1 { return "maximumReaders is \(maximumReaders); it must be at least 1" }
             if maximumEventsPerCommit < 1 { return "maximumEventsPerCommit is \(maximumEventsPerCommit); it must be at least 1" }
             if maximumIndexLag < 0 { return "maximumIndexLag is \(maximumIndexLag); it must be 0 or more" }
+            if maximumGroupCommitWait < .zero || maximumGroupCommitWait > .seconds(1) {
+                return "maximumGroupCommitWait is \(maximumGroupCommitWait); it must be between 0 and 1 second"
+            }
             return nil
         }
     }
@@ -118,7 +132,7 @@ public final class LMDBEventStore: EventStore {
         self.environment = try Environment(path: path, configuration: configuration)
         self.writer = GroupCommitWriter(
             environment: environment, maximumEventsPerCommit: configuration.maximumEventsPerCommit,
-            maximumIndexLag: configuration.maximumIndexLag,
+            maximumIndexLag: configuration.maximumIndexLag, maximumGroupCommitWait: configuration.maximumGroupCommitWait,
             logger: configuration.logger, clock: configuration.clock)
     }
 

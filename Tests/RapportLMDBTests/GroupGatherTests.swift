@@ -28,10 +28,14 @@ struct GroupGatherTests {
         condition.unlock()
     }
 
-    @Test func loneAppendsAndJobsAfterAGroupAreAnsweredAndStored() async throws {
+    /// With the default wait, and with none (`.zero`: whatever is queued is committed at once).
+    @Test(arguments: [Duration.milliseconds(1), .zero])
+    func loneAppendsAndJobsAfterAGroupAreAnsweredAndStored(wait: Duration) async throws {
         let path = temporaryStorePath("gather")
         defer { removeStore(path) }
-        let store = try LMDBEventStore(path: path)
+        var configuration = LMDBEventStore.Configuration()
+        configuration.maximumGroupCommitWait = wait
+        let store = try LMDBEventStore(path: path, configuration: configuration)
         for round in 0..<3 {
             // A burst of 32 concurrent appends: the writer then expects groups of several.
             try await withThrowingTaskGroup(of: Void.self) { group in

@@ -97,6 +97,8 @@ struct LMDBStoreTests {
             ("maximumReaders is 0; it must be at least 1", { $0.maximumReaders = 0 }),
             ("maximumEventsPerCommit is -5; it must be at least 1", { $0.maximumEventsPerCommit = -5 }),
             ("maximumIndexLag is -1; it must be 0 or more", { $0.maximumIndexLag = -1 }),
+            ("maximumGroupCommitWait is -0.001 seconds; it must be between 0 and 1 second", { $0.maximumGroupCommitWait = .milliseconds(-1) }),
+            ("maximumGroupCommitWait is 2.0 seconds; it must be between 0 and 1 second", { $0.maximumGroupCommitWait = .seconds(2) }),
         ]
         for (message, change) in cases {
             let path = temporaryStorePath("config")
