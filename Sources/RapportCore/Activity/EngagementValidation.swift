@@ -23,9 +23,7 @@ func optionalText(_ text: String?, field: String, maximum: Int) throws(CRMError)
 /// lifecycle stage, a custom field's choice): trimmed, 1 to `maximum`
 /// characters, on one line, without control characters.
 func validatedLabel(_ label: String, field: String, maximum: Int) throws(CRMError) -> String {
-    let trimmed = label.trimmingCharacters(in: .whitespacesAndNewlines)
-    guard !trimmed.isEmpty else { throw .invalidValue(field: field, reason: "it is empty") }
-    guard trimmed.count <= maximum else { throw .invalidValue(field: field, reason: "it is longer than \(maximum) characters") }
+    let trimmed = try requiredText(label, field: field, maximum: maximum)
     guard !trimmed.unicodeScalars.contains(where: { CharacterSet.newlines.contains($0) || CharacterSet.controlCharacters.contains($0) }) else {
         throw .invalidValue(field: field, reason: "it holds a line break or a control character")
     }

@@ -185,7 +185,7 @@ public struct RecordView {
             recordedAt: RecordFormat.date(micros: recordedAtMicroseconds),
             occurredAt: occurred == RecordFormat.noOccurredAt ? nil : RecordFormat.date(micros: occurred),
             metadata: EventMetadata(
-                actor: Principal(id: actorID, role: Principal.Role(role)), channel: Channel(channel),
+                actor: Principal(unchecked: actorID, role: Principal.Role(unchecked: role)), channel: Channel(unchecked: channel),
                 correlationID: correlation, causationID: causation),
             tags: tags,
             payload: Data(payload),

@@ -23,6 +23,13 @@ public struct Principal: Hashable, Sendable, Codable, CustomStringConvertible {
         self.role = role
     }
 
+    /// A principal as a stored record holds it, its id kept byte for byte
+    /// (records are written with names in normalization form C already).
+    package init(unchecked id: String, role: Role) {
+        self.id = id
+        self.role = role
+    }
+
     private enum CodingKeys: String, CodingKey { case id, role }
 
     /// Decodes a principal, its id in normalization form C.
@@ -46,6 +53,8 @@ public struct Principal: Hashable, Sendable, Codable, CustomStringConvertible {
         public init(rawValue: String) { self.rawValue = TextRules.canonical(rawValue) }
         public init(_ rawValue: String) { self.init(rawValue: rawValue) }
         public init(stringLiteral value: String) { self.init(rawValue: value) }
+        /// A role as a stored record holds it, byte for byte.
+        package init(unchecked rawValue: String) { self.rawValue = rawValue }
         public var description: String { rawValue }
 
         public static let salesRep = Role("sales-rep")
@@ -72,6 +81,8 @@ public struct Channel: RawRepresentable, Hashable, Sendable, Codable, Expressibl
     /// A channel of your own, such as `Channel("whatsapp")`.
     public init(_ rawValue: String) { self.init(rawValue: rawValue) }
     public init(stringLiteral value: String) { self.init(rawValue: value) }
+    /// A channel as a stored record holds it, byte for byte.
+    package init(unchecked rawValue: String) { self.rawValue = rawValue }
     public var description: String { rawValue }
 
     /// The application's own user interface.

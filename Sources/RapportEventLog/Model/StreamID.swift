@@ -67,8 +67,12 @@ package enum TextRules {
     /// compare bytes: names kept in one form are equal in both senses at
     /// once. ASCII (almost every name) is already in that form and is returned as it is.
     package static func canonical(_ text: String) -> String {
-        let ascii = text.utf8.withContiguousStorageIfAvailable(isASCII) ?? text.utf8.allSatisfy { $0 < 0x80 }
-        return ascii ? text : text.precomposedStringWithCanonicalMapping
+        isASCII(text) ? text : text.precomposedStringWithCanonicalMapping
+    }
+
+    /// Whether `text` is ASCII, and so already in normalization form C.
+    package static func isASCII(_ text: String) -> Bool {
+        text.utf8.withContiguousStorageIfAvailable(isASCII) ?? text.utf8.allSatisfy { $0 < 0x80 }
     }
 
     /// Whether every byte is below 0x80, eight bytes at a time.

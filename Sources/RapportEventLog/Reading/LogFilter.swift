@@ -39,7 +39,7 @@ public struct LogFilter: Hashable, Sendable {
 
     private static func canonical(_ names: Set<String>?) -> Set<String>? {
         // Swift's `==` calls two spellings equal; only non-ASCII names can be in another form.
-        guard let names, names.contains(where: { !$0.utf8.allSatisfy { $0 < 0x80 } }) else { return names }
+        guard let names, !names.allSatisfy(TextRules.isASCII) else { return names }
         return Set(names.map(TextRules.canonical))
     }
 

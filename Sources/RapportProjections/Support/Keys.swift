@@ -42,7 +42,11 @@ enum Key {
     /// as one key component: two spellings of one name make one key (the
     /// stores compare key bytes, Swift's `==` canonical equivalence).
     static func component(_ text: String) -> String {
-        let text = TextRules.canonical(text)
+        escaped(TextRules.canonical(text))
+    }
+
+    /// `text` with `%` and `/` escaped, as it is.
+    private static func escaped(_ text: String) -> String {
         // Most components (ids, names) need no escape: no new string then.
         guard text.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "/") }) else { return text }
         var result = ""
@@ -69,7 +73,7 @@ enum Key {
     /// only used where a key is looked up from its text.
     static func boundedComponent(_ text: String) -> String {
         let text = TextRules.canonical(text)
-        let escaped = component(text)
+        let escaped = escaped(text)
         guard escaped.utf8.count > maximumComponentSize else { return escaped }
         let digest = SHA256.hash(data: Array(text.utf8))
         return "%H" + digest.map { byte in
