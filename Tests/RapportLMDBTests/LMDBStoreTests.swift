@@ -215,6 +215,50 @@ struct LMDBStoreTests {
         #expect(Set(acknowledged.map(\.position)).count == acknowledged.count)
     }
 
+    /// Two processes append to a fresh store whose map starts at 64 KiB, so
+    /// both grow it (and adopt each other's growth) while they write; each is
+    /// killed at its own random moment. Every acknowledged event of both must
+    /// be stored once, with its content. 10 rounds; `RAPPORT_SOAK_ROUNDS`
+    /// asks for more (a soak run outside CI).
+    @Test func twoWritersKilledWhileGrowingTheMapLoseNothingTheyAcknowledged() async throws {
+        let rounds = ProcessInfo.processInfo.environment["RAPPORT_SOAK_ROUNDS"].flatMap(Int.init) ?? 10
+        var random = SystemRandomNumberGenerator()
+        var total = 0
+        for round in 1...rounds {
+            let path = temporaryStorePath("crash-two")
+            defer { removeStore(path) }
+            let writers = try ["a", "b"].map { try ProbeProcess(["append-loop", path, "\($0)\(round)", "65536"]) }
+            var acknowledged: [Acknowledgement] = []
+            for writer in writers {
+                try await Task.sleep(for: .milliseconds(Int.random(in: 20...200, using: &random)))
+                writer.kill()
+                acknowledged += writer.waitForOutput().compactMap(Acknowledgement.init(line:))
+            }
+            #expect(Set(acknowledged.map(\.position)).count == acknowledged.count, "round \(round): a position acknowledged twice")
+
+            let store = try LMDBEventStore(path: path)
+            let report = try store.verify()
+            #expect(report.isSound, "round \(round): \(report)")
+            let head = try await store.headPosition().rawValue
+            #expect(head >= acknowledged.map(\.position).max() ?? 0, "round \(round): acknowledged events beyond the head")
+            var stored: [RecordedEvent] = []
+            for try await event in store.events(from: 1, filter: .all) { stored.append(event) }
+            #expect(stored.map(\.position.rawValue) == (0..<head).map { $0 + 1 }, "round \(round): positions not gapless")
+            let byPosition = Dictionary(uniqueKeysWithValues: stored.map { ($0.position.rawValue, $0) })
+            for ack in acknowledged {
+                let event = byPosition[ack.position]
+                #expect(event?.id.description == ack.id, "round \(round): event at \(ack.position)")
+                #expect(event?.streamID.rawValue == ack.stream)
+                let writer = String(ack.stream.split(separator: "-")[1])
+                #expect(event?.payload == probePayload(writer: writer, sequence: ack.sequence))
+            }
+            if round == 1 { #expect(store.environment.mapSize > 65_536, "the map grew") }
+            total += acknowledged.count
+            await store.close()
+        }
+        #expect(total > 0, "no append was acknowledged in \(rounds) rounds")
+    }
+
     @Test func groupCommitAnswersEachCallerAlone() async throws {
         let path = temporaryStorePath("group")
         defer { removeStore(path) }

@@ -2,7 +2,7 @@
 // disk-full tests. It prints one line per acknowledged event so the parent
 // can check, after killing it, that everything acknowledged is stored.
 //
-//   RapportStoreProbe append-loop PATH WRITER       append until killed
+//   RapportStoreProbe append-loop PATH WRITER [MAP] append until killed (MAP: initial map size in bytes)
 //   RapportStoreProbe append-count PATH WRITER N    append N events, one per call, then exit
 //   RapportStoreProbe fill-disk PATH BYTES          cap the file size at BYTES, append until refused
 //   RapportStoreProbe replay PATH                   run the chained projection to the head (killed mid-way by tests)
@@ -57,7 +57,9 @@ func appendBatch(_ store: LMDBEventStore, writer: String, sequence: inout Int, s
 do {
     switch command {
     case "append-loop":
-        let store = try LMDBEventStore(path: path)
+        var configuration = LMDBEventStore.Configuration()
+        if arguments.count > 4, let mapSize = Int(arguments[4]) { configuration.initialMapSize = mapSize }
+        let store = try LMDBEventStore(path: path, configuration: configuration)
         var sequence = 0
         while true { try await appendBatch(store, writer: arguments.count > 3 ? arguments[3] : "w", sequence: &sequence, size: sequence % 5 + 1) }
     case "append-count":
