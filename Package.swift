@@ -166,7 +166,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RapportReplayTests",
-            dependencies: ["RapportReplay", "RapportEventLog", "RapportLMDB"],
+            dependencies: ["RapportReplay", "RapportEventLog", "RapportLMDB", "RapportTesting"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -185,7 +185,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RapportProjectionsTests",
-            dependencies: ["RapportProjections", "RapportCore", "RapportReplay", "RapportEventLog", "RapportLMDB", "RapportScenario"],
+            dependencies: ["RapportProjections", "RapportCore", "RapportReplay", "RapportEventLog", "RapportLMDB", "RapportScenario", "RapportTesting"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -90,14 +90,21 @@ public struct ReadModelContext: Sendable {
     /// Whether committed state is hidden: the projection is being rebuilt
     /// and no batch of the rebuild has been committed yet.
     let storageHidden: Bool
+    /// What the catch-up read from storage before, with the writes of the
+    /// batches since applied over it.
+    let cache: ReadCache?
 
     /// `expectedWrites`: how many keys the batch is likely to write (the
     /// previous batch's count), reserved so the table does not grow step by step.
-    init(projection: String, storage: any ReadModelStorage, pending: [String: [UInt8]?] = [:], storageHidden: Bool, expectedWrites: Int = 0) {
+    init(
+        projection: String, storage: any ReadModelStorage, pending: [String: [UInt8]?] = [:], storageHidden: Bool,
+        cache: ReadCache? = nil, expectedWrites: Int = 0
+    ) {
         self.projection = projection
         self.storage = storage
         self.pending = pending
         self.storageHidden = storageHidden
+        self.cache = cache
         writes.reserveCapacity(expectedWrites)
     }
 
@@ -105,7 +112,10 @@ public struct ReadModelContext: Sendable {
     public func value(forKey key: String) throws -> [UInt8]? {
         if let written = writes[key] ?? pending[key] { return written }
         if storageHidden { return nil }
-        return try storage.read(projection) { (reader) throws(EventStoreError) in try reader.value(forKey: key) }
+        if let known = cache?.value(forKey: key) { return known }
+        let value = try storage.read(projection) { (reader) throws(EventStoreError) in try reader.value(forKey: key) }
+        cache?.remember(value, forKey: key)
+        return value
     }
 
     /// Calls `body` with every key starting with `prefix` and its value, in key

@@ -199,6 +199,8 @@ public actor ProjectionRunner {
         // commit is done; commits stay in order.
         var inFlight: BatchCommit?
         var expectedWrites = states.map { _ in 0 }
+        // Keys read from storage, answered from memory when read again (a round trip each on PostgreSQL).
+        let caches = states.map { _ in ReadCache() }
         let source = BatchSource(log: log, registry: registry, codec: codec, scope: scope, types: types, batchSize: batchSize, head: head)
         // Which projection wants an event of a later batch does not depend on
         // the batches before it: every event there is past their end.
@@ -215,10 +217,13 @@ public actor ProjectionRunner {
                     ReadModelContext(
                         projection: states[index].projection.name, storage: storage, pending: inFlight?.writes[index] ?? [:],
                         storageHidden: states[index].rebuild || inFlight?.hidesStorage[index] == true,
-                        expectedWrites: expectedWrites[index])
+                        cache: caches[index], expectedWrites: expectedWrites[index])
                 }
                 try await apply(loaded, states: states, to: &contexts)
-                for index in states.indices { expectedWrites[index] = contexts[index].writes.count }
+                for index in states.indices {
+                    expectedWrites[index] = contexts[index].writes.count
+                    caches[index].apply(contexts[index].writes)
+                }
                 var changes: [ReadModelChanges] = []
                 var hidesStorage: [Bool] = []
                 for index in states.indices {

@@ -5,6 +5,7 @@ import RapportLMDB
 import RapportProjections
 import RapportReplay
 import RapportScenario
+import RapportTesting
 import Testing
 
 /// A small CRM: Acme with Ada and Bob, Carl elsewhere, a deal with Ada,
@@ -18,6 +19,7 @@ struct ContactScenario {
     var history: ContactHistory { ContactHistory() }
 
     init() throws { world = try World() }
+    init(world: World) { self.world = world }
 
     func build() async throws {
         let w = world
@@ -216,5 +218,18 @@ struct ContactHistoryOwnerKeyTests {
             #expect(found.items.first.map { Array(($0.owner ?? "").utf8) } == Array((stem + "jos\u{E9}").utf8))
         }
         await store.close()
+    }
+
+    @Test("logging an activity reads nothing stored about it; linking one later reads it once")
+    func loggingAnActivityReadsNothingAboutIt() async throws {
+        // Each read of a stored key is a round trip on PostgreSQL: a rebuild used to read every new activity's key, to find nothing.
+        let storage = ReadRecordingStorage(InMemoryReadModelStorage())
+        let s = ContactScenario(world: try World(live: storage))
+        try await s.build()
+        #expect(storage.keysRead.filter { $0.hasPrefix("activity/") } == [], "three activities logged")
+        try await s.world.run(.link(EntityRef(s.carl)), on: s.call, context(anna, day: 20))
+        #expect(storage.keysRead.filter { $0.hasPrefix("activity/") } == ["activity/\(s.call)"])
+        #expect(try s.timeline(s.carl).map(\.type).first == "ActivityLinked")
+        try await expectLiveEqualsRebuilt(s.world)
     }
 }

@@ -86,9 +86,13 @@ public struct ContactHistory: Projection {
                 targets[contact] = .deal
             }
         }
-        var activity = stream.kind == Activity.kind ? try model.load(ActivityLinks.self, Self.activityKey(stream.id)) : nil
+        // What is known of the activity. Logging it starts afresh, so nothing is read then (most of a
+        // rebuild's reads were of activities not stored yet: a round trip each on PostgreSQL).
+        let activity: ActivityLinks?
         if let logged = decoded as? ActivityLogged {
             activity = ActivityLinks(type: logged.details.type.rawValue, occurredAt: logged.occurredAt, contacts: [], removed: false)
+        } else {
+            activity = stream.kind == Activity.kind ? try model.load(ActivityLinks.self, Self.activityKey(stream.id)) : nil
         }
         let interaction: Channel? = activity.flatMap { ActivityType(rawValue: $0.type) }.map { ActivityDetails.channel(of: $0) }
         for (contact, via) in targets {
