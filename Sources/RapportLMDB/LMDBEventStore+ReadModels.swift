@@ -16,17 +16,22 @@ extension LMDBEventStore: ReadModelStorage {
     public func checkpoint(of projection: String) throws(EventStoreError) -> ProjectionCheckpoint? {
         try environment.read { (txn) throws(EventStoreError) -> ProjectionCheckpoint? in
             do throws(LMDBError) {
-                guard let bytes = try txn.reader.get(txn.reader.tables.checkpoints, text: projection) else { return nil }
-                guard bytes.count == 16 else {
-                    throw LMDBError(code: MDB_CORRUPTED, operation: "the checkpoint of \(projection) is \(bytes.count) bytes")
-                }
-                return ProjectionCheckpoint(
-                    version: Int(Int64(littleEndian: bytes.loadUnaligned(as: Int64.self))),
-                    position: LogPosition(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))))
+                return try Self.checkpoint(of: projection, in: txn.reader)
             } catch {
                 throw error.storeError
             }
         }
+    }
+
+    /// The stored checkpoint of `projection`, read in `reader`'s transaction.
+    static func checkpoint(of projection: String, in reader: TxnReader) throws(LMDBError) -> ProjectionCheckpoint? {
+        guard let bytes = try reader.get(reader.tables.checkpoints, text: projection) else { return nil }
+        guard bytes.count == 16 else {
+            throw LMDBError(code: MDB_CORRUPTED, operation: "the checkpoint of \(projection) is \(bytes.count) bytes")
+        }
+        return ProjectionCheckpoint(
+            version: Int(Int64(littleEndian: bytes.loadUnaligned(as: Int64.self))),
+            position: LogPosition(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))))
     }
 
     /// Runs `body` with a reader of `projection`'s read model, in one short
@@ -77,6 +82,14 @@ extension LMDBEventStore: ReadModelStorage {
         let sorted = changes.map { SortedWrites($0) }
         try await writerSubmit { txn in
             let tables = self.environment.tables
+            // Every condition is checked before anything is written.
+            let reader = TxnReader(txn: txn, tables: tables)
+            for change in changes where change.condition != .any {
+                let stored = try Self.checkpoint(of: change.projection, in: reader)
+                guard change.condition.isMet(by: stored) else {
+                    throw EventStoreError.checkpointMoved(projection: change.projection, expected: change.condition, actual: stored)
+                }
+            }
             for (change, writes) in zip(changes, sorted) {
                 let prefix = Array(change.projection.utf8) + [0]
                 if change.resetFirst { try Self.deleteAll(prefix: prefix, txn: txn, dbi: tables.readModels) }

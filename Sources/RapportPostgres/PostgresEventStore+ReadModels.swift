@@ -71,6 +71,7 @@ extension PostgresEventStore: ReadModelStorage {
                     // instead of failing to serialize.
                     try await connection.execute("BEGIN ISOLATION LEVEL READ COMMITTED", logger: logger)
                     do {
+                        try await checkConditions(of: changes, on: connection)
                         for statement in statements { try await connection.execute(statement, logger: logger) }
                     } catch {
                         await connection.rollBack(after: error, logger: logger)
@@ -83,6 +84,8 @@ extension PostgresEventStore: ReadModelStorage {
                     }
                 }
                 return
+            } catch let error as EventStoreError {
+                throw error  // a condition not met: nothing was written
             } catch let error as CommitOutcomeUnknown {
                 let cause = PostgresFailure.storeError(error.underlying, doing: "committing read models", schema: schema.name)
                 throw .storage("\(cause.description); the read models may or may not have been committed: their checkpoints say which, so running the projections again is safe")
@@ -93,6 +96,28 @@ extension PostgresEventStore: ReadModelStorage {
                     continue
                 }
                 throw PostgresFailure.storeError(error, doing: "committing read models", schema: schema.name)
+            }
+        }
+    }
+
+    /// Checks each change's checkpoint condition inside the commit's
+    /// transaction, before anything is written. A transaction-scoped advisory
+    /// lock per projection (taken in name order, so two commits never wait
+    /// for each other in a circle) makes a concurrent commit of the same
+    /// projection wait until this one has ended, then see its checkpoint.
+    private func checkConditions(of changes: [ReadModelChanges], on connection: PostgresConnection) async throws {
+        let guarded = changes.filter { $0.condition != .any }.sorted { $0.projection.utf8.lexicographicallyPrecedes($1.projection.utf8) }
+        for change in guarded {
+            try await connection.execute(
+                .bound("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", "rapport.read-model:\(schema.name):\(change.projection)"),
+                logger: logger)
+            var stored: ProjectionCheckpoint?
+            let query = PostgresQuery.bound("SELECT version, position FROM \(schema.checkpoints) WHERE projection = $1", change.projection)
+            for try await (version, position) in try await connection.run(query, logger: logger).decode((Int64, Int64).self) {
+                stored = ProjectionCheckpoint(version: Int(version), position: LogPosition(UInt64(position)))
+            }
+            guard change.condition.isMet(by: stored) else {
+                throw EventStoreError.checkpointMoved(projection: change.projection, expected: change.condition, actual: stored)
             }
         }
     }

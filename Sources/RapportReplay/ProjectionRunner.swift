@@ -145,11 +145,11 @@ public actor ProjectionRunner {
         return result
     }
 
-    private func startingPoint(_ projection: any Projection) throws(ReplayError) -> (position: LogPosition, rebuild: Bool) {
+    private func startingPoint(_ projection: any Projection) throws(ReplayError) -> (position: LogPosition, rebuild: Bool, stored: ProjectionCheckpoint?) {
         let stored: ProjectionCheckpoint?
         do { stored = try storage.checkpoint(of: projection.name) } catch { throw .store(error) }
-        guard let stored, stored.version == projection.version else { return (.start, true) }
-        return (stored.position, false)
+        guard let stored, stored.version == projection.version else { return (.start, true, stored) }
+        return (stored.position, false, stored)
     }
 
     /// Brings every projection up to the current head in one pass, or only
@@ -171,6 +171,23 @@ public actor ProjectionRunner {
         // passes from the same checkpoint would commit the same batches twice.
         await enterCatchUp()
         defer { leaveCatchUp() }
+        // Another runner of one of the projections (another process, say) committed
+        // first: its batches stand, and this pass starts again from the checkpoints.
+        // The same conflict twice means no runner moved the checkpoint in between: the
+        // storage's checkpoints and its commits disagree, and starting again cannot help.
+        var lastConflict: EventStoreError?
+        while true {
+            do throws(ReplayError) {
+                return try await pass(upTo: limit, progress: progress)
+            } catch {
+                guard case .store(let conflict) = error, case .checkpointMoved = conflict, conflict != lastConflict else { throw error }
+                lastConflict = conflict
+            }
+        }
+    }
+
+    /// One pass from the stored checkpoints up to the head (or `limit`).
+    private func pass(upTo limit: LogPosition?, progress: (@Sendable (ReplayProgress) -> Void)?) async throws(ReplayError) -> LogPosition {
         var head: LogPosition
         do {
             try await storage.prepareForReading()
@@ -184,7 +201,7 @@ public actor ProjectionRunner {
         }
         var states = try projections.map { (projection) throws(ReplayError) -> ProjectionState in
             let start = try startingPoint(projection)
-            return ProjectionState(projection: projection, position: start.position, rebuild: start.rebuild)
+            return ProjectionState(projection: projection, position: start.position, rebuild: start.rebuild, committed: start.stored)
         }
         guard let lowest = states.map(\.position).min(), lowest < head else { return head }
         // One filter for the whole pass: the union of interests (no type filter if any projection wants all).
@@ -231,11 +248,14 @@ public actor ProjectionRunner {
                     // Until this commit lands, the storage of a projection it resets is stale.
                     hidesStorage.append(advances && states[index].rebuild)
                     guard advances else { continue }
+                    // Committed only onto the checkpoint this pass started from, or committed last.
+                    let checkpoint = ProjectionCheckpoint(version: states[index].projection.version, position: batchEnd)
                     changes.append(ReadModelChanges(
                         projection: states[index].projection.name, resetFirst: states[index].rebuild, writes: contexts[index].writes,
-                        checkpoint: ProjectionCheckpoint(version: states[index].projection.version, position: batchEnd)))
+                        checkpoint: checkpoint, condition: CheckpointCondition(states[index].committed)))
                     states[index].position = batchEnd
                     states[index].rebuild = false
+                    states[index].committed = checkpoint
                 }
                 if let landing = inFlight {
                     inFlight = nil
@@ -511,5 +531,7 @@ public actor ProjectionRunner {
         let projection: any Projection
         var position: LogPosition
         var rebuild: Bool
+        /// The stored checkpoint when the pass started, then the last one committed.
+        var committed: ProjectionCheckpoint?
     }
 }

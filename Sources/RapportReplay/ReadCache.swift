@@ -6,10 +6,13 @@ import Synchronization
 /// memory. On PostgreSQL a read is a round trip: a rebuild reads the same
 /// company, contact or deal for many events.
 ///
-/// Sound because the runner is the only writer of the state it applies to:
-/// what it read, with its own later writes over it, is the read model as of
-/// its last applied batch, which is what the next batch must see. The
-/// cache lives for one ``ProjectionRunner/catchUp(upTo:progress:)`` call.
+/// Sound because every batch is committed only onto the checkpoint the
+/// runner committed last (``ReadModelChanges/condition``): while its commits
+/// succeed, nobody else wrote the projection's keys, so what it read, with
+/// its own later writes over it, is the read model as of its last applied
+/// batch, which is what the next batch must see. When another runner
+/// commits first, the catch-up starts again with a new cache. The cache
+/// lives for one pass of ``ProjectionRunner/catchUp(upTo:progress:)``.
 /// Its size is bounded: when the keys and values it holds pass `capacity`
 /// bytes, it forgets everything and starts again (the next reads go to
 /// storage).

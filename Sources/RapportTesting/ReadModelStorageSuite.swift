@@ -94,6 +94,46 @@ public struct ReadModelStorageSuite: Sendable {
             try c.expectEqual(try c.keys("p", ""), ["b", "c"], "keys after deleting a missing key")
         },
 
+        Check(name: "a commit whose checkpoint condition is not met writes nothing and says what is stored") { c in
+            let first = ProjectionCheckpoint(version: 1, position: 10)
+            try await c.storage.commit([ReadModelChanges(
+                projection: "guarded", writes: ["a": [1]], checkpoint: first, condition: .notStored)])
+            try c.expectEqual(try c.storage.checkpoint(of: "guarded"), first, "first commit, on the condition that none is stored")
+            // Each unmet condition: .notStored over a stored one, .equals another one, .equals one where none is stored.
+            let unmet: [(CheckpointCondition, String, ProjectionCheckpoint?)] = [
+                (.notStored, "guarded", first),
+                (.equals(ProjectionCheckpoint(version: 1, position: 9)), "guarded", first),
+                (.equals(ProjectionCheckpoint(version: 1, position: 10)), "never", nil),
+            ]
+            for (condition, projection, stored) in unmet {
+                // Together with a change whose condition holds: all or nothing.
+                let changes = [
+                    ReadModelChanges(projection: "other", writes: ["x": [9]], checkpoint: ProjectionCheckpoint(version: 1, position: 20)),
+                    ReadModelChanges(projection: projection, resetFirst: true, writes: ["a": [2], "b": [2]],
+                                     checkpoint: ProjectionCheckpoint(version: 1, position: 20), condition: condition),
+                ]
+                do {
+                    try await c.storage.commit(changes)
+                    try c.expect(false, "a commit on the condition \(condition) with \(stored?.description ?? "none") stored was accepted")
+                } catch EventStoreError.checkpointMoved(let name, let expected, let actual) {
+                    try c.expectEqual(name, projection, "the projection named by checkpointMoved")
+                    try c.expectEqual(expected, condition, "the condition named by checkpointMoved")
+                    try c.expectEqual(actual, stored, "the stored checkpoint named by checkpointMoved")
+                }
+                try c.expectEqual(try c.keys("guarded", ""), ["a"], "keys after a refused commit")
+                try c.expectEqual(try c.value("guarded", "a"), [1], "value after a refused commit")
+                try c.expectEqual(try c.storage.checkpoint(of: "guarded"), first, "checkpoint after a refused commit")
+                try c.expectEqual(try c.keys("other", ""), [], "the other projection's writes in a refused commit")
+                try c.expect(try c.storage.checkpoint(of: "never") == nil, "no checkpoint made by a refused commit")
+            }
+            let second = ProjectionCheckpoint(version: 1, position: 20)
+            try await c.storage.commit([ReadModelChanges(projection: "guarded", writes: ["b": [3]], checkpoint: second, condition: .equals(first))])
+            try c.expectEqual(try c.storage.checkpoint(of: "guarded"), second, "a commit on the stored checkpoint")
+            try await c.storage.commit([ReadModelChanges(
+                projection: "guarded", writes: ["c": [4]], checkpoint: ProjectionCheckpoint(version: 2, position: 5), condition: .any)])
+            try c.expectEqual(try c.keys("guarded", ""), ["a", "b", "c"], "keys after commits whose conditions held")
+        },
+
         Check(name: "forEach walks a prefix in UTF-8 byte order and stops when asked") { c in
             let keys = ["deal/1", "deal/10", "deal/2", "deal0", "deal/é", "deal/z", "dealer/1", "deal", "a", "deal/\u{10FFFF}", "deal/ÿ"]
             try await c.storage.commit([ReadModelChanges(

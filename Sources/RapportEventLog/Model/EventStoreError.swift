@@ -42,6 +42,10 @@ public enum EventStoreError: Error, Hashable, Sendable, CustomStringConvertible,
     case undecodablePayload(position: LogPosition, type: String, reason: String)
     /// The storage layer failed (permissions, I/O); the message says how.
     case storage(String)
+    /// A read-model commit required the projection's stored checkpoint to be
+    /// `expected`, and it is `actual` (nil: none stored): another runner of
+    /// the projection committed in between. Nothing of the commit was written.
+    case checkpointMoved(projection: String, expected: CheckpointCondition, actual: ProjectionCheckpoint?)
 
     public var description: String {
         switch self {
@@ -75,6 +79,10 @@ public enum EventStoreError: Error, Hashable, Sendable, CustomStringConvertible,
             return "The payload of the \(type) at position \(position) cannot be decoded: \(reason)."
         case .storage(let message):
             return "Storage error: \(message)."
+        case .checkpointMoved(let projection, let expected, let actual):
+            let stored = actual.map { "version \($0.version) at position \($0.position)" } ?? "none"
+            return "The checkpoint of projection \(projection) moved: the commit expected \(expected), the stored one is \(stored); "
+                + "another runner of the projection committed first, and nothing of this commit was written."
         }
     }
 

@@ -92,12 +92,67 @@ public struct ReadModelChanges: Sendable, Hashable {
     public var writes: [String: [UInt8]?]
     /// The checkpoint to store with the writes.
     public var checkpoint: ProjectionCheckpoint
+    /// What the stored checkpoint must be for the commit to proceed: the
+    /// one the changes were computed from. When it is not, the whole commit
+    /// fails with ``EventStoreError/checkpointMoved(projection:expected:actual:)``
+    /// and writes nothing. ``CheckpointCondition/any`` (the default) checks nothing.
+    public var condition: CheckpointCondition
 
-    public init(projection: String, resetFirst: Bool = false, writes: [String: [UInt8]?] = [:], checkpoint: ProjectionCheckpoint) {
+    /// The changes of one batch; `condition` guards against another runner of
+    /// the same projection having committed since the batch started.
+    ///
+    /// ```swift
+    /// ReadModelChanges(projection: "deal-count", writes: ["count": bytes],
+    ///                  checkpoint: ProjectionCheckpoint(version: 1, position: 2_000),
+    ///                  condition: .equals(ProjectionCheckpoint(version: 1, position: 1_000)))
+    /// ```
+    public init(
+        projection: String, resetFirst: Bool = false, writes: [String: [UInt8]?] = [:], checkpoint: ProjectionCheckpoint,
+        condition: CheckpointCondition = .any
+    ) {
         self.projection = projection
         self.resetFirst = resetFirst
         self.writes = writes
         self.checkpoint = checkpoint
+        self.condition = condition
+    }
+}
+
+/// What a read-model commit requires of the projection's stored checkpoint
+/// (``ReadModelChanges/condition``). The projection runner commits each
+/// batch on the condition that the checkpoint is still the one it started
+/// from, so two runners of one projection (two processes on one PostgreSQL
+/// database, say) never apply events onto each other's later state: the
+/// second to commit fails with ``EventStoreError/checkpointMoved(projection:expected:actual:)``,
+/// and its runner starts again from the stored checkpoint.
+public enum CheckpointCondition: Sendable, Hashable, CustomStringConvertible {
+    /// No condition.
+    case any
+    /// No checkpoint is stored for the projection.
+    case notStored
+    /// The stored checkpoint is this one.
+    case equals(ProjectionCheckpoint)
+
+    /// The condition for changes computed from `stored` (nil: no checkpoint stored).
+    public init(_ stored: ProjectionCheckpoint?) {
+        self = stored.map { .equals($0) } ?? .notStored
+    }
+
+    /// Whether `stored` (nil: none stored) meets the condition.
+    public func isMet(by stored: ProjectionCheckpoint?) -> Bool {
+        switch self {
+        case .any: true
+        case .notStored: stored == nil
+        case .equals(let expected): stored == expected
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .any: "any checkpoint"
+        case .notStored: "no checkpoint"
+        case .equals(let checkpoint): "version \(checkpoint.version) at position \(checkpoint.position)"
+        }
     }
 }
 
@@ -118,7 +173,11 @@ public protocol ReadModelStorage: Sendable {
     /// Runs `body` with a reader of the projection's committed read model.
     /// Synchronous and short: no `await` inside.
     func read<R>(_ projection: String, _ body: (any ReadModelReader) throws(EventStoreError) -> R) throws(EventStoreError) -> R
-    /// Commits the changes of several projections, with their checkpoints, in one transaction.
+    /// Commits the changes of several projections, with their checkpoints, in
+    /// one transaction. When a change's ``ReadModelChanges/condition`` is not
+    /// met by its projection's stored checkpoint (read in that transaction),
+    /// nothing is written and the commit throws
+    /// ``EventStoreError/checkpointMoved(projection:expected:actual:)``.
     func commit(_ changes: [ReadModelChanges]) async throws(EventStoreError)
     /// Gets ready for the synchronous reads: a storage on a server connects
     /// here, and may refuse ``checkpoint(of:)`` and ``read(_:_:)`` until it has
@@ -175,7 +234,10 @@ public final class InMemoryReadModelStorage: ReadModelStorage {
     }
 
     public func commit(_ changes: [ReadModelChanges]) async throws(EventStoreError) {
-        state.withLock { state in
+        try state.withLock { (state) throws(EventStoreError) in
+            for change in changes where !change.condition.isMet(by: state.checkpoints[change.projection]) {
+                throw .checkpointMoved(projection: change.projection, expected: change.condition, actual: state.checkpoints[change.projection])
+            }
             for change in changes {
                 if change.resetFirst { state.models[change.projection] = [:] }
                 for (key, value) in change.writes { state.models[change.projection, default: [:]][key] = value }
