@@ -5,7 +5,7 @@ public import RapportEventLog
 let maximumDealContacts = 50
 
 func validatedDealTitle(_ title: String) throws(CRMError) -> String {
-    let trimmed = title.trimmingCharacters(in: .whitespacesAndNewlines)
+    let trimmed = title.trimmedOfWhitespace
     guard !trimmed.isEmpty else { throw .invalidValue(field: "deal title", reason: "it is empty") }
     guard trimmed.count <= 300 else { throw .invalidValue(field: "deal title", reason: "it is longer than 300 characters") }
     return trimmed
@@ -273,7 +273,7 @@ extension Command where A == Deal {
         Command(name: "deal.markLost") { deal, context throws(CRMError) in
             try deal.ensureOpen()
             try deal.ensureSamePipeline(pipeline)
-            let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+            let reason = reason.trimmedOfWhitespace
             guard !reason.isEmpty else { throw .invalidValue(field: "lost reason", reason: "it is empty") }
             guard reason.count <= 1_000 else { throw .invalidValue(field: "lost reason", reason: "it is longer than 1,000 characters") }
             let lost = try deal.closingStage(stage, of: .lost, in: pipeline)

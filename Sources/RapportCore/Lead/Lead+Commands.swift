@@ -24,7 +24,7 @@ extension Command where A == Lead {
             guard name != nil || email != nil || phone != nil else {
                 throw .invalidValue(field: "lead", reason: "it needs a name, an email address or a phone number")
             }
-            let company = companyName?.trimmingCharacters(in: .whitespacesAndNewlines)
+            let company = companyName?.trimmedOfWhitespace
             let cleanedCompany = company?.isEmpty == true ? nil : company
             if let cleanedCompany, cleanedCompany.count > 300 {
                 throw .invalidValue(field: "company name", reason: "it is longer than 300 characters")
@@ -89,7 +89,7 @@ extension Command where A == Lead {
     public static func disqualify(reason: String) -> Self {
         Command(name: "lead.disqualify") { lead, _ throws(CRMError) in
             try lead.ensureInPlay()
-            let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+            let reason = reason.trimmedOfWhitespace
             guard !reason.isEmpty else { throw .invalidValue(field: "disqualification reason", reason: "it is empty") }
             guard reason.count <= 1_000 else {
                 throw .invalidValue(field: "disqualification reason", reason: "it is longer than 1,000 characters")

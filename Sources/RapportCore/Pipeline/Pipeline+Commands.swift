@@ -5,14 +5,14 @@ public import RapportEventLog
 let maximumPipelineStages = 50
 
 func validatedPipelineName(_ name: String) throws(CRMError) -> String {
-    let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+    let trimmed = name.trimmedOfWhitespace
     guard !trimmed.isEmpty else { throw .invalidValue(field: "pipeline name", reason: "it is empty") }
     guard trimmed.count <= 200 else { throw .invalidValue(field: "pipeline name", reason: "it is longer than 200 characters") }
     return trimmed
 }
 
 func validatedStageName(_ name: String) throws(CRMError) -> String {
-    let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+    let trimmed = name.trimmedOfWhitespace
     guard !trimmed.isEmpty else { throw .invalidValue(field: "stage name", reason: "it is empty") }
     guard trimmed.count <= 100 else { throw .invalidValue(field: "stage name", reason: "it is longer than 100 characters") }
     return trimmed

@@ -18,7 +18,7 @@ public struct EmailAddress: Hashable, Sendable, ValidatedText, CustomStringConve
     ///   normalised). Every address it makes is accepted as it is by ``init(validating:)``, so a
     ///   stored address always reads back.
     public init(_ text: String) throws(CRMError) {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = text.trimmedOfWhitespace
         let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, parts[0].utf8.count <= 64 else { throw .invalidEmail(text) }
         let domain = parts[1].lowercased()

@@ -17,8 +17,8 @@ public struct PersonName: Hashable, Sendable, Codable, CustomStringConvertible {
     /// - Throws: ``CRMError/invalidValue(field:reason:)`` (field `name`) when both parts are blank
     ///   or a part is longer than 200 characters.
     public init(given: String, family: String) throws(CRMError) {
-        let given = given.trimmingCharacters(in: .whitespacesAndNewlines)
-        let family = family.trimmingCharacters(in: .whitespacesAndNewlines)
+        let given = given.trimmedOfWhitespace
+        let family = family.trimmedOfWhitespace
         guard !(given.isEmpty && family.isEmpty) else { throw .invalidValue(field: "name", reason: "it is empty") }
         guard given.count <= 200, family.count <= 200 else { throw .invalidValue(field: "name", reason: "it is longer than 200 characters") }
         self.given = given
@@ -38,7 +38,7 @@ public struct PersonName: Hashable, Sendable, Codable, CustomStringConvertible {
     /// let name = try PersonName(given: split.given, family: split.family)   // throws for a blank name
     /// ```
     public init(splitting full: String) {
-        let trimmed = full.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = full.trimmedOfWhitespace
         if let space = trimmed.lastIndex(of: " ") {
             given = String(trimmed[..<space]).trimmingCharacters(in: .whitespaces)
             family = String(trimmed[trimmed.index(after: space)...])
