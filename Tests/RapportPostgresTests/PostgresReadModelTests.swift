@@ -90,6 +90,34 @@ struct PostgresReadModelTests {
         await database.drop(schema)
     }
 
+    @Test("two runners of one projection on two stores (as two processes would be) apply every event once, in order")
+    func runnersOnTwoStoresApplyEachEventOnce() async throws {
+        let database = try TestDatabase.get()
+        let (writer, schema) = try await database.freshStore("rmrun")
+        let actor = Principal(id: "user:tester", role: .admin)
+        for index in 1...120 {
+            try await writer.append(
+                [NewEvent(type: "Ticked", metadata: EventMetadata(actor: actor, channel: .api), payload: Data("{}".utf8))],
+                to: try StreamID("tick-\(index % 4)"))
+        }
+        // Both start from a stored checkpoint at 40, so that they read "seen" from storage.
+        try await ProjectionRunner(log: writer, storage: writer, projections: [Sequence()]).catchUp(upTo: 40)
+        let first = try database.store(schema: schema), second = try database.store(schema: schema)
+        // The second reads the checkpoint (40), then waits until the first has committed up to 120.
+        let late = CheckpointReadEarly(second, waitingFor: ProjectionCheckpoint(version: 1, position: 120))
+        async let lateReached = ProjectionRunner(log: second, storage: late, projections: [Sequence()], batchSize: 11).catchUp()
+        let reached = try await ProjectionRunner(log: first, storage: first, projections: [Sequence()], batchSize: 7).catchUp()
+        #expect(reached == 120)
+        #expect(try await lateReached == 120)
+        try await first.prepareForReading()
+        let seen = try first.read("sequence") { (reader) throws(EventStoreError) in try reader.value(forKey: "seen") }
+        #expect(seen.map { String(decoding: $0, as: UTF8.self) } == (1...120).map(String.init).joined(separator: ","),
+                "every position once, in log order")
+        #expect(try first.checkpoint(of: "sequence") == ProjectionCheckpoint(version: 1, position: 120))
+        for store in [first, second, writer] { await store.close() }
+        await database.drop(schema)
+    }
+
     @Test("a read before prepareForReading says to prepare; then reads see other stores' commits, and end with the store")
     func readsNeedPreparing() async throws {
         let database = try TestDatabase.get()
@@ -265,4 +293,48 @@ struct PostgresProjectionTests {
         await store.close()
         await database.drop(schema)
     }
+}
+
+/// Appends each position it applies to one list: an event applied twice, or
+/// a batch lost, shows in the list.
+private struct Sequence: Projection {
+    let name = "sequence"
+    let version = 1
+    let interest = ProjectionInterest.everything
+
+    func apply(_ event: RecordedEvent, decoded: (any Event)?, to model: inout ReadModelContext) throws {
+        let seen = try model.value(forKey: "seen").map { String(decoding: $0, as: UTF8.self) + "," } ?? ""
+        model.setValue(Array((seen + "\(event.position)").utf8), forKey: "seen")
+    }
+}
+
+/// A store whose first checkpoint read is handed over only once the stored
+/// checkpoint has become `waitingFor` (polled for up to 10 s): a runner that
+/// read its checkpoint just before another runner committed past it.
+private final class CheckpointReadEarly: ReadModelStorage {
+    let store: PostgresEventStore
+    let waitingFor: ProjectionCheckpoint
+    private let first = Mutex(true)
+
+    init(_ store: PostgresEventStore, waitingFor: ProjectionCheckpoint) {
+        self.store = store
+        self.waitingFor = waitingFor
+    }
+
+    func checkpoint(of projection: String) throws(EventStoreError) -> ProjectionCheckpoint? {
+        let checkpoint = try store.checkpoint(of: projection)
+        if first.withLock({ (isFirst: inout Bool) -> Bool in defer { isFirst = false }; return isFirst }) {
+            let deadline = Date().addingTimeInterval(10)
+            while try store.checkpoint(of: projection) != waitingFor, Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
+        }
+        return checkpoint
+    }
+
+    func read<R>(_ projection: String, _ body: (any ReadModelReader) throws(EventStoreError) -> R) throws(EventStoreError) -> R {
+        try store.read(projection, body)
+    }
+
+    func commit(_ changes: [ReadModelChanges]) async throws(EventStoreError) { try await store.commit(changes) }
+
+    func prepareForReading() async throws(EventStoreError) { try await store.prepareForReading() }
 }
