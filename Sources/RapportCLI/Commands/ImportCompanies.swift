@@ -39,44 +39,16 @@ struct ImportCompanies: AsyncParsableCommand {
             guard csv.columns["name"] != nil else { throw CLIError("\(file) has no name column", status: .dataError) }
             csv.reportUnknownHeaders()
             try await options.open(create: true).using { store in
-                let repository = Repository(store: store)
-                var writer = BulkWriter(repository: repository, eventsPerCommit: 1_000)
-                var firstLine: [CompanyID: Int] = [:]
-                let context = csv.context
-                for record in csv.records {
-                    let row: [String]
-                    switch record.fields {
-                    case .failure(let error):
-                        csv.reject(line: record.line, error.reason)
-                        continue
-                    case .success(let fields): row = fields
-                    }
-                    do throws(CRMError) {
-                        guard let name = csv.value("name", in: row) else { throw .invalidValue(field: "company name", reason: "it is empty") }
-                        var details: [CompanyField: String] = [:]
-                        for (column, field) in Self.details { details[field] = csv.value(column, in: row) }
-                        let id = CSVImport.companyID(domain: details[.domain], name: name)
-                        if let line = firstLine[id] {
-                            csv.alreadyPresent += 1
-                            Terminal.print("line \(record.line): skipped: the same company as line \(line)")
-                            continue
-                        }
-                        firstLine[id] = record.line
-                        if try await repository.load(id).exists {
-                            csv.alreadyPresent += 1
-                            continue
-                        }
-                        let owner = csv.value("owner", in: row)
-                        try await writer.run(context: context) { (unit) throws(CRMError) in
-                            try await unit.execute(.create(name: name, details: details, owner: owner), on: id)
-                        }
-                        csv.imported += 1
-                    } catch {
-                        if case .store = error { throw error }
-                        csv.reject(line: record.line, error.description)
+                try await csv.importRows(into: Repository(store: store), kind: "company") { (csv, row) throws(CRMError) in
+                    guard let name = csv.value("name", in: row) else { throw .invalidValue(field: "company name", reason: "it is empty") }
+                    var details: [CompanyField: String] = [:]
+                    for (column, field) in Self.details { details[field] = csv.value(column, in: row) }
+                    let id = CSVImport.companyID(domain: details[.domain], name: name)
+                    let owner = csv.value("owner", in: row)
+                    return CSVImportRow(id: id) { (unit) throws(CRMError) in
+                        try await unit.execute(.create(name: name, details: details, owner: owner), on: id)
                     }
                 }
-                try await writer.flush()
             }
             csv.printSummary(kind: "companies")
         }

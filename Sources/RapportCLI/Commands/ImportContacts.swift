@@ -45,51 +45,24 @@ struct ImportContacts: AsyncParsableCommand {
             }
             csv.reportUnknownHeaders()
             try await options.open(create: true).using { store in
-                let repository = Repository(store: store)
                 let needsCompanies = csv.columns["company"] != nil || csv.columns["company_domain"] != nil
                 let companies = needsCompanies ? try await CompanyDirectory.load(from: store) : CompanyDirectory()
-                var writer = BulkWriter(repository: repository, eventsPerCommit: 1_000)
-                var firstLine: [ContactID: Int] = [:]
-                let context = csv.context
-                for record in csv.records {
-                    let row: [String]
-                    switch record.fields {
-                    case .failure(let error):
-                        csv.reject(line: record.line, error.reason)
-                        continue
-                    case .success(let fields): row = fields
-                    }
-                    do throws(CRMError) {
-                        let name = try personName(csv, row)
-                        let email = try csv.value("email", in: row).map { (text) throws(CRMError) in try EmailAddress(text) }
-                        let company = try companyID(csv, row, companies)
-                        let id = CSVImport.contactID(email: email, name: name)
-                        if let line = firstLine[id] {
-                            csv.alreadyPresent += 1
-                            Terminal.print("line \(record.line): skipped: the same contact as line \(line)")
-                            continue
-                        }
-                        firstLine[id] = record.line
-                        if try await repository.load(id).exists {
-                            csv.alreadyPresent += 1
-                            continue
-                        }
-                        let phone = csv.value("phone", in: row)
-                        let owner = csv.value("owner", in: row)
-                        let jobTitle = csv.value("job_title", in: row)
-                        try await writer.run(context: context) { (unit) throws(CRMError) in
-                            try await unit.execute(
-                                .create(name: name, email: email?.value, phone: phone, defaultCountryCode: countryCode, owner: owner), on: id)
-                            if let jobTitle { try await unit.execute(.changeJobTitle(to: jobTitle), on: id) }
-                            if let company { try await unit.linkContact(id, to: company, role: jobTitle) }
-                        }
-                        csv.imported += 1
-                    } catch {
-                        if case .store = error { throw error }
-                        csv.reject(line: record.line, error.description)
+                try await csv.importRows(into: Repository(store: store), kind: "contact") { (csv, row) throws(CRMError) in
+                    let name = try personName(csv, row)
+                    let email = try csv.value("email", in: row).map { (text) throws(CRMError) in try EmailAddress(text) }
+                    let company = try companyID(csv, row, companies)
+                    let id = CSVImport.contactID(email: email, name: name)
+                    let phone = csv.value("phone", in: row)
+                    let owner = csv.value("owner", in: row)
+                    let jobTitle = csv.value("job_title", in: row)
+                    let countryCode = countryCode
+                    return CSVImportRow(id: id) { (unit) throws(CRMError) in
+                        try await unit.execute(
+                            .create(name: name, email: email?.value, phone: phone, defaultCountryCode: countryCode, owner: owner), on: id)
+                        if let jobTitle { try await unit.execute(.changeJobTitle(to: jobTitle), on: id) }
+                        if let company { try await unit.linkContact(id, to: company, role: jobTitle) }
                     }
                 }
-                try await writer.flush()
             }
             csv.printSummary(kind: "contacts")
         }

@@ -111,6 +111,60 @@ struct CSVImport {
     }
 }
 
+/// One row read for import: the id of the record it makes, and the commands
+/// that make it.
+struct CSVImportRow<A: Aggregate> {
+    let id: Identifier<A>
+    let commands: (inout UnitOfWork) async throws(CRMError) -> Void
+}
+
+extension CSVImport {
+    /// Imports every data record through `prepare`, which reads one row.
+    ///
+    /// - A record that cannot be read, or that `prepare` or its commands
+    ///   refuse, is reported with its line and skipped.
+    /// - A row whose id an earlier row already had, or that is in the store
+    ///   already, is counted as already present (imports are idempotent).
+    /// - A storage failure stops the import; what was appended stays.
+    ///
+    /// Events are appended in commits of 1,000.
+    mutating func importRows<A: Aggregate>(
+        into repository: Repository, kind: String, _ prepare: (CSVImport, [String]) throws(CRMError) -> CSVImportRow<A>
+    ) async throws(CRMError) {
+        var writer = BulkWriter(repository: repository, eventsPerCommit: 1_000)
+        var firstLine: [Identifier<A>: Int] = [:]
+        let context = self.context
+        for record in records {
+            let fields: [String]
+            switch record.fields {
+            case .failure(let error):
+                reject(line: record.line, error.reason)
+                continue
+            case .success(let row): fields = row
+            }
+            do throws(CRMError) {
+                let row = try prepare(self, fields)
+                if let line = firstLine[row.id] {
+                    alreadyPresent += 1
+                    Terminal.print("line \(record.line): skipped: the same \(kind) as line \(line)")
+                    continue
+                }
+                firstLine[row.id] = record.line
+                if try await repository.load(row.id).exists {
+                    alreadyPresent += 1
+                    continue
+                }
+                try await writer.run(context: context, row.commands)
+                imported += 1
+            } catch {
+                if case .store = error { throw error }
+                reject(line: record.line, error.description)
+            }
+        }
+        try await writer.flush()
+    }
+}
+
 /// The companies in a store by domain and by name, to link imported contacts to.
 struct CompanyDirectory {
     var byDomain: [String: CompanyID] = [:]
