@@ -507,9 +507,8 @@ final class Replay: @unchecked Sendable {
         let end = Timings.now()
         benchmark.stopMeasurement()
         precondition(count == Workload.bulkEvents, "W3 read \(count) events, not \(Workload.bulkEvents)")
-        if !Timings.isWarmup(benchmark) { timings.record(end - start) }
         checksum = sum
-        if Timings.isLastIteration(benchmark) { timings.report(to: benchmark) }
+        timings.record(end - start, of: benchmark)
     }
 
     func tearDown() async throws {
@@ -574,8 +573,7 @@ final class StreamReads: @unchecked Sendable {
         let end = Timings.now()
         benchmark.stopMeasurement()
         precondition(count == Workload.eventsPerStream, "W4 read \(count) events of \(stream), not \(Workload.eventsPerStream)")
-        timings.record(end - start)
-        if Timings.isLastIteration(benchmark) { timings.report(to: benchmark) }
+        timings.record(end - start, of: benchmark)
     }
 
     func tearDown() async throws {

@@ -133,9 +133,8 @@ final class BulkAppendRaw: @unchecked Sendable {
         try store!.append(UnsafeRawBufferPointer(payloads.buffer), count: Workload.bulkBatchSize, at: UInt64(batch * Workload.bulkBatchSize + 1))
         let end = Timings.now()
         benchmark.stopMeasurement()
-        timings.record(end - start)
         batch += 1
-        if Timings.isLastIteration(benchmark) { timings.report(to: benchmark) }
+        timings.record(end - start, of: benchmark)
     }
 
     func tearDown() throws {
@@ -249,9 +248,8 @@ final class SingleAppendsRapport: @unchecked Sendable {
         _ = try await store!.append([event], to: stream, expecting: .any)
         let end = Timings.now()
         benchmark.stopMeasurement()
-        timings.record(end - start)
         next += 1
-        if Timings.isLastIteration(benchmark) { timings.report(to: benchmark) }
+        timings.record(end - start, of: benchmark)
     }
 
     func tearDown() async throws {
@@ -293,9 +291,8 @@ final class SingleAppendsRaw: @unchecked Sendable {
         try store!.append(payloads.payload(n), count: 1, at: UInt64(n + 1))
         let end = Timings.now()
         benchmark.stopMeasurement()
-        timings.record(end - start)
         next += 1
-        if Timings.isLastIteration(benchmark) { timings.report(to: benchmark) }
+        timings.record(end - start, of: benchmark)
     }
 
     func tearDown() throws {
@@ -464,17 +461,14 @@ final class ReplayRapportScan: @unchecked Sendable {
         benchmark.stopMeasurement()
         guard records == Workload.bulkEvents else { throw BenchmarkFailure("the scan saw \(records) records") }
         checksum = sum
-        if Timings.isWarmup(benchmark) { return }
-        timings.record(end - start)
-        if Timings.isLastIteration(benchmark) { timings.report(to: benchmark) }
+        timings.record(end - start, of: benchmark)
     }
 
     func tearDown() async {
         await store?.close()
         timings.notes.append(("payload_byte_sum", "\(checksum)"))
         timings.publish()
-        if Scratch.sharedDirectory == nil { BulkStore.rapport.reset() }
-        Scratch.removePrivateDirectory()
+        BulkStore.rapport.release()
     }
 }
 
@@ -516,17 +510,14 @@ final class ReplayRapportReadLog: @unchecked Sendable {
         benchmark.stopMeasurement()
         guard records == Workload.bulkEvents else { throw BenchmarkFailure("readLog returned \(records) records") }
         checksum = sum
-        if Timings.isWarmup(benchmark) { return }
-        timings.record(end - start)
-        if Timings.isLastIteration(benchmark) { timings.report(to: benchmark) }
+        timings.record(end - start, of: benchmark)
     }
 
     func tearDown() async {
         await store?.close()
         timings.notes.append(("payload_byte_sum", "\(checksum)"))
         timings.publish()
-        if Scratch.sharedDirectory == nil { BulkStore.rapport.reset() }
-        Scratch.removePrivateDirectory()
+        BulkStore.rapport.release()
     }
 }
 
@@ -554,17 +545,14 @@ final class ReplayRaw: @unchecked Sendable {
         benchmark.stopMeasurement()
         guard result.records == UInt64(Workload.bulkEvents) else { throw BenchmarkFailure("the raw scan saw \(result.records) records") }
         checksum = result.sum
-        if Timings.isWarmup(benchmark) { return }
-        timings.record(end - start)
-        if Timings.isLastIteration(benchmark) { timings.report(to: benchmark) }
+        timings.record(end - start, of: benchmark)
     }
 
     func tearDown() {
         store?.close()
         timings.notes.append(("payload_byte_sum", "\(checksum)"))
         timings.publish()
-        if Scratch.sharedDirectory == nil { BulkStore.raw.reset() }
-        Scratch.removePrivateDirectory()
+        BulkStore.raw.release()
     }
 }
 
@@ -607,15 +595,13 @@ final class StreamReadRapport: @unchecked Sendable {
         guard events.count == Workload.eventsPerStream, events.last?.streamID == stream else {
             throw BenchmarkFailure("readStream(\(stream)) returned \(events.count) events")
         }
-        timings.record(end - start)
-        if Timings.isLastIteration(benchmark) { timings.report(to: benchmark) }
+        timings.record(end - start, of: benchmark)
     }
 
     func tearDown() async {
         await store?.close()
         timings.publish()
-        if Scratch.sharedDirectory == nil { BulkStore.rapport.reset() }
-        Scratch.removePrivateDirectory()
+        BulkStore.rapport.release()
     }
 }
 
@@ -651,15 +637,13 @@ final class StreamReadRaw: @unchecked Sendable {
         try store!.read(first: UInt64(stream + 1), stride: UInt64(Workload.streamCount), count: Workload.eventsPerStream, into: buffer)
         let end = Timings.now()
         benchmark.stopMeasurement()
-        timings.record(end - start)
-        if Timings.isLastIteration(benchmark) { timings.report(to: benchmark) }
+        timings.record(end - start, of: benchmark)
     }
 
     func tearDown() {
         store?.close()
         timings.publish()
-        if Scratch.sharedDirectory == nil { BulkStore.raw.reset() }
-        Scratch.removePrivateDirectory()
+        BulkStore.raw.release()
     }
 }
 

@@ -63,6 +63,14 @@ enum BulkStore {
     /// Deletes the store and its mark, to write it anew.
     func reset() { Scratch.remove(path) }
 
+    /// At the end of a benchmark that read this store: deletes it unless
+    /// the stores are kept for the next run (`RAPPORT_BENCH_DIR`), and the
+    /// benchmark's own scratch directory.
+    func release() {
+        if Scratch.sharedDirectory == nil { reset() }
+        Scratch.removePrivateDirectory()
+    }
+
     /// Opens W1's Rapport store, building it first (relaxed durability: the
     /// writes are not what is measured) when no complete one is there.
     func openRapport() async throws -> LMDBEventStore {

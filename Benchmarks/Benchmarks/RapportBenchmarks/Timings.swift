@@ -29,6 +29,13 @@ final class Timings: @unchecked Sendable {
     func record(_ nanoseconds: UInt64) { self.nanoseconds.append(nanoseconds) }
     func record(contentsOf samples: [UInt64]) { nanoseconds.append(contentsOf: samples) }
 
+    /// Records one iteration of `benchmark` (a warm-up's time is left out)
+    /// and, after the last iteration, reports to it.
+    func record(_ nanoseconds: UInt64, of benchmark: Benchmark) {
+        if !Self.isWarmup(benchmark) { record(nanoseconds) }
+        if Self.isLastIteration(benchmark) { report(to: benchmark) }
+    }
+
     /// Whether this iteration of `benchmark` is a warm-up, not to be recorded.
     static func isWarmup(_ benchmark: Benchmark) -> Bool {
         benchmark.currentIteration < benchmark.configuration.warmupIterations
