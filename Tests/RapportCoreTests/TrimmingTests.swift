@@ -45,4 +45,42 @@ struct TrimmingTests {
             try requiredText(" abcd ", field: "subject", maximum: 3)
         }
     }
+
+    /// Names, titles and details checked through `requiredText` and
+    /// `optionalText`: trimmed, a blank refused (or nil where optional), one
+    /// character past the limit refused, with the field named.
+    @Test("names, titles and details are trimmed, refused when blank or past their limit")
+    func namesTitlesAndDetailsShareTheTextChecks() throws {
+        let required: [(String, Int, (String) throws(CRMError) -> String)] = [
+            ("company name", 300, { (text) throws(CRMError) in try validatedCompanyName(text) }),
+            ("deal title", 300, { (text) throws(CRMError) in try validatedDealTitle(text) }),
+            ("pipeline name", 200, { (text) throws(CRMError) in try validatedPipelineName(text) }),
+            ("stage name", 100, { (text) throws(CRMError) in try validatedStageName(text) }),
+        ]
+        for (field, limit, check) in required {
+            #expect(try check("\u{A0} Acme \n") == "Acme", "\(field)")
+            #expect(try check(String(repeating: "é", count: limit)).count == limit, "\(field) at its limit")
+            #expect(throws: CRMError.invalidValue(field: field, reason: "it is empty")) { try check(" \t\n") }
+            #expect(throws: CRMError.invalidValue(field: field, reason: "it is longer than \(limit) characters")) {
+                try check(String(repeating: "x", count: limit + 1))
+            }
+        }
+        #expect(try validatedDetail(.industry, "  Energy ") == "Energy")
+        #expect(try validatedDetail(.industry, "\u{3000}") == nil)
+        #expect(try validatedDetail(.domain, " Acme.Example ") == "acme.example")
+        #expect(throws: CRMError.invalidValue(field: "industry", reason: "it is longer than 500 characters")) {
+            try validatedDetail(.industry, String(repeating: "x", count: 501))
+        }
+
+        let contact = Given<Contact>([ContactCreated(
+            name: try PersonName(given: "Ada", family: "Lovelace"), email: nil, phone: nil, ownerID: nil, lifecycleStage: .subscriber)])
+        contact.when(.changeJobTitle(to: " ")).thenNothing()
+        contact.when(.changeJobTitle(to: String(repeating: "x", count: 201)))
+            .thenFails(.invalidValue(field: "job title", reason: "it is longer than 200 characters"))
+        let grace = try PersonName(given: "Grace", family: "Hopper")
+        Given<Lead>([]).when(.capture(name: grace, companyName: " \n", source: .webForm, channel: .webForm))
+            .then([LeadCaptured(name: grace, email: nil, phone: nil, companyName: nil, source: .webForm, channel: .webForm, campaign: nil, ownerID: nil)])
+        Given<Lead>([]).when(.capture(name: grace, companyName: String(repeating: "x", count: 301), source: .webForm))
+            .thenFails(.invalidValue(field: "company name", reason: "it is longer than 300 characters"))
+    }
 }

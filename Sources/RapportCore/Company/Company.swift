@@ -179,18 +179,13 @@ extension Company {
 }
 
 func validatedCompanyName(_ name: String) throws(CRMError) -> String {
-    let trimmed = name.trimmedOfWhitespace
-    guard !trimmed.isEmpty else { throw .invalidValue(field: "company name", reason: "it is empty") }
-    guard trimmed.count <= 300 else { throw .invalidValue(field: "company name", reason: "it is longer than 300 characters") }
-    return trimmed
+    try requiredText(name, field: "company name", maximum: 300)
 }
 
 /// A detail as it is stored: trimmed, nil when blank (no value), at most 500 characters; a domain
 /// checked as a domain name and in lower case.
 func validatedDetail(_ field: CompanyField, _ value: String) throws(CRMError) -> String? {
-    let trimmed = value.trimmedOfWhitespace
-    guard !trimmed.isEmpty else { return nil }
-    guard trimmed.count <= 500 else { throw .invalidValue(field: field.rawValue, reason: "it is longer than 500 characters") }
+    guard let trimmed = try optionalText(value, field: field.rawValue, maximum: 500) else { return nil }
     if field == .domain {
         let lower = trimmed.lowercased()
         let labels = lower.split(separator: ".", omittingEmptySubsequences: false)

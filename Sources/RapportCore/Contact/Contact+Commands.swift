@@ -84,9 +84,7 @@ extension Command where A == Contact {
     public static func changeJobTitle(to title: String?) -> Self {
         Command(name: "contact.changeJobTitle") { contact, _ throws(CRMError) in
             try contact.ensureActive()
-            let title = title?.trimmedOfWhitespace
-            let cleaned = title?.isEmpty == true ? nil : title
-            if let cleaned, cleaned.count > 200 { throw .invalidValue(field: "job title", reason: "it is longer than 200 characters") }
+            let cleaned = try optionalText(title, field: "job title", maximum: 200)
             return cleaned == contact.jobTitle ? [] : [ContactJobTitleChanged(from: contact.jobTitle, to: cleaned)]
         }
     }

@@ -5,10 +5,7 @@ public import RapportEventLog
 let maximumDealContacts = 50
 
 func validatedDealTitle(_ title: String) throws(CRMError) -> String {
-    let trimmed = title.trimmedOfWhitespace
-    guard !trimmed.isEmpty else { throw .invalidValue(field: "deal title", reason: "it is empty") }
-    guard trimmed.count <= 300 else { throw .invalidValue(field: "deal title", reason: "it is longer than 300 characters") }
-    return trimmed
+    try requiredText(title, field: "deal title", maximum: 300)
 }
 
 /// A deal contact's role as opening a deal and adding a contact accept it:

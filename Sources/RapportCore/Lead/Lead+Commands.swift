@@ -24,11 +24,7 @@ extension Command where A == Lead {
             guard name != nil || email != nil || phone != nil else {
                 throw .invalidValue(field: "lead", reason: "it needs a name, an email address or a phone number")
             }
-            let company = companyName?.trimmedOfWhitespace
-            let cleanedCompany = company?.isEmpty == true ? nil : company
-            if let cleanedCompany, cleanedCompany.count > 300 {
-                throw .invalidValue(field: "company name", reason: "it is longer than 300 characters")
-            }
+            let cleanedCompany = try optionalText(companyName, field: "company name", maximum: 300)
             guard !source.rawValue.isEmpty else { throw .invalidValue(field: "source", reason: "it is empty") }
             if let campaign, campaign.kind != "campaign" {
                 throw .invalidValue(field: "campaign", reason: "\(campaign) is not a campaign")

@@ -5,17 +5,11 @@ public import RapportEventLog
 let maximumPipelineStages = 50
 
 func validatedPipelineName(_ name: String) throws(CRMError) -> String {
-    let trimmed = name.trimmedOfWhitespace
-    guard !trimmed.isEmpty else { throw .invalidValue(field: "pipeline name", reason: "it is empty") }
-    guard trimmed.count <= 200 else { throw .invalidValue(field: "pipeline name", reason: "it is longer than 200 characters") }
-    return trimmed
+    try requiredText(name, field: "pipeline name", maximum: 200)
 }
 
 func validatedStageName(_ name: String) throws(CRMError) -> String {
-    let trimmed = name.trimmedOfWhitespace
-    guard !trimmed.isEmpty else { throw .invalidValue(field: "stage name", reason: "it is empty") }
-    guard trimmed.count <= 100 else { throw .invalidValue(field: "stage name", reason: "it is longer than 100 characters") }
-    return trimmed
+    try requiredText(name, field: "stage name", maximum: 100)
 }
 
 func validateStageKey(_ key: String) throws(CRMError) {
