@@ -71,9 +71,9 @@ extension DealStates {
             let versions = "tally-at/\(id)/"
             // Deals that entered their stage before the cut-off are stale; only those of the version are read.
             let limit = PipelineTally.OpenDeal.limit(before: Self.staleBefore(now, days: staleAfterDays))
-            guard let version = try reader.first(under: versions, from: Self.tallyKey(id, at: position), read: { bytes in
+            guard var version = try reader.first(under: versions, from: Self.tallyKey(id, at: position), read: { bytes in
                 var input = try CompactReader(borrowing: bytes)
-                return try TallyVersion(from: &input, openBefore: limit)
+                return try TallyVersionPrefix(from: &input, openBefore: limit)
             }) else {
                 throw .corruptValue(key: versions, reason: "no figures as of \(position) although the pipeline existed; rebuild the read model")
             }
@@ -100,15 +100,15 @@ extension DealStates {
                 open.change(from: change.before, to: change.after)
             }
             // A stale deal's state then: its last change after the version, or the version's.
+            let staleDeals = open.before(limit)
             var stale: [DealState] = []
-            for deal in open.before(limit) {
+            stale.reserveCapacity(staleDeals.count)
+            for deal in staleDeals {
                 var state: DealState
                 if let latest = changed[deal.id] {
                     state = latest
                 } else {
-                    let found: DealState?
-                    do { found = try version.state(of: deal) } catch { throw .corruptValue(key: versions, reason: "\(error)") }
-                    guard let found else {
+                    guard let found = version.takeState(of: deal) else {
                         throw .corruptValue(key: versions, reason: "open deal \(deal.id) as of \(position) has no state in the figures")
                     }
                     state = found

@@ -346,15 +346,49 @@ struct TallyVersion: Hashable, Codable {
         for state in states { offsets.append(offsets.last! + state.count) }
         self.offsets = offsets
     }
+}
 
-    /// The state of the open deal `entry` at this version, or nil when it was not open then.
-    func state(of entry: PipelineTally.OpenDeal) throws(CompactReader.Malformed) -> DealState? {
+/// What a summary as of a position reads of a stored ``TallyVersion``: the
+/// figures, and of the open deals only those that entered their stage
+/// before a limit (the ones its stale deals can come from; ``OpenDeals``
+/// order puts them first), each state decoded in place from the storage's
+/// bytes. The rest of the value is not read.
+struct TallyVersionPrefix {
+    var tally: PipelineTally
+    /// The open deals read, in ``OpenDeals`` order.
+    var open: [PipelineTally.OpenDeal] = []
+    /// The state of each deal of ``open``, at the same index, until ``takeState(of:)`` takes it.
+    var states: [DealState?] = []
+
+    /// Reads a version's figures and the open deals that entered their
+    /// stage before `limit` (microseconds, ``PipelineTally/OpenDeal/limit(before:)``).
+    ///
+    /// ```swift
+    /// var reader = try CompactReader(borrowing: bytes)
+    /// let version = try TallyVersionPrefix(from: &reader, openBefore: PipelineTally.OpenDeal.limit(before: cutOff))
+    /// ```
+    init(from input: inout CompactReader, openBefore limit: Int64) throws(CompactReader.Malformed) {
+        tally = try PipelineTally(from: &input)
+        let count = try input.count()
+        // Room for all of them: untouched capacity costs nothing, growing would copy every state read.
+        open.reserveCapacity(count)
+        states.reserveCapacity(count)
+        for _ in 0..<count {
+            let deal = PipelineTally.OpenDeal(since: try input.signed(), id: DealID(try input.uuid()))
+            if let last = open.last, !PipelineTally.OpenDeal.precedes(last, deal) {
+                throw CompactReader.Malformed(reason: "open deals out of order")
+            }
+            if deal.since >= limit { return }
+            open.append(deal)
+            states.append(try DealState(compactBytes: try input.blob()))
+        }
+    }
+
+    /// Takes out the state of the open deal `entry` at this version (moved, not copied): nil when
+    /// it was not open then, was not read, or was taken already.
+    mutating func takeState(of entry: PipelineTally.OpenDeal) -> DealState? {
         let at = OpenDeals.index(of: entry, in: open)
-        guard at < open.count, open[at] == entry else { return nil }
-        let range = offsets[at]..<offsets[at + 1]
-        return try states.withUnsafeBytes { bytes in
-            Result { () throws(CompactReader.Malformed) in try DealState(compactBytes: UnsafeRawBufferPointer(rebasing: bytes[range])) }
-        }.get()
+        return at < open.count && open[at] == entry ? states[at].take() : nil
     }
 }
 
@@ -435,20 +469,6 @@ extension TallyVersion: CompactValue {
     }
 
     init(from input: inout CompactReader) throws(CompactReader.Malformed) {
-        try self.init(from: &input, openBefore: nil)
-    }
-
-    /// Reads the figures and, of the open deals, only those that entered
-    /// their stage before `limit` (in microseconds; nil: all), with their states: the
-    /// ones a summary's stale deals can come from (``OpenDeals`` order puts
-    /// them first). The rest of the value is not read. Such a version is
-    /// for reading a summary only, never to be written back.
-    ///
-    /// ```swift
-    /// var reader = try CompactReader(borrowing: bytes)
-    /// let version = try TallyVersion(from: &reader, openBefore: PipelineTally.OpenDeal.limit(before: cutOff))
-    /// ```
-    init(from input: inout CompactReader, openBefore limit: Int64?) throws(CompactReader.Malformed) {
         tally = try PipelineTally(from: &input)
         let count = try input.count()
         open = []
@@ -459,7 +479,6 @@ extension TallyVersion: CompactValue {
             if let last = open.last, !PipelineTally.OpenDeal.precedes(last, deal) {
                 throw CompactReader.Malformed(reason: "open deals out of order")
             }
-            if let limit, deal.since >= limit { return }
             open.append(deal)
             states.append(contentsOf: try input.blob())
             offsets.append(states.count)

@@ -199,6 +199,18 @@ extension CompactReader {
         return Decimal(sign: negative && mantissa != 0 ? .minus : .plus, exponent: -fraction, significand: Decimal(mantissa))
     }
 
+    /// A deal status, as ``CompactWriter/string(_:)`` wrote its raw value: compared in place.
+    mutating func dealStatus() throws(CompactReader.Malformed) -> DealStatus {
+        let known = try peekString { utf8 -> DealStatus? in
+            if utf8.elementsEqual("open".utf8) { return .open }
+            if utf8.elementsEqual("won".utf8) { return .won }
+            if utf8.elementsEqual("lost".utf8) { return .lost }
+            return nil
+        }
+        if let known { return known }
+        throw Malformed(reason: "unknown deal status \(try string())")
+    }
+
     mutating func money() throws(CompactReader.Malformed) -> Money {
         let amount = try decimal(), currency = try string()
         // What this module wrote is canonical already; anything else is checked in full.
@@ -240,9 +252,7 @@ extension DealState: CompactValue {
         title = try input.string()
         pipelineID = PipelineID(try input.uuid())
         stage = try input.string()
-        let status = try input.string()
-        guard let known = DealStatus(rawValue: status) else { throw CompactReader.Malformed(reason: "unknown deal status \(status)") }
-        self.status = known
+        self.status = try input.dealStatus()
         amount = try input.optional { (r) throws(CompactReader.Malformed) in try r.money() }
         finalAmount = try input.optional { (r) throws(CompactReader.Malformed) in try r.money() }
         owner = try input.optional { (r) throws(CompactReader.Malformed) in try r.string() }
