@@ -78,7 +78,7 @@ final class Environment: @unchecked Sendable {
             // transaction would pin old pages (and count against
             // maximumReaders) until cleared.
             Self.clearStaleReaders(handle!, path: canonical, logger: configuration.logger, when: "opening the store")
-            tablesValue = try Self.openTables(handle!)
+            tablesValue = try Self.openTables(handle!, maximumMapSize: configuration.maximumMapSize)
         } catch let error as LMDBError {
             release()
             throw error.storeError
@@ -94,28 +94,54 @@ final class Environment: @unchecked Sendable {
         pthread_rwlock_init(&gate, nil)
     }
 
-    private static func openTables(_ env: OpaquePointer) throws -> Tables {
+    /// Opens (creating them in a new store) the tables, and checks or
+    /// upgrades the store's format, in one write transaction. Adopts a map
+    /// another process grew meanwhile, and grows the map (up to
+    /// `maximumMapSize`) when the setup needs more room, as an upgrade of a
+    /// large store can; then runs the transaction again from the start.
+    private static func openTables(_ env: OpaquePointer, maximumMapSize: Int) throws -> Tables {
+        var attempts = 0
+        while true {
+            attempts += 1
+            do {
+                return try openTablesOnce(env)
+            } catch let error as LMDBError where error.isMapResized && attempts < 16 {
+                try check(mdb_env_set_mapsize(env, 0), "adopting the map another process grew")
+            } catch let error as LMDBError where error.isMapFull && attempts < 64 {
+                var info = MDB_envinfo()
+                mdb_env_info(env, &info)
+                guard info.me_mapsize < maximumMapSize else { throw error }
+                let doubled = info.me_mapsize > Int.max / 2 ? Int.max : info.me_mapsize * 2
+                let grown = (Swift.min(doubled, maximumMapSize) + 4095) / 4096 * 4096
+                try check(mdb_env_set_mapsize(env, grown), "growing the map to \(grown) bytes")
+            }
+        }
+    }
+
+    private static func openTablesOnce(_ env: OpaquePointer) throws -> Tables {
         var txn: OpaquePointer?
         try check(mdb_txn_begin(env, nil, 0, &txn), "beginning the setup transaction")
+        let tables: Tables
         do {
             func open(_ name: String, _ flags: Int32 = 0) throws(LMDBError) -> MDB_dbi {
                 var dbi: MDB_dbi = 0
                 try check(mdb_dbi_open(txn, name, UInt32(MDB_CREATE | flags), &dbi), "opening table \(name)")
                 return dbi
             }
-            let tables = Tables(
+            tables = Tables(
                 events: try open("events"), eventIDs: try open("event-ids"), streamHeads: try open("stream-heads"),
                 tagHeads: try open("tag-heads"), meta: try open("meta"),
                 readModels: try open("read-models"), checkpoints: try open("checkpoints"),
                 typeIndex: try open("type-index", MDB_DUPSORT | MDB_DUPFIXED),
                 actorIndex: try open("actor-index", MDB_DUPSORT | MDB_DUPFIXED))
             try StoreMeta.checkOrInitialize(txn: txn!, tables: tables)
-            try check(mdb_txn_commit(txn), "committing the setup transaction")
-            return tables
         } catch {
             mdb_txn_abort(txn)
             throw error
         }
+        // A commit ends the transaction even when it fails: nothing to abort after it.
+        try check(mdb_txn_commit(txn), "committing the setup transaction")
+        return tables
     }
 
     var isClosed: Bool { closed.load(ordering: .acquiring) }

@@ -35,7 +35,6 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let condition = WriterCondition()
     // Guarded by `condition`.
     private var queue: [Pending] = []
-    private var queueStart = 0
     private var jobs: [PendingJob] = []
     private var stopping = false
     /// Every caller of ``stop()`` waiting for the thread to end.
@@ -103,6 +102,13 @@ final class GroupCommitWriter: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// How many appends are queued, not yet taken into a commit (for tests).
+    var queuedAppends: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return queue.count
+    }
+
     /// Refuses new appends, lets queued ones commit, and waits for the thread to end.
     /// Any number of callers may wait at once; each returns when the thread
     /// ends, and a call after it ended returns at once.
@@ -124,7 +130,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     private func run() {
         while true {
             condition.lock()
-            while queueStart == queue.count && jobs.isEmpty && !stopping { condition.wait() }
+            while queue.isEmpty && jobs.isEmpty && !stopping { condition.wait() }
             if !jobs.isEmpty {
                 let pending = jobs.removeFirst()
                 condition.unlock()
@@ -133,7 +139,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                 pending.continuation.resume(returning: result)
                 continue
             }
-            if queueStart == queue.count {
+            if queue.isEmpty {
                 running = false
                 let waiters = stopped
                 stopped.removeAll()
@@ -142,17 +148,17 @@ final class GroupCommitWriter: @unchecked Sendable {
                 return
             }
             gatherFollowers()
-            var group: [Pending] = []
+            var taken = 0
             var events = 0
-            while queueStart < queue.count && (group.isEmpty || events + queue[queueStart].request.eventCount <= maximumEventsPerCommit) {
-                events += queue[queueStart].request.eventCount
-                group.append(queue[queueStart])
-                queueStart += 1
+            while taken < queue.count && (taken == 0 || events + queue[taken].request.eventCount <= maximumEventsPerCommit) {
+                events += queue[taken].request.eventCount
+                taken += 1
             }
-            if queueStart == queue.count {
-                queue.removeAll(keepingCapacity: true)
-                queueStart = 0
-            }
+            // The group leaves the queue now: under a lasting backlog the queue
+            // never empties, and entries kept would hold their requests
+            // (payloads and all) for as long as the backlog lasts.
+            let group = Array(queue[..<taken])
+            queue.removeSubrange(..<taken)
             condition.unlock()
 
             lastGroupSize = group.count
@@ -176,10 +182,10 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// caller (a last group of one) never waits, and the wait is bounded by
     /// the commit time it can save.
     private func gatherFollowers() {
-        guard maximumGatherNanoseconds > 0, lastGroupSize > 1, queue.count - queueStart < lastGroupSize, jobs.isEmpty, !stopping
+        guard maximumGatherNanoseconds > 0, lastGroupSize > 1, queue.count < lastGroupSize, jobs.isEmpty, !stopping
         else { return }
         let deadline = WriterCondition.now() + Swift.min(lastCommitNanoseconds / 4, maximumGatherNanoseconds)
-        while queue.count - queueStart < lastGroupSize && jobs.isEmpty && !stopping && condition.wait(until: deadline) {}
+        while queue.count < lastGroupSize && jobs.isEmpty && !stopping && condition.wait(until: deadline) {}
     }
 
     /// Every ``readerCheckInterval`` transactions, frees the reader slots of

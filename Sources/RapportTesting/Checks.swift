@@ -279,6 +279,11 @@ extension ConformanceSuite {
             }
             try c.expectEqual(try await read(UInt64.max, .backward, 2), [ids[299], ids[298]], "backward from the newest")
             try c.expectEqual(try await read(1, .backward, 0), [], "limit 0")
+            // A limit meaning "no limit" reads to the end, never past a number's range.
+            try c.expectEqual(try await read(2, .forward, .max), Array(ids[1...]), "forward from 2 limit .max")
+            try c.expectEqual(try await read(299, .backward, .max), Array(ids[..<299].reversed()), "backward from 299 limit .max")
+            try c.expectEqual(
+                try await c.store.readLog(from: 2, filter: .all, limit: .max).count, 329, "the log from 2 with limit .max")
             var paged: [EventID] = []
             for try await event in c.store.events(in: s, pageSize: 7) { paged.append(event.id) }
             try c.expectEqual(paged, ids, "all events through pages of 7")

@@ -109,4 +109,23 @@ struct RecordFormatTests {
         #expect(throws: DecodingError.self) { try decoder.decode(RapportEventLog.Tag.self, from: Data("\"a\\u0000b\"".utf8)) }
         #expect(String(decoding: try JSONEncoder().encode(try RapportEventLog.Tag("deal:42")), as: UTF8.self) == "\"deal:42\"")
     }
+
+    @Test func limitsAboveWhatAHeaderHoldsAreHeldToIt() async throws {
+        var limits = EventLimits()
+        limits.maximumTagsPerEvent = 100_000
+        let store = InMemoryEventStore(limits: limits)
+        // 65,536 short tags fit the default record size, not the header's 16-bit count.
+        let tags = try (0...Int(UInt16.max)).map { try Tag("t:\($0)") }
+        let crowded = NewEvent(type: "Crowded", metadata: event.metadata, tags: tags, payload: Data())
+        await #expect {
+            try await store.append([crowded], to: try StreamID("crowded-1"))
+        } throws: { error in
+            guard case EventStoreError.invalidEvent(let message) = error else { return false }
+            return message.contains("65536 tags; the limit is 65535")
+        }
+        #expect(try await store.headPosition() == 0, "nothing written")
+        let fitting = NewEvent(type: "Crowded", metadata: event.metadata, tags: Array(tags.dropLast()), payload: Data())
+        try await store.append([fitting], to: try StreamID("crowded-1"))
+        #expect(try await store.readStream(try StreamID("crowded-1"), from: 1, direction: .forward, limit: 1).first?.tags.count == 65_535)
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import RapportEventLog
 @testable import RapportLMDB
@@ -80,5 +81,41 @@ struct GroupGatherTests {
         let head = try await reopened.headPosition()
         #expect(head == LogPosition(16) || head == LogPosition(17))
         await reopened.close()
+    }
+
+    /// Under a backlog that never drains (each commit takes one append while
+    /// the other callers queue their next), the queue holds only the appends
+    /// still waiting: each group leaves it when it is taken, so the requests
+    /// (payloads and all) of committed appends are not kept.
+    @Test func aLastingBacklogKeepsOnlyTheWaitingAppends() async throws {
+        let path = temporaryStorePath("backlog")
+        defer { removeStore(path) }
+        var configuration = LMDBEventStore.Configuration()
+        configuration.maximumEventsPerCommit = 1
+        configuration.durability = .relaxed
+        let store = try LMDBEventStore(path: path, configuration: configuration)
+        let writers = 8, appends = 150
+        let done = Mutex(false)
+        let monitor = Task.detached {
+            var largest = 0
+            while !done.withLock({ $0 }) {
+                largest = max(largest, store.writer.queuedAppends)
+                try? await Task.sleep(for: .microseconds(200))
+            }
+            return largest
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<writers {
+                group.addTask {
+                    for _ in 0..<appends { try await store.append([testEvent()], to: try StreamID("backlog-\(writer)")) }
+                }
+            }
+            try await group.waitForAll()
+        }
+        done.withLock { $0 = true }
+        let largest = await monitor.value
+        #expect(largest <= writers, "the queue held \(largest) appends with \(writers) callers")
+        #expect(try await store.headPosition() == LogPosition(UInt64(writers * appends)))
+        await store.close()
     }
 }

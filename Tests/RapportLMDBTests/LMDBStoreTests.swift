@@ -161,6 +161,46 @@ struct LMDBStoreTests {
         await store.close()
     }
 
+    @Test func aFullDiskWhileCreatingAStoreIsRefusedAsFull() async throws {
+        let path = temporaryStorePath("create-full")
+        defer { removeStore(path) }
+        // The probe caps its file size at LMDB's two meta pages, so the commit
+        // of the transaction that creates the tables is the write that fails.
+        let probe = try ProbeProcess(["create-capped", path, "8192"])
+        let lines = probe.waitForOutput()
+        #expect(probe.process.terminationReason == .exit && probe.process.terminationStatus == 0, "the probe ended by itself: \(lines)")
+        let refusal = try #require(lines.first { $0.hasPrefix("refused ") })
+        #expect(refusal.contains("The store is full"), "\(refusal)")
+        #expect(lines.last == "done")
+        // With room, the directory opens as a new, empty store.
+        let store = try LMDBEventStore(path: path)
+        #expect(try await store.headPosition() == 0)
+        try await store.append([testEvent()], to: try StreamID("after-1"))
+        #expect(try store.verify().isSound)
+        await store.close()
+    }
+
+    @Test func aStoreOpensWhileAnotherProcessGrowsItsMap() async throws {
+        let path = temporaryStorePath("open-while-growing")
+        defer { removeStore(path) }
+        // From a 64 KiB map, the other process grows the map again and again;
+        // each open here starts from a map smaller than what that process
+        // writes next, so its setup transaction meets LMDB's MDB_MAP_RESIZED.
+        let writer = try ProbeProcess(["append-loop", path, "g", "65536"])
+        #expect(await writer.waitForLine(startingWith: "ack ", timeout: .seconds(60)))
+        var configuration = LMDBEventStore.Configuration()
+        configuration.initialMapSize = 64 * 1024
+        for _ in 0..<30 {
+            let store = try LMDBEventStore(path: path, configuration: configuration)
+            #expect(try await store.headPosition() > 0)
+            await store.close()
+        }
+        writer.kill()
+        let store = try LMDBEventStore(path: path)
+        #expect(try store.verify().isSound)
+        await store.close()
+    }
+
     @Test func twoProcessesAppendToOneStore() async throws {
         let path = temporaryStorePath("two-processes")
         defer { removeStore(path) }

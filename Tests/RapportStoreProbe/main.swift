@@ -5,6 +5,7 @@
 //   RapportStoreProbe append-loop PATH WRITER [MAP] append until killed (MAP: initial map size in bytes)
 //   RapportStoreProbe append-count PATH WRITER N    append N events, one per call, then exit
 //   RapportStoreProbe fill-disk PATH BYTES          cap the file size at BYTES, append until refused
+//   RapportStoreProbe create-capped PATH BYTES      cap the file size at BYTES, then create a store at PATH
 //   RapportStoreProbe replay PATH                   run the chained projection to the head (killed mid-way by tests)
 //   RapportStoreProbe hold-readers PATH N           open the environment, begin N read transactions,
 //                                                   print "ready", wait to be killed (leaves stale reader slots)
@@ -87,6 +88,22 @@ do {
         // Reading still works after the refusal.
         emit("head \(try await store.headPosition())")
         await store.close()
+        emit("done")
+    case "create-capped":
+        // The setup transaction of a new store is the first write past LMDB's meta pages.
+        signal(SIGXFSZ, SIG_IGN)
+        var limit = rlimit(rlim_cur: rlim_t(arguments.count > 3 ? arguments[3] : "8192")!, rlim_max: rlim_t.max)
+        setrlimit(Int32(RLIMIT_FSIZE.rawValue), &limit)
+        do {
+            // One reader slot keeps the lock file (192 bytes) under the cap.
+            var configuration = LMDBEventStore.Configuration()
+            configuration.maximumReaders = 1
+            let store = try LMDBEventStore(path: path, configuration: configuration)
+            await store.close()
+            emit("opened")
+        } catch {
+            emit("refused \(error)")
+        }
         emit("done")
     case "replay":
         let store = try LMDBEventStore(path: path)

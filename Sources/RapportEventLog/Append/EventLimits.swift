@@ -6,9 +6,12 @@
 /// let store = InMemoryEventStore(limits: limits)
 /// ```
 public struct EventLimits: Hashable, Sendable {
-    /// The largest stored record (header, names, metadata, tags and payload), in bytes.
+    /// The largest stored record (header, names, metadata, tags and payload),
+    /// in bytes. A record's header holds its length in 32 bits, so a limit
+    /// above 4 GiB - 1 counts as that.
     public var maximumRecordSize: Int = 4 * 1024 * 1024
-    /// The most tags one event may carry.
+    /// The most tags one event may carry. A record's header counts them in
+    /// 16 bits, so a limit above 65,535 counts as that.
     public var maximumTagsPerEvent: Int = 64
     /// The most events in one append request.
     public var maximumEventsPerAppend: Int = 1_000_000
@@ -101,8 +104,10 @@ extension NewEvent {
     }
 
     private func validateRest(in stream: StreamID, limits: EventLimits) throws(EventStoreError) {
-        if tags.count > limits.maximumTagsPerEvent {
-            throw .invalidEvent("event \(id) has \(tags.count) tags; the limit is \(limits.maximumTagsPerEvent)")
+        // Limits set above what a record's header can hold are held to the header's.
+        let tagLimit = min(limits.maximumTagsPerEvent, RecordFormat.maximumTagCount)
+        if tags.count > tagLimit {
+            throw .invalidEvent("event \(id) has \(tags.count) tags; the limit is \(tagLimit)")
         }
         if tags.count > 1 && Set(tags).count != tags.count {
             throw .invalidEvent("event \(id) carries the same tag twice")
@@ -111,8 +116,9 @@ extension NewEvent {
             throw .invalidEvent("the occurred-at date of event \(id) is out of range")
         }
         let size = RecordFormat.encodedSize(of: self, in: stream)
-        if size > limits.maximumRecordSize {
-            throw .eventTooLarge(id: id, size: size, limit: limits.maximumRecordSize)
+        let sizeLimit = min(limits.maximumRecordSize, RecordFormat.maximumRecordSize)
+        if size > sizeLimit {
+            throw .eventTooLarge(id: id, size: size, limit: sizeLimit)
         }
     }
 }

@@ -34,6 +34,10 @@ package enum RecordFormat {
     package static let formatVersion: UInt8 = 1
     package static let headerSize = 128
     package static let maximumNameLength = 255
+    /// The most tags the header's 16-bit count can say, whatever ``EventLimits`` allow.
+    package static let maximumTagCount = Int(UInt16.max)
+    /// The largest record the header's 32-bit length can say, whatever ``EventLimits`` allow.
+    package static let maximumRecordSize = Int(UInt32.max)
     package static let knownFlags: UInt8 = 0
     package static let noOccurredAt = Int64.min
     package static let chainHashSize = 32

@@ -67,7 +67,7 @@ public final class InMemoryEventStore: EventStore {
             case .forward:
                 guard version <= count else { return [] }
                 let first = Int(max(version, 1) - 1)
-                range = Array(positions[first..<min(positions.count, first + limit)])
+                range = Array(positions[first..<(first + min(limit, positions.count - first))])
             case .backward:
                 guard version >= 1 else { return [] }
                 let last = Int(min(version, count)) - 1
