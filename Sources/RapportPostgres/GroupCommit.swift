@@ -175,11 +175,12 @@ struct AppendTransaction: Sendable {
                 ])
                 attempt += 1
                 continue
-            case .beforeCommit(let error) where requests.count > 1 && PostgresFailure.isServerAnswer(error)
-                && !PostgresFailure.isConnectionLost(error):
+            case .beforeCommit(let error) where requests.count > 1 && (Self.isDamagedRecord(error)
+                || PostgresFailure.isServerAnswer(error) && !PostgresFailure.isConnectionLost(error)):
                 // The server refused the group (a name its encoding cannot hold, a full
-                // disk): nothing of it is stored. Each request is tried alone, so that
-                // each caller gets the outcome of its own append.
+                // disk), or a request's retry met a damaged stored record: nothing of it
+                // is stored. Each request is tried alone, so that each caller gets the
+                // outcome of its own append.
                 logger.notice("a grouped append transaction failed; committing its requests one by one", metadata: [
                     "requests": "\(requests.count)", "error": "\(PostgresFailure.storeError(error, doing: "appending", schema: schema.name))",
                 ])
@@ -198,6 +199,11 @@ struct AppendTransaction: Sendable {
             logger.error("append transaction failed", metadata: ["error": "\(mapped)", "attempts": "\(attempt)"])
             return requests.map { _ in .failure(mapped) }
         }
+    }
+
+    /// Whether `error` is a stored record that failed its checks (read for a retried event id).
+    private static func isDamagedRecord(_ error: any Error) -> Bool {
+        if case EventStoreError.corruptedRecord = error { true } else { false }
     }
 
     enum CommitFailure: Error {

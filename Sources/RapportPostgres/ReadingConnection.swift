@@ -144,7 +144,8 @@ final class ReadingConnection: @unchecked Sendable {
     }
 
     /// Returns once a connection is held (starting the holder if needed), or
-    /// throws after ``connectTimeout``. Waits without blocking a thread.
+    /// throws after ``connectTimeout`` or when the task is cancelled. Waits
+    /// without blocking a thread.
     func ready() async throws(EventStoreError) {
         start()
         let deadline = ContinuousClock.now + .seconds(connectTimeout)
@@ -155,6 +156,8 @@ final class ReadingConnection: @unchecked Sendable {
             guard ContinuousClock.now < deadline else {
                 throw .storage("no connection to PostgreSQL for reading read models within \(Int(connectTimeout)) s\(failure.map { ": \($0)" } ?? "")")
             }
+            // A cancelled task's sleep ends at once: without this the loop would spin until the deadline.
+            if Task.isCancelled { throw .storage("the task was cancelled while waiting for a connection to PostgreSQL for reading read models") }
             try? await Task.sleep(for: .milliseconds(5))
         }
     }

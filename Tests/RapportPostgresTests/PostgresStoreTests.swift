@@ -200,6 +200,33 @@ struct PostgresStoreTests {
         running.cancel()
     }
 
+    @Test("a task cancelled while it waits for a reading connection stops waiting at once",
+          .timeLimit(.minutes(1)))
+    func cancelledWhileWaitingForAReadingConnection() async throws {
+        _ = try TestDatabase.get()
+        var configuration = PostgresClient.Configuration(host: "127.0.0.1", port: 1, username: "nobody", password: nil, database: "none", tls: .disable)
+        configuration.options.connectTimeout = .seconds(1)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: testLogger)
+        let running = Task { await client.run() }
+        let store = try PostgresEventStore(client: client, logger: testLogger)
+        let started = ContinuousClock.now
+        let waiting = Task { () -> EventStoreError? in
+            do throws(EventStoreError) { try await store.prepareForReading(); return nil } catch { return error }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        waiting.cancel()
+        let error = await waiting.value
+        // The wait for a connection lasts 15 s; a cancelled one ends well before.
+        #expect(ContinuousClock.now - started < .seconds(5))
+        guard case .storage(let message) = error else {
+            Issue.record("expected a storage error, got \(String(describing: error))")
+            return
+        }
+        #expect(message.contains("cancelled"))
+        await store.close()
+        running.cancel()
+    }
+
     @Test("an append whose connection is lost before COMMIT runs again on a new one; lost every time, it is a storage error and stores nothing",
           .timeLimit(.minutes(3)))
     func connectionLostMidAppend() async throws {
@@ -393,6 +420,41 @@ struct PostgresStoreTests {
         } throws: { error in
             if case .corruptedRecord(position: 3, _) = error as? EventStoreError { true } else { false }
         }
+        await store.close()
+        await database.drop(schema)
+    }
+
+    @Test("a retry that meets a damaged stored record fails alone, not the appends grouped with it")
+    func aDamagedRecordFailsOnlyTheRetryThatReadsIt() async throws {
+        let database = try TestDatabase.get()
+        let (store, schema) = try await database.freshStore("damagedretry")
+        let first = testEvent(payload: "{\"amount\":100}")
+        try await store.append([first], to: try StreamID("deal-1"))
+        try await database.execute("""
+            UPDATE "\(schema)".rapport_events
+            SET record = overlay(record placing '\\x39'::bytea from octet_length(record) - 2 for 1) WHERE position = 1
+            """)
+        // 40 appends at once, one of them a retry of the damaged event's id.
+        let outcomes = await withTaskGroup(of: (Bool, Result<AppendResult, EventStoreError>).self) { group in
+            for index in 0..<40 {
+                group.addTask {
+                    do throws(EventStoreError) {
+                        let event = index == 20 ? first : testEvent()
+                        return (index == 20, .success(try await store.append([event], to: try StreamID("deal-\(index % 2 + 1)"))))
+                    } catch {
+                        return (index == 20, .failure(error))
+                    }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        for (isRetry, outcome) in outcomes {
+            switch (isRetry, outcome) {
+            case (true, .failure(.corruptedRecord(position: 1, _))), (false, .success): break
+            default: Issue.record("\(isRetry ? "the retry" : "an append"): \(outcome)")
+            }
+        }
+        #expect(try await store.headPosition() == 40)
         await store.close()
         await database.drop(schema)
     }

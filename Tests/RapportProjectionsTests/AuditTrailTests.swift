@@ -179,6 +179,32 @@ struct AuditTrailTests {
         }
     }
 
+    @Test func aRangeTheTrailHasNotReachedIsRefusedNotAnsweredInPart() async throws {
+        let w = try await build()
+        let head = try await w.store.headPosition()
+        // A trail behind the log (a follower that has not caught up yet).
+        let behind = InMemoryReadModelStorage()
+        let runner = try ProjectionRunner(log: w.store, storage: behind, projections: [audit], registry: .crm)
+        let reached = try await runner.catchUp(upTo: 8)
+        #expect(reached == 8 && head > reached)
+        #expect {
+            try audit.entries(AuditQuery(.actor("user:anna"), positions: 1...head), in: behind)
+        } throws: { error in
+            guard case ProjectionQueryError.notCaughtUp(let projection, let at, let asked) = error else { return false }
+            return projection == audit.name && at == reached && asked == head
+        }
+        await #expect(throws: ProjectionQueryError.self) {
+            try await audit.entries(by: "user:anna", from: .distantPast, through: .distantFuture, log: w.store, in: behind)
+        }
+        // Within what the trail reached, and without a range, it answers as before.
+        let within = try audit.entries(AuditQuery(.all, positions: 1...reached), in: behind, page: PageRequest(limit: 1_000)).items
+        #expect(within == (try audit.entries(.all, in: w.live, page: PageRequest(limit: 1_000)).items.filter { $0.position <= reached }))
+        #expect(try audit.entries(.all, in: behind, page: PageRequest(limit: 1_000)).items == within)
+        try await runner.catchUp()
+        #expect(try audit.entries(AuditQuery(.actor("user:anna"), positions: 1...head), in: behind, page: PageRequest(limit: 1_000)).items
+                == (try audit.entries(AuditQuery(.actor("user:anna"), positions: 1...head), in: w.live, page: PageRequest(limit: 1_000)).items))
+    }
+
     @Test func exportsStreamAsCSVAndJSONLinesAndReadBackEqual() async throws {
         let w = try await build()
         // A few thousand entries, with commas, quotes and line breaks in values.

@@ -83,14 +83,16 @@ struct Audit: AsyncParsableCommand {
             defer { try? file?.close() }
             try await options.openAny(readModels: true).using { store in
                 let trail = AuditTrail()
-                try await catchUp([trail], in: store, label: "updating the audit trail")
                 var query = AuditQuery(selection)
+                // The range first, then the trail brought up to date: it then covers the whole range,
+                // even when other processes append meanwhile.
                 if start != nil || end != nil {
                     let range = try await AuditTrail.positions(from: start ?? .distantPast, through: end ?? .distantFuture, in: store)
-                    // Nothing recorded in the range: a position past any log selects nothing, and the
-                    // output is the same as for any other selection that matches nothing.
-                    query.positions = range ?? LogPosition(UInt64.max)...LogPosition(UInt64.max)
+                    // Nothing recorded in the range: position 0 holds no event, so it selects nothing, and
+                    // the output is the same as for any other selection that matches nothing.
+                    query.positions = range ?? LogPosition(0)...LogPosition(0)
                 }
+                try await catchUp([trail], in: store, label: "updating the audit trail")
                 switch format {
                 case "table":
                     let page = try trail.entries(query, in: store, page: PageRequest(limit: limit))

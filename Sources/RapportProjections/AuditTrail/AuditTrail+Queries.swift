@@ -44,7 +44,10 @@ public enum AuditSelection: Hashable, Sendable {
 public struct AuditQuery: Hashable, Sendable {
     /// What to select.
     public var selection: AuditSelection
-    /// The positions to look at; nil for the whole log.
+    /// The positions to look at; nil for the whole log as far as the trail
+    /// has reached. A range past the trail's checkpoint is refused
+    /// (``ProjectionQueryError/notCaughtUp(projection:reached:asked:)``):
+    /// bring the trail up to date first.
     public var positions: ClosedRange<LogPosition>?
 
     /// A query for `selection`, within `positions` when given.
@@ -83,18 +86,22 @@ extension AuditTrail {
     ///   `.actor` (whose index holds the entries), plus one lookup per entry
     ///   for `.entity` and `.action`. `.field` walks its entity's entries and
     ///   keeps those that change the field: O(the entity's entries).
+    /// - Throws: ``ProjectionQueryError/notCaughtUp(projection:reached:asked:)``
+    ///   when `query.positions` ends past the trail's checkpoint (a partial
+    ///   answer would look complete).
     public func entries(_ query: AuditQuery, in storage: any ReadModelStorage, page: PageRequest = PageRequest()) throws(ProjectionQueryError) -> Page<AuditEntry> {
         var low = query.positions?.lowerBound.rawValue ?? 1
         if let after = try PageToken.position(of: page.after) {
             guard after.rawValue < UInt64.max else { return Page(items: [], continuation: nil) }
             low = max(low, after.rawValue + 1)
         }
-        let high: UInt64
-        if let bound = query.positions?.upperBound.rawValue {
-            high = bound
-        } else {
-            do { high = try storage.checkpoint(of: name)?.position.rawValue ?? 0 } catch { throw .store(error) }
+        let reached: LogPosition
+        do { reached = try storage.checkpoint(of: name)?.position ?? 0 } catch { throw .store(error) }
+        // A range the trail has not reached would be answered in part, with nothing to say so.
+        if let bound = query.positions?.upperBound, bound > reached {
+            throw .notCaughtUp(projection: name, reached: reached == 0 ? nil : reached, asked: bound)
         }
+        let high = query.positions?.upperBound.rawValue ?? reached.rawValue
         guard low <= high else { return Page(items: [], continuation: nil) }
         let selection = query.selection
         let base = selection.base
