@@ -162,6 +162,16 @@ struct ContactHistoryTests {
         #expect(try s.history.lastContacted(s.ada, in: w.live)?.at == day(21))
         let rotation = try s.history.contactsNotContacted(forDays: 0, asOf: day(100), owner: "user:anna", in: w.live).items.map(\.contactID)
         #expect(rotation.contains(s.ada) && !rotation.contains(s.adaTwice))
+        // A call linked to the duplicate after the merge counts for the survivor too.
+        let late = ActivityID()
+        try await w.run(.logCall(.inbound, duration: 60, links: [EntityRef(s.adaTwice)]), on: late, context(anna, .phone, day: 30))
+        #expect(try s.history.lastContacted(s.ada, in: w.live)?.at == day(30))
+        // Removed, it no longer does: the latest is the duplicate's SMS again.
+        try await w.run(.remove(), on: late, context(anna, day: 31))
+        #expect(try s.history.lastContacted(s.ada, in: w.live)?.at == day(21))
+        // The duplicate's SMS removed: the survivor's own call (day 10).
+        try await w.run(.remove(), on: s.sms, context(anna, day: 32))
+        #expect(try s.history.lastContacted(s.ada, in: w.live)?.at == day(10))
         try await expectLiveEqualsRebuilt(w)
     }
 }

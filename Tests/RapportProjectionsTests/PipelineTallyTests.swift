@@ -175,6 +175,20 @@ struct PipelineTallyTests {
         }
         try await w.live.commit([ReadModelChanges(projection: states.name, writes: [newest: stored[newest]!], checkpoint: checkpoint)])
         #expect(try states.summary(of: s.sales, asOf: head, in: w.live, now: day(40)) != nil)
+        // Figures whose count of changes is past Int's range (a varint of 2^63): an error, not a trap.
+        let current = "tally/\(s.sales)"
+        let huge: [UInt8] = [0xC1, 0x01] + [UInt8](repeating: 0x80, count: 9) + [0x01]
+        try await w.live.commit([ReadModelChanges(projection: states.name, writes: [current: huge], checkpoint: checkpoint)])
+        #expect {
+            try states.summary(of: s.sales, in: w.live, now: day(40))
+        } throws: { error in
+            guard case .corruptValue(let key, _) = error as? ProjectionQueryError else { return false }
+            return key == current
+        }
+        try await w.live.commit([ReadModelChanges(projection: states.name, writes: [current: stored[current]!], checkpoint: checkpoint)])
+        // A date at the end of Int64's microseconds still gives a number, not a trap.
+        #expect(ProjectionTimestamp.microseconds(of: ProjectionTimestamp.date(microseconds: .max)) == .max)
+        #expect(ProjectionTimestamp.microseconds(of: Date(timeIntervalSince1970: .nan)) == .min)
         // Remove every stored version of the figures: the summary as of a position says so.
         var writes: [String: [UInt8]?] = [:]
         for key in try snapshot(w.live, states.name).keys where key.hasPrefix("tally-at/") || key.hasPrefix("tally/") {

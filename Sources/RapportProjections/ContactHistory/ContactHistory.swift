@@ -28,7 +28,7 @@ public import RapportReplay
 /// | `deal/<deal>` | the deal's contacts (`[id]`) |
 /// | `activity/<activity>` | the activity's type, date, contacts |
 /// | `contact/<contact>` | owner, archived, merged, the latest contact-channel activity |
-/// | `touch/<contact>/<activity>` | each contact-channel activity of the contact (date, type) |
+/// | `touch/<contact>/<activity>` | each contact-channel activity of the contact (date, type); a survivor also holds its duplicates' |
 /// | `absorbed/<survivor>/<duplicate>` | a merge |
 /// | `rotation/<owner>/<last contacted, seconds>/<contact>` | ``LastContact`` (never contacted: all zeros) |
 ///
@@ -40,7 +40,8 @@ public import RapportReplay
 public struct ContactHistory: Projection {
     public let name: String
     /// 2: key components (owners, kinds) in Unicode normalization form C.
-    public let version = 2
+    /// 3: a survivor holds its duplicates' activities (`touch/…`), before and after the merge.
+    public let version = 3
     /// Every event tagged with a contact, company, deal, activity, task or
     /// campaign; only the payloads that change links and statuses (see
     /// `update`) are decoded.
@@ -141,9 +142,14 @@ public struct ContactHistory: Projection {
         case let e as ContactAbsorbed:
             let duplicate = e.duplicate.description
             model.mark("absorbed/\(stream.id)/\(duplicate)")
-            let theirs = try model.load(ContactStatus.self, Self.contactKey(duplicate))?.latest
+            // The duplicate's activities count for the survivor from now on: removing one
+            // later must take it out of the survivor's last contact too.
+            var theirs: [ContactStatus.Touch] = []
+            try model.forEach(keyPrefix: "touch/\(duplicate)/") { _, bytes in theirs.append(try Stored.decode(ContactStatus.Touch.self, bytes)) }
+            for touch in theirs { model.store(touch, Self.touchKey(stream.id, touch.activity)) }
+            let latest = try model.load(ContactStatus.self, Self.contactKey(duplicate))?.latest
             try changeContact(stream.id, in: &model) { status in
-                if let theirs, status.latest.map({ theirs.isLater(than: $0) }) ?? true { status.latest = theirs }
+                if let latest, status.latest.map({ latest.isLater(than: $0) }) ?? true { status.latest = latest }
             }
         case let e as ContactMergedInto:
             try changeContact(stream.id, in: &model) { $0.mergedInto = e.survivor.description }
@@ -177,18 +183,34 @@ public struct ContactHistory: Projection {
     private func touch(_ links: ActivityLinks, activity: String, in model: inout ReadModelContext) throws {
         guard !links.removed, let type = ActivityType(rawValue: links.type), Self.contactActivityTypes.contains(type) else { return }
         let touch = ContactStatus.Touch(activity: activity, at: links.occurredAt, type: links.type)
-        for contact in links.contacts {
-            model.store(touch, Self.touchKey(contact, activity))
-            try changeContact(contact, in: &model) { status in
-                if status.latest.map({ touch.isLater(than: $0) }) ?? true { status.latest = touch }
+        for linked in links.contacts {
+            for contact in try survivorChain(of: linked, in: &model) {
+                model.store(touch, Self.touchKey(contact, activity))
+                try changeContact(contact, in: &model) { status in
+                    if status.latest.map({ touch.isLater(than: $0) }) ?? true { status.latest = touch }
+                }
             }
         }
+    }
+
+    /// `contact`, then the contact it was merged into, and that one's, and so
+    /// on: an activity of a merged contact counts for its survivor too.
+    private func survivorChain(of contact: String, in model: inout ReadModelContext) throws -> [String] {
+        var chain = [contact]
+        while let survivor = try model.load(ContactStatus.self, Self.contactKey(chain.last!))?.mergedInto, !chain.contains(survivor) {
+            chain.append(survivor)
+        }
+        return chain
     }
 
     /// Removes the activity's touch of the contact; when it was the latest,
     /// finds the new latest among the contact's remaining touches (a scan of
     /// that contact's touches only, and only on this rare path).
-    private func forget(activity: String, for contact: String, in model: inout ReadModelContext) throws {
+    private func forget(activity: String, for linked: String, in model: inout ReadModelContext) throws {
+        for contact in try survivorChain(of: linked, in: &model) { try forgetOne(activity: activity, for: contact, in: &model) }
+    }
+
+    private func forgetOne(activity: String, for contact: String, in model: inout ReadModelContext) throws {
         let key = Self.touchKey(contact, activity)
         guard try model.value(forKey: key) != nil else { return }
         model.remove(key)

@@ -109,7 +109,8 @@ struct PipelineTally: Hashable, Codable {
                 won += sign
                 if let amount = deal.finalAmount { Sum.add(amount, sign, to: &wonAmounts) }
                 let closed = ProjectionTimestamp.microseconds(of: deal.closedAt ?? deal.openedAt)
-                cycle += Int64(sign) * (closed - ProjectionTimestamp.microseconds(of: deal.openedAt))
+                // Wrapping: dates from a damaged value must not trap; real ones never come near.
+                cycle &+= Int64(sign) &* (closed &- ProjectionTimestamp.microseconds(of: deal.openedAt))
             case .lost: lost += sign
             case .open: break
             }
@@ -439,7 +440,7 @@ extension PipelineTally: CompactValue {
 
     init(from input: inout CompactReader) throws(CompactReader.Malformed) {
         position = LogPosition(try input.unsigned())
-        changesSinceVersion = Int(try input.unsigned())
+        changesSinceVersion = try input.int()
         for _ in 0..<(try input.count()) {
             let key = try input.string()
             stages[key] = Stage(deals: try input.totals(), entered: Int(try input.signed()), advanced: Int(try input.signed()))

@@ -11,9 +11,12 @@ import RapportEventLog
 /// let back = try ProjectionTimestamp.date(from: text)      // == entry.recordedAt
 /// ```
 public enum ProjectionTimestamp {
-    /// The date's microseconds since 1970, rounded to the nearest.
+    /// The date's microseconds since 1970, rounded to the nearest (held to
+    /// `Int64`'s range: a date read from a damaged value never traps).
     public static func microseconds(of date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        let value = (date.timeIntervalSince1970 * 1_000_000).rounded()
+        guard value > -9_223_372_036_854_775_808.0 else { return .min }  // also NaN
+        return value < 9_223_372_036_854_775_808.0 ? Int64(value) : .max
     }
 
     /// The date `microseconds` after 1970.

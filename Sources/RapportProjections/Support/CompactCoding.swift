@@ -161,6 +161,13 @@ struct CompactReader {
         }
     }
 
+    /// An unsigned varint that must fit an `Int` (a damaged value is an error, not a trap).
+    mutating func int() throws(Malformed) -> Int {
+        let value = try unsigned()
+        guard let result = Int(exactly: value) else { throw Malformed(reason: "\(value) is out of range") }
+        return result
+    }
+
     mutating func signed() throws(Malformed) -> Int64 {
         let raw = try unsigned()
         return Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1)
