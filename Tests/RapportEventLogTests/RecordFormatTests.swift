@@ -58,6 +58,30 @@ struct RecordFormatTests {
         }
     }
 
+    /// A record whose checksum matches (made by another writer, say) but whose
+    /// metadata lengths point past their section is refused, never read past its end.
+    @Test func metadataLengthsThatDoNotAddUpAreCorruptEvenWithAMatchingChecksum() throws {
+        let metadataStart = RecordFormat.headerSize + "contact-1".utf8.count + event.type.utf8.count
+        for (field, length) in [(0, UInt16(0x7FFF)), (0, 0), (2, 200), (4, 1)] {
+            var bytes = encode()
+            // Find the field's length: the actor id's, then the role's, then the channel's.
+            var at = metadataStart
+            for _ in 0..<(field / 2) { at += 2 + Int(bytes[at]) + Int(bytes[at + 1]) << 8 }
+            bytes[at] = UInt8(length & 0xFF)
+            bytes[at + 1] = UInt8(length >> 8)
+            let crc = bytes.withUnsafeBytes { RecordFormat.checksum(of: $0) }
+            withUnsafeBytes(of: crc.littleEndian) { for (index, byte) in $0.enumerated() { bytes[RecordFormat.Offset.checksum + index] = byte } }
+            bytes.withUnsafeBytes { raw in
+                #expect("field \(field) length \(length)") {
+                    _ = try RecordView(validating: raw, at: 7)
+                } throws: { error in
+                    guard case .corruptedRecord(position: 7, let reason) = error as? EventStoreError else { return false }
+                    return reason.contains("metadata")
+                }
+            }
+        }
+    }
+
     @Test func aRecordAtTheWrongPositionIsCorrupt() {
         let bytes = encode(position: 8)
         _ = bytes.withUnsafeBytes { raw in

@@ -89,6 +89,18 @@ struct AuditTrailVerifyTests {
         try await tamper(w, [actionKey: Array("1".utf8)])
         #expect(try await audit.verify(in: w.live, against: w.store).isSound, "restored")
 
+        // A stray key: entry 31 listed under another deal's entity key, and under another actor.
+        let entityKey = try #require(try indexKey(w, under: "entity/", at: 31))
+        let stray = "entity/deal/\(DealID())/" + entityKey.split(separator: "/").last!
+        try await tamper(w, [stray: Array("1".utf8)])
+        #expect(try await audit.verify(in: w.live, against: w.store).problem?.message.hasPrefix("the entity index holds") == true)
+        try await tamper(w, [stray: nil])
+        let strayActor = "actor/user:mallory/" + actorKey.split(separator: "/").last!
+        try await tamper(w, [strayActor: entry])
+        #expect(try await audit.verify(in: w.live, against: w.store).problem?.message.hasPrefix("the actor index holds") == true)
+        try await tamper(w, [strayActor: nil])
+        #expect(try await audit.verify(in: w.live, against: w.store).isSound, "restored")
+
         let head = try await w.store.headPosition().rawValue
         try await tamper(w, [key("entry/", head + 5): entry])
         #expect(try await audit.verify(in: w.live, against: w.store).problem

@@ -42,7 +42,9 @@ public struct StoredEventReference: Hashable, Sendable {
 public enum AppendDecision: Hashable, Sendable {
     /// Write the request; `versions` are the streams' current versions, in request order.
     case write(currentVersions: [UInt64])
-    /// Every event is stored already by the same append: answer with this and write nothing.
+    /// Every event is stored already, as an append of this request would have
+    /// stored it (same streams, types and payloads, consecutive positions in
+    /// request order): answer with this and write nothing.
     case alreadyStored(AppendResult)
 }
 

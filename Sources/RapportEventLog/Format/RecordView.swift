@@ -60,6 +60,15 @@ public struct RecordView {
         guard streamLength > 0, typeLength > 0, metadataLength >= 38, payloadStart >= tagsStart else {
             throw corrupted("the section lengths do not add up")
         }
+        // The metadata's three texts and two ids must fill its section exactly, so
+        // that reading them (materialize(), actorIDBytes) stays inside the record:
+        // a record with a matching checksum may still come from another writer.
+        var field = metadataStart
+        for _ in 0..<3 {
+            guard field + 2 <= tagsStart else { throw corrupted("the metadata section is truncated") }
+            field += 2 + u16(field)
+        }
+        guard field + 32 == tagsStart else { throw corrupted("the metadata section's lengths do not add up") }
         self.bytes = bytes
         // Walk the tag section once so later accessors can trust it.
         var offset = tagsStart

@@ -22,11 +22,13 @@ extension AuditTrail {
     /// Every entry up to the trail's checkpoint is recomputed from its event
     /// (``entry(for:)``) and compared byte for byte with the stored entry and
     /// with its copy in the actor index; its entity and action index keys
-    /// must be there, and no entry may lie past the checkpoint. An audit
+    /// must be there, no entry may lie past the checkpoint, and no index may
+    /// hold a key more than the entries it indexes. An audit
     /// answer can then be trusted as far as the log can: check the log itself
     /// with the store's own verification (`verifyLog`) first.
     ///
-    /// One pass over the log, a few lookups per event, constant memory.
+    /// One pass over the log, a few lookups per event, then a walk of the
+    /// index keys; constant memory.
     ///
     /// ```swift
     /// let report = try await AuditTrail().verify(in: store, against: store)
@@ -87,6 +89,25 @@ extension AuditTrail {
             progress?(report.entriesChecked, end)
             next = last.position.next
         }
+        // Each event's keys are there; a key more under an index names an entry
+        // the log does not back there (a query would return it).
+        do {
+            try storage.read(name) { (reader) throws(EventStoreError) in
+                for index in ["entry", "actor", "entity", "action"] {
+                    var keys: UInt64 = 0
+                    try reader.forEachInPlace(keyPrefix: "\(index)/", from: "\(index)/") { _, _ in
+                        keys += 1
+                        return true
+                    }
+                    guard keys == report.entriesChecked else {
+                        report.problem = .init(
+                            position: nil,
+                            message: "the \(index) index holds \(keys) keys for \(report.entriesChecked) entries: some key names an entry it should not")
+                        return
+                    }
+                }
+            }
+        } catch { throw .store(error) }
         return report
     }
 
