@@ -209,15 +209,15 @@ struct PostgresStoreTests {
         let client = PostgresClient(configuration: configuration, backgroundLogger: testLogger)
         let running = Task { await client.run() }
         let store = try PostgresEventStore(client: client, logger: testLogger)
-        let started = ContinuousClock.now
         let waiting = Task { () -> EventStoreError? in
             do throws(EventStoreError) { try await store.prepareForReading(); return nil } catch { return error }
         }
         try await Task.sleep(for: .milliseconds(200))
         waiting.cancel()
+        // Without its own check the cancelled wait ran on (its sleeps end at once when
+        // cancelled) until the 15 s deadline, then said no connection came; it says why it stopped.
+        // (Not timed: the whole suite shares two threads.)
         let error = await waiting.value
-        // The wait for a connection lasts 15 s; a cancelled one ends well before.
-        #expect(ContinuousClock.now - started < .seconds(5))
         guard case .storage(let message) = error else {
             Issue.record("expected a storage error, got \(String(describing: error))")
             return

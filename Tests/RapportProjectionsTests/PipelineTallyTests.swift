@@ -154,6 +154,17 @@ struct PipelineTallyTests {
         try await expectLiveEqualsRebuilt(w)
         // The deal spelled in capitals is found by its id, and counted.
         #expect(try states.state(of: DealID(shouting), in: w.live)?.title == "shouting")
+        // From the streams alone, a deal opened again in another pipeline (and one opened twice in the same)
+        // reads as the read model says: the second pipeline's stages give its probability.
+        let twice = DealID()
+        try await append(opened("twice", in: pipelines[0]), to: twice.streamID.rawValue, day: 7)
+        try await append(opened("twice", in: pipelines[1], stage: "proposal"), to: twice.streamID.rawValue, day: 8)
+        try await w.runner.catchUp()
+        let end = try await w.head()
+        #expect(try states.state(of: twice, asOf: end, in: w.live)?.probability == Decimal(2) / 3)
+        for deal in [twice, deals[1]] {
+            #expect(try await states.state(of: deal, asOf: end, fromStreamsIn: w.store) == (try states.state(of: deal, asOf: end, in: w.live)), "\(deal)")
+        }
         await lmdb?.close()
     }
 

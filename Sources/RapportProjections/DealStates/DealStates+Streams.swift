@@ -4,7 +4,8 @@ import RapportReplay
 
 extension DealStates {
     /// A deal's state as of `position`, built from the deal's own stream and
-    /// its pipeline's stream only: the same answer as building every deal up
+    /// its pipeline's stream only (each pipeline's, when the log opened it
+    /// again in another): the same answer as building every deal up
     /// to `position`, at the cost of one deal. Nil when the deal was not
     /// opened by then. ``state(of:asOf:from:)`` uses it with any store.
     ///
@@ -19,8 +20,16 @@ extension DealStates {
     /// - Complexity: O(the deal's events + its pipeline's events up to `position`).
     public func state(of deal: DealID, asOf position: LogPosition, fromStreamsIn store: any EventStreamReader) async throws -> DealState? {
         let dealEvents = try await Self.events(in: deal.streamID, upTo: position, from: store)
-        guard let first = dealEvents.first, let opened = try EventTypeRegistry.crm.decode(first) as? DealOpened else { return nil }
-        let pipelineEvents = try await Self.events(in: opened.pipelineID.streamID, upTo: position, from: store)
+        guard let first = dealEvents.first, try EventTypeRegistry.crm.decode(first) is DealOpened else { return nil }
+        // Every pipeline the deal was opened in: the log allows opening it again in another.
+        var pipelines: [PipelineID] = []
+        for event in dealEvents where event.type == DealOpened.typeName {
+            if let opened = try EventTypeRegistry.crm.decode(event) as? DealOpened, !pipelines.contains(opened.pipelineID) {
+                pipelines.append(opened.pipelineID)
+            }
+        }
+        var pipelineEvents: [RecordedEvent] = []
+        for pipeline in pipelines { pipelineEvents += try await Self.events(in: pipeline.streamID, upTo: position, from: store) }
         let storage = InMemoryReadModelStorage()
         try await ProjectionRunner(log: EventList(dealEvents + pipelineEvents), storage: storage, projections: [self], registry: .crm)
             .catchUp()
