@@ -1,3 +1,4 @@
+import Foundation
 @testable import RapportCLI
 import Testing
 
@@ -23,6 +24,29 @@ struct CSVReaderTests {
         #expect(records[1].fields == .failure(CSVError(reason: "a quote inside unquoted field 1; quote the field and double its quotes")))
         #expect(records[2].fields == .failure(CSVError(reason: "text after the closing quote of field 1")))
         #expect(records[3].fields == .success(["ok"]))
-        #expect(records[4].fields == .failure(CSVError(reason: "a quoted field is never closed")))
+        #expect(records[4].fields == .failure(CSVError(reason: "a quoted field is never closed (lines 5–6 were read as this one record)")))
+    }
+
+    @Test func aStrayQuoteSaysWhichLinesItTookIn() {
+        let records = CSVReader.records(in: "name,domain\n\"Acme,acme.example\nBeta,beta.example\nGamma,\"gamma.example\"\nDelta,delta.example\n")
+        #expect(records.map(\.line) == [1, 2, 5])
+        #expect(records[1].fields == .failure(CSVError(reason: "text after the closing quote of field 1 (lines 2–4 were read as this one record)")))
+        #expect(records[2].fields == .success(["Delta", "delta.example"]))
+    }
+}
+
+@Suite("Date arguments")
+struct DateArgumentTests {
+    /// Where a clock change skips midnight (Santiago, 2024-09-08 begins at 01:00),
+    /// a bare --to date still ends at the next day's start, not an hour into it.
+    @Test func aBareToDateEndsAtTheNextDaysStartAcrossAClockChange() throws {
+        let zone = try #require(TimeZone(identifier: "America/Santiago"))
+        let end = try DateArgument.parse("2024-09-08", option: "--to", timeZone: zone, day: .end)
+        // 2024-09-09 00:00 in Santiago (UTC-3 from the 8th) is 03:00 UTC.
+        #expect(end == Date(timeIntervalSince1970: 1_725_850_800).addingTimeInterval(-0.000_001))
+        // An ordinary day: the next midnight, less a microsecond.
+        let utc = try #require(TimeZone(identifier: "UTC"))
+        #expect(try DateArgument.parse("2024-03-01", option: "--to", timeZone: utc, day: .end)
+                == Date(timeIntervalSince1970: 1_709_337_600).addingTimeInterval(-0.000_001))
     }
 }

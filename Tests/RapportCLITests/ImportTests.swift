@@ -66,6 +66,27 @@ struct ImportTests {
         #expect(try scratch.rapport("verify", "--store", scratch.store).status == 0)
     }
 
+    @Test func aCorrectedRowAfterARejectedOneIsImportedAndRowsOfAnotherWidthAreRejected() throws {
+        let scratch = try Scratch("import-rows")
+        defer { scratch.cleanUp() }
+        let file = try scratch.write("contacts.csv", """
+            given_name,family_name,email,phone
+            Dan,Nobody,dan@example.com,12345
+            Dan,Nobody,dan@example.com,+44 20 7946 0001
+            Eve,Extra,eve@example.com,+44 20 7946 0002,surplus
+            Fay,Short,fay@example.com
+            Gus,Good,gus@example.com,
+
+            """)
+        let run = try scratch.rapport("import", "contacts", file, "--store", scratch.store)
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output.contains("line 2: rejected: Invalid phone"), "\(run.output)")
+        #expect(!run.output.contains("line 3: skipped"), "the corrected row is not 'the same' as the refused one: \(run.output)")
+        #expect(run.output.contains("line 4: rejected: the row has 5 fields, the header 4"), "\(run.output)")
+        #expect(run.output.contains("line 5: rejected: the row has 3 fields, the header 4"), "\(run.output)")
+        #expect(run.output.contains("imported 2 contacts, skipped (already present) 0, rejected 3"), "\(run.output)")
+    }
+
     @Test func eventsRecordTheImportAsTheActor() throws {
         let scratch = try Scratch("import-actor")
         defer { scratch.cleanUp() }

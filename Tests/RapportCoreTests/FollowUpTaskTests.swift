@@ -250,6 +250,20 @@ struct FollowUpTaskTests {
         }
     }
 
+    /// Support works on tasks (and activities and contacts) it owns or that have no owner, as the docs say.
+    @Test func supportChangesItsOwnTasksOnly() async throws {
+        let repository = Repository(store: InMemoryEventStore(), policy: RoleBasedAccessPolicy())
+        let sam = Principal(id: "user:sam", role: .support)
+        let own = TaskID(), others = TaskID()
+        try await repository.execute(.create(title: "Reply to Ada", due: Date() + 86_400, assignee: sam.id, links: [ada]), on: own, context: context(sam))
+        try await repository.execute(.create(title: "Call Ada", due: Date() + 86_400, assignee: boris.id, links: [ada]), on: others, context: context(boris))
+        try await repository.execute(.complete(), on: own, context: context(sam))
+        await #expect(throws: CRMError.accessDenied(actor: sam.id, command: "task.complete", entity: others.tag.rawValue,
+                                                    reason: "the task is owned by user:boris")) {
+            try await repository.execute(.complete(), on: others, context: context(sam))
+        }
+    }
+
     @Test func aSalesRepMayNotCompleteSomeoneElsesTask() async throws {
         let store = InMemoryEventStore()
         let repository = Repository(store: store, policy: RoleBasedAccessPolicy())

@@ -275,6 +275,23 @@ struct LeadTests {
         #expect(try await world.repository.load(world.lead).state.conversion == LeadConversionLinks(contactID: ada, companyID: acme, dealID: nil))
     }
 
+    @Test func aConversionIntoAContactAlreadyAtTheCompanyKeepsItsRole() async throws {
+        let world = World()
+        var bare = captured
+        bare.companyName = nil
+        try await world.setUp(bare)
+        let ada = ContactID(), acme = CompanyID()
+        try await world.repository.execute(.create(name: grace, owner: anna.id), on: ada, context: context())
+        try await world.repository.execute(.create(name: "Acme"), on: acme, context: context())
+        try await world.repository.linkContact(ada, to: acme, role: "CTO", context: context())
+        let head = try await world.store.headPosition()
+        _ = try await world.repository.convertLead(world.lead, contact: .existing(ada), company: .existing(acme), deal: nil, context: context())
+        #expect(try await world.repository.load(ada).state.companyRole == "CTO")
+        #expect(try await world.repository.load(acme).state.contacts[ada] == "CTO")
+        let written = try await world.store.readLog(from: LogPosition(head.rawValue + 1), filter: .all, limit: 10)
+        #expect(written.map(\.streamID) == [world.lead.streamID], "only the lead changed: \(written.map(\.type))")
+    }
+
     @Test func aConversionIsRefusedWholeWhenThePolicyRefusesAPart() async throws {
         let world = World(policy: RoleBasedAccessPolicy())
         try await world.setUp(captured)

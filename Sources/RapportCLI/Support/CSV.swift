@@ -15,7 +15,8 @@ struct CSVError: Error, Equatable, CustomStringConvertible {
 /// a field in double quotes may hold commas, line breaks and doubled quotes
 /// (`""` for `"`). Blank lines are skipped. A malformed record (a quote inside
 /// an unquoted field, text after a closing quote, a quote never closed) is
-/// returned as an error with its line number; reading goes on at the next line.
+/// returned as an error with its line number (and the lines it took in, when
+/// a quote left open ran it over several); reading goes on at the next line.
 ///
 /// ```swift
 /// for record in CSVReader.records(in: "name,email\r\n\"Lovelace, Ada\",ada@example.com\r\n") { … }
@@ -102,7 +103,10 @@ enum CSVReader {
                 index += 1
             }
             fields.append(String(field))
-            if let error {
+            if var error {
+                // A quote left open reads the lines after it into this record: say which, so none goes unreported.
+                let lastLine = endOfRecord ? line - 1 : line
+                if lastLine > startLine { error += " (lines \(startLine)–\(lastLine) were read as this one record)" }
                 records.append(CSVRecord(line: startLine, fields: .failure(CSVError(reason: error))))
             } else if !(fields.count == 1 && fields[0].isEmpty) {
                 records.append(CSVRecord(line: startLine, fields: .success(fields)))

@@ -15,6 +15,8 @@ struct CSVImport {
     let records: [CSVRecord]
     /// Headers no field maps to.
     let unknownHeaders: [String]
+    /// How many fields the header has: every row must have as many.
+    let fieldCount: Int
 
     var imported = 0
     var alreadyPresent = 0
@@ -49,6 +51,7 @@ struct CSVImport {
         self.columns = columns
         self.records = records
         self.unknownHeaders = unknown
+        self.fieldCount = names.count
     }
 
     /// "Given Name" → "given_name".
@@ -121,8 +124,9 @@ struct CSVImportRow<A: Aggregate> {
 extension CSVImport {
     /// Imports every data record through `prepare`, which reads one row.
     ///
-    /// - A record that cannot be read, or that `prepare` or its commands
-    ///   refuse, is reported with its line and skipped.
+    /// - A record that cannot be read, that has not the header's number of
+    ///   fields, or that `prepare` or its commands refuse, is reported with
+    ///   its line and skipped.
     /// - A row whose id an earlier row already had, or that is in the store
     ///   already, is counted as already present (imports are idempotent).
     /// - A storage failure stops the import; what was appended stays.
@@ -142,6 +146,12 @@ extension CSVImport {
                 continue
             case .success(let row): fields = row
             }
+            // RFC 4180: every record has the header's fields. One more or less is a stray
+            // comma or line break, and would put values in the wrong columns.
+            guard fields.count == fieldCount else {
+                reject(line: record.line, "the row has \(fields.count) fields, the header \(fieldCount); quote values that hold commas or line breaks")
+                continue
+            }
             do throws(CRMError) {
                 let row = try prepare(self, fields)
                 if let line = firstLine[row.id] {
@@ -149,12 +159,14 @@ extension CSVImport {
                     Terminal.print("line \(record.line): skipped: the same \(kind) as line \(line)")
                     continue
                 }
-                firstLine[row.id] = record.line
                 if try await repository.load(row.id).exists {
+                    firstLine[row.id] = record.line
                     alreadyPresent += 1
                     continue
                 }
                 try await writer.run(context: context, row.commands)
+                // Only now: a row its commands refused must not make a corrected row after it "the same".
+                firstLine[row.id] = record.line
                 imported += 1
             } catch {
                 if case .store = error { throw error }
@@ -175,13 +187,15 @@ struct CompanyDirectory {
         var directory = CompanyDirectory()
         var names: [CompanyID: String] = [:]
         var domains: [CompanyID: String] = [:]
+        var created: [CompanyID] = []  // in log order
         let filter = LogFilter(types: [CompanyCreated.typeName, CompanyRenamed.typeName, CompanyFieldChanged.typeName])
         for try await record in store.events(from: 1, filter: filter, pageSize: 4_096) {
             guard let id = CompanyID(String(record.streamID.rawValue.dropFirst("company-".count))) else { continue }
             switch try EventTypeRegistry.crm.decode(record) {
-            case let created as CompanyCreated:
-                names[id] = created.name
-                domains[id] = created.details[.domain]
+            case let creation as CompanyCreated:
+                if names[id] == nil { created.append(id) }
+                names[id] = creation.name
+                domains[id] = creation.details[.domain]
             case let renamed as CompanyRenamed:
                 names[id] = renamed.to
             case let changed as CompanyFieldChanged where changed.field == .domain:
@@ -190,8 +204,11 @@ struct CompanyDirectory {
                 break
             }
         }
-        for (id, name) in names { directory.byName[name.lowercased()] = id }
-        for (id, domain) in domains { directory.byDomain[domain.lowercased()] = id }
+        // Two companies of one name (or domain): the one created first, the same on every run.
+        for id in created {
+            if let name = names[id]?.lowercased(), directory.byName[name] == nil { directory.byName[name] = id }
+            if let domain = domains[id]?.lowercased(), directory.byDomain[domain] == nil { directory.byDomain[domain] = id }
+        }
         return directory
     }
 }

@@ -122,8 +122,12 @@ enum DateArgument {
                     guard day == .end else { return date }
                     var calendar = Calendar(identifier: .gregorian)
                     calendar.timeZone = timeZone
-                    // The next midnight, less the store's resolution (a microsecond).
-                    if let next = calendar.date(byAdding: .day, value: 1, to: date) { return next.addingTimeInterval(-0.000_001) }
+                    // The start of the next day, less the store's resolution (a microsecond). The
+                    // start of that day, not the same wall-clock time a day later: where a clock
+                    // change skips midnight, the day starts at 01:00, and the next one at 00:00.
+                    if let later = calendar.date(byAdding: .day, value: 1, to: calendar.startOfDay(for: date)) {
+                        return calendar.startOfDay(for: later).addingTimeInterval(-0.000_001)
+                    }
                 }
             } else if isRealTime(trimmed.dropFirst(10)) {
                 for options: ISO8601DateFormatter.Options in [[.withInternetDateTime], [.withInternetDateTime, .withFractionalSeconds]] {

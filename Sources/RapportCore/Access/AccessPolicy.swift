@@ -70,7 +70,7 @@ public struct AllowAllPolicy: AccessPolicy {
 /// | sales manager | everything but sensitive commands (merge, archive, restore) |
 /// | sales rep | create; change only what they own (or what has no owner) |
 /// | marketing | contacts, companies, leads and campaigns, but not deals |
-/// | support | activities and tasks, and contacts they own or that have no owner |
+/// | support | activities, tasks and contacts they own or that have no owner |
 /// | system | everything but sensitive commands (imports, automations) |
 ///
 /// Other roles are refused. Pass `rules` to change any of it.

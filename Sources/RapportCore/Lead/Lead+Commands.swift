@@ -309,11 +309,19 @@ extension UnitOfWork {
                 try existing.ensureActive()
             }
             let person = try await load(contactID)
-            if let previous = person.companyID, previous != companyID {
-                try await execute(.unlinkContact(contactID), on: previous)
+            if person.companyID == companyID {
+                // Linked already: the link keeps its role on both sides (nothing of the lead is
+                // copied to an existing contact); only a company side that lacks it is linked.
+                if try await load(companyID).contacts[contactID] == nil {
+                    try await execute(.linkContact(contactID, role: person.companyRole), on: companyID)
+                }
+            } else {
+                if let previous = person.companyID {
+                    try await execute(.unlinkContact(contactID), on: previous)
+                }
+                try await execute(.linkToCompany(companyID), on: contactID)
+                try await execute(.linkContact(contactID), on: companyID)
             }
-            try await execute(.linkToCompany(companyID), on: contactID)
-            try await execute(.linkContact(contactID), on: companyID)
         }
 
         if let deal {
