@@ -46,6 +46,34 @@ struct BulkWriterTests {
 
 @Suite("Bulk writer order")
 struct BulkWriterOrderTests {
+    /// A failed append (here a conflict: another writer changed the contact) leaves
+    /// nothing pending and no stale state: the run that threw is not stored later,
+    /// and the writer goes on from what the store holds.
+    @Test func aFailedAppendLeavesNothingPendingAndTheWriterGoesOn() async throws {
+        let store = InMemoryEventStore()
+        let repository = Repository(store: store)
+        var writer = BulkWriter(repository: repository, eventsPerCommit: 1)
+        let ada = ContactID()
+        try await writer.run(context: context()) { unit throws(CRMError) in
+            try await unit.execute(.create(name: try PersonName(given: "Ada", family: "L")), on: ada)
+        }
+        // Someone else changes Ada behind the writer's cached state.
+        try await repository.execute(.changeJobTitle(to: "CTO"), on: ada, context: context())
+        await #expect(throws: CRMError.self) {
+            try await writer.run(context: context()) { unit throws(CRMError) in
+                try await unit.execute(.addEmail("ada@example.com"), on: ada)
+            }
+        }
+        #expect(writer.eventsDecided == writer.eventsAppended, "nothing of the failed append is pending")
+        #expect(try await writer.flush() == nil)
+        // Decided again on the stored state, the same change goes through.
+        try await writer.run(context: context()) { unit throws(CRMError) in
+            try await unit.execute(.addEmail("ada@example.com"), on: ada)
+        }
+        let loaded = try await repository.load(ada)
+        #expect(loaded.version == 3 && loaded.state.jobTitle == "CTO" && loaded.state.emails.map(\.value) == ["ada@example.com"])
+    }
+
     @Test func theLogKeepsTheOrderOfTheRuns() async throws {
         let store = InMemoryEventStore()
         var writer = BulkWriter(repository: Repository(store: store), eventsPerCommit: 1_000)

@@ -62,4 +62,28 @@ struct OwnerAndDateInputTests {
             _ = try await repository.execute(.assignOwner(""), on: deal, context: context(admin))
         }, "owner")
     }
+
+    /// An owner id longer than its `owner:` tag can hold is refused (its tag was
+    /// silently left off every event); a long actor's refusal is still recorded.
+    @Test func ownersFitTheirTagAndLongActorsAreStillRecordedWhenRefused() async throws {
+        let store = InMemoryEventStore()
+        let repository = Repository(store: store, policy: RoleBasedAccessPolicy())
+        let name = try PersonName(given: "Ada", family: "Lovelace")
+        // 200 characters, 400 bytes: within the character limit, past the tag's.
+        await refuses({ () async throws(CRMError) in
+            _ = try await repository.execute(.create(name: name, owner: String(repeating: "é", count: 200)), on: ContactID(), context: context(admin))
+        }, "owner")
+        let longest = String(repeating: "é", count: 124) + "a"  // 249 bytes
+        let ada = ContactID()
+        try await repository.execute(.create(name: name, owner: longest), on: ada, context: context(admin))
+        let created = try await store.readStream(ada.streamID, from: 1, direction: .forward, limit: 1)
+        #expect(created.first?.tags.contains(try Tag("owner:" + longest)) == true)
+        // An actor whose id (253 bytes) cannot be a tag, refused a sensitive command: the refusal is recorded.
+        let rep = Principal(id: "user:" + String(repeating: "é", count: 124), role: .salesRep)
+        await #expect(throws: CRMError.self) {
+            try await repository.execute(.archive(), on: ada, context: context(rep))
+        }
+        let denials = try await store.readStream(try StreamID("access-denied"), from: 1, direction: .forward, limit: 10)
+        #expect(denials.count == 1 && denials.first?.metadata.actor == rep)
+    }
 }

@@ -54,16 +54,25 @@ func validatedLabel(_ label: String, field: String, maximum: Int) throws(CRMErro
     return trimmed
 }
 
-/// A principal id (an assignee, an owner): trimmed, 1 to 200 characters, no
-/// spaces or control characters, in Unicode normalization form C (as
-/// ``Principal/id`` is), so one owner is one key in the read models.
+/// A principal id (an assignee, an owner): trimmed, 1 to 200 characters and
+/// at most ``maximumPrincipalIDBytes`` bytes of UTF-8 (so that its
+/// `owner:` tag fits a tag's limit), no spaces or control characters, in
+/// Unicode normalization form C (as ``Principal/id`` is), so one owner is one
+/// key in the read models.
 func validatedPrincipalID(_ id: String, field: String) throws(CRMError) -> String {
     let trimmed = TextRules.canonical(id.trimmedOfWhitespace)
     guard !trimmed.isEmpty else { throw .invalidValue(field: field, reason: "it is empty") }
     guard trimmed.count <= 200, !trimmed.unicodeScalars.contains(where: { CharacterSet.whitespacesAndNewlines.contains($0) || CharacterSet.controlCharacters.contains($0) })
     else { throw .invalidValue(field: field, reason: "\"\(id)\" is not a principal id") }
+    guard trimmed.utf8.count <= maximumPrincipalIDBytes else {
+        throw .invalidValue(field: field, reason: "it is \(trimmed.utf8.count) bytes of UTF-8; the limit is \(maximumPrincipalIDBytes)")
+    }
     return trimmed
 }
+
+/// The longest principal id an owner may have, in bytes of UTF-8: `owner:`
+/// and `actor:` tags hold it after six bytes, within ``Tag/maximumLength``.
+let maximumPrincipalIDBytes = Tag.maximumLength - "owner:".utf8.count
 
 /// Whether `kind` is an aggregate kind: 1 to 40 ASCII lower-case letters, digits or
 /// `-`, starting with a letter (so that `<kind>:<uuid>` is always a valid tag).

@@ -121,7 +121,10 @@ public struct Repository: Sendable {
     func recordDenial(command: String, entity: Tag, reason: String, context: CommandContext) async throws(CRMError) {
         let denied = AccessDenied(command: command, entity: entity.rawValue, reason: reason, at: context.now)
         do throws(EventStoreError) {
-            let event = try NewEvent(denied, metadata: context.metadata, tags: [entity, try Tag("actor:\(context.actor.id)")],
+            // An actor id too long for a tag (the log takes ids up to 255 bytes) is still in the
+            // event's metadata: the refusal is recorded without the tag rather than not at all.
+            let actorTag = try? Tag("actor:\(context.actor.id)")
+            let event = try NewEvent(denied, metadata: context.metadata, tags: [entity] + (actorTag.map { [$0] } ?? []),
                                      occurredAt: context.now, codec: codec)
             try await store.append([event], to: try StreamID("access-denied"))
         } catch {
@@ -276,6 +279,18 @@ public struct UnitOfWork: Sendable {
         return result
     }
 
+    /// Forgets every pending event and every cached state (for ``BulkWriter``
+    /// after a failed append: none of them is stored, and states decided on
+    /// them would no longer match the store).
+    mutating func discardPending() {
+        parts.removeAll()
+        partIndex.removeAll()
+        pendingEventCount = 0
+        states.removeAll()
+        versions.removeAll()
+        snapshotBases.removeAll()
+    }
+
     /// Appends `parts` in one request; a stale expected version is a concurrency conflict.
     private func appendParts() async throws(CRMError) -> AppendResult {
         do throws(EventStoreError) {
@@ -314,7 +329,8 @@ public struct UnitOfWork: Sendable {
 /// generators that write a lot at once.
 ///
 /// Each ``run(context:_:)`` is all or nothing within the writer: if its body
-/// throws, none of its commands stay pending. Events are appended when at least
+/// throws, none of its commands stay pending; if an append fails, nothing that
+/// was pending stays (see ``flush()``). Events are appended when at least
 /// ``eventsPerCommit`` are pending, and by ``flush()``. The log keeps the order
 /// of the runs: when a run touches a stream that already has events pending
 /// behind other runs' events, the pending batch is appended first and the run
@@ -374,9 +390,20 @@ public struct BulkWriter: Sendable {
     }
 
     /// Appends everything pending.
+    ///
+    /// - Throws: the append's error. Nothing pending was stored then, and the
+    ///   writer drops it all (with the states it kept), so it goes on from
+    ///   what the store holds: a failed append is never sent again by a later
+    ///   flush, and a run that threw is never stored behind the caller's back.
     @discardableResult
     public mutating func flush() async throws(CRMError) -> AppendResult? {
-        let result = try await unit.commitAndContinue(keepingAtMost: cachedStates)
+        let result: AppendResult?
+        do throws(CRMError) {
+            result = try await unit.commitAndContinue(keepingAtMost: cachedStates)
+        } catch {
+            unit.discardPending()
+            throw error
+        }
         if let result { eventsAppended += Int(result.positions.upperBound.rawValue - result.positions.lowerBound.rawValue + 1) }
         return result
     }
