@@ -71,7 +71,7 @@ struct RecordFormatTests {
             bytes[at + 1] = UInt8(length >> 8)
             let crc = bytes.withUnsafeBytes { RecordFormat.checksum(of: $0) }
             withUnsafeBytes(of: crc.littleEndian) { for (index, byte) in $0.enumerated() { bytes[RecordFormat.Offset.checksum + index] = byte } }
-            bytes.withUnsafeBytes { raw in
+            _ = bytes.withUnsafeBytes { raw in
                 #expect("field \(field) length \(length)") {
                     _ = try RecordView(validating: raw, at: 7)
                 } throws: { error in
