@@ -174,17 +174,22 @@ struct PostgresStoreTests {
         _ = try database.store(schema: "crm_events_2")
     }
 
-    @Test("an unreachable server is a storage error once the client gives up, not a crash or a hang",
-          .timeLimit(.minutes(3)))
-    func unreachableServer() async throws {
-        _ = try TestDatabase.get()
-        // Port 1 on loopback: nothing listens there, connections are refused at
-        // once; the client's pool retries with backoff, then gives up.
+    /// A store whose client points at port 1 on loopback: nothing listens there,
+    /// connections are refused at once; the client's pool retries with backoff,
+    /// then gives up. Cancel the returned task (the client's run) at the end.
+    static func storeOnUnreachableServer() throws -> (PostgresEventStore, Task<Void, Never>) {
         var configuration = PostgresClient.Configuration(host: "127.0.0.1", port: 1, username: "nobody", password: nil, database: "none", tls: .disable)
         configuration.options.connectTimeout = .seconds(1)
         let client = PostgresClient(configuration: configuration, backgroundLogger: testLogger)
         let running = Task { await client.run() }
-        let store = try PostgresEventStore(client: client, logger: testLogger)
+        return (try PostgresEventStore(client: client, logger: testLogger), running)
+    }
+
+    @Test("an unreachable server is a storage error once the client gives up, not a crash or a hang",
+          .timeLimit(.minutes(3)))
+    func unreachableServer() async throws {
+        _ = try TestDatabase.get()
+        let (store, running) = try Self.storeOnUnreachableServer()
         async let read: EventStoreError? = {
             do throws(EventStoreError) { _ = try await store.headPosition(); return nil } catch { return error }
         }()
@@ -204,11 +209,7 @@ struct PostgresStoreTests {
           .timeLimit(.minutes(1)))
     func cancelledWhileWaitingForAReadingConnection() async throws {
         _ = try TestDatabase.get()
-        var configuration = PostgresClient.Configuration(host: "127.0.0.1", port: 1, username: "nobody", password: nil, database: "none", tls: .disable)
-        configuration.options.connectTimeout = .seconds(1)
-        let client = PostgresClient(configuration: configuration, backgroundLogger: testLogger)
-        let running = Task { await client.run() }
-        let store = try PostgresEventStore(client: client, logger: testLogger)
+        let (store, running) = try Self.storeOnUnreachableServer()
         let waiting = Task { () -> EventStoreError? in
             do throws(EventStoreError) { try await store.prepareForReading(); return nil } catch { return error }
         }

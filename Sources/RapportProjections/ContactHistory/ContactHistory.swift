@@ -184,44 +184,50 @@ public struct ContactHistory: Projection {
         guard !links.removed, let type = ActivityType(rawValue: links.type), Self.contactActivityTypes.contains(type) else { return }
         let touch = ContactStatus.Touch(activity: activity, at: links.occurredAt, type: links.type)
         for linked in links.contacts {
-            for contact in try survivorChain(of: linked, in: &model) {
+            try alongMerges(from: linked, in: &model) { contact, model in
                 model.store(touch, Self.touchKey(contact, activity))
-                try changeContact(contact, in: &model) { status in
+                return try changeContact(contact, in: &model) { status in
                     if status.latest.map({ touch.isLater(than: $0) }) ?? true { status.latest = touch }
                 }
             }
         }
     }
 
-    /// `contact`, then the contact it was merged into, and that one's, and so
-    /// on: an activity of a merged contact counts for its survivor too.
-    private func survivorChain(of contact: String, in model: inout ReadModelContext) throws -> [String] {
-        var chain = [contact]
-        while let survivor = try model.load(ContactStatus.self, Self.contactKey(chain.last!))?.mergedInto, !chain.contains(survivor) {
-            chain.append(survivor)
+    /// Runs `body` for `contact`, then for the contact it was merged into, and
+    /// that one's, and so on: an activity of a merged contact counts for its
+    /// survivor too. `body` returns the contact's status, whose `mergedInto`
+    /// names the next, so no status is read twice on the way.
+    private func alongMerges(
+        from contact: String, in model: inout ReadModelContext, _ body: (String, inout ReadModelContext) throws -> ContactStatus
+    ) throws {
+        var seen: [String] = []
+        var next: String? = contact
+        while let current = next, !seen.contains(current) {
+            seen.append(current)
+            next = try body(current, &model).mergedInto
         }
-        return chain
     }
 
     /// Removes the activity's touch of the contact; when it was the latest,
     /// finds the new latest among the contact's remaining touches (a scan of
     /// that contact's touches only, and only on this rare path).
     private func forget(activity: String, for linked: String, in model: inout ReadModelContext) throws {
-        for contact in try survivorChain(of: linked, in: &model) { try forgetOne(activity: activity, for: contact, in: &model) }
+        try alongMerges(from: linked, in: &model) { contact, model in try forgetOne(activity: activity, for: contact, in: &model) }
     }
 
-    private func forgetOne(activity: String, for contact: String, in model: inout ReadModelContext) throws {
-        let key = Self.touchKey(contact, activity)
-        guard try model.value(forKey: key) != nil else { return }
-        model.remove(key)
+    /// ``forget(activity:for:in:)`` for one contact; returns its status after.
+    private func forgetOne(activity: String, for contact: String, in model: inout ReadModelContext) throws -> ContactStatus {
         let status = try model.load(ContactStatus.self, Self.contactKey(contact)) ?? ContactStatus()
-        guard status.latest?.activity == activity else { return }
+        let key = Self.touchKey(contact, activity)
+        guard try model.value(forKey: key) != nil else { return status }
+        model.remove(key)
+        guard status.latest?.activity == activity else { return status }
         var latest: ContactStatus.Touch?
         try model.forEach(keyPrefix: "touch/\(contact)/") { _, bytes in
             let touch = try Stored.decode(ContactStatus.Touch.self, bytes)
             if latest.map({ touch.isLater(than: $0) }) ?? true { latest = touch }
         }
-        try changeContact(contact, in: &model) { $0.latest = latest }
+        return try changeContact(contact, in: &model) { $0.latest = latest }
     }
 
     private func link(_ contact: String, to key: String, in model: inout ReadModelContext) throws {
@@ -237,17 +243,21 @@ public struct ContactHistory: Projection {
         model.store(contacts, key)
     }
 
-    /// Changes a contact's status and moves its rotation key accordingly.
-    private func changeContact(_ contact: String, in model: inout ReadModelContext, _ change: (inout ContactStatus) -> Void) throws {
+    /// Changes a contact's status and moves its rotation key accordingly; returns the status after.
+    @discardableResult
+    private func changeContact(
+        _ contact: String, in model: inout ReadModelContext, _ change: (inout ContactStatus) -> Void
+    ) throws -> ContactStatus {
         let key = Self.contactKey(contact)
         let before = try model.load(ContactStatus.self, key) ?? ContactStatus()
         var after = before
         change(&after)
-        guard after != before else { return }
+        guard after != before else { return after }
         model.store(after, key)
         let old = before.rotationKey(contact), new = after.rotationKey(contact)
         if let old, old != new { model.remove(old) }
         if let new, let id = ContactID(contact) { model.store(after.lastContact(id), new) }
+        return after
     }
 
     static func timelineKey(_ contact: String, _ position: LogPosition) -> String { "timeline/\(contact)/\(Key.inverted(position))" }

@@ -375,10 +375,7 @@ struct TallyVersionPrefix {
         open.reserveCapacity(count)
         states.reserveCapacity(count)
         for _ in 0..<count {
-            let deal = PipelineTally.OpenDeal(since: try input.signed(), id: DealID(try input.uuid()))
-            if let last = open.last, !PipelineTally.OpenDeal.precedes(last, deal) {
-                throw CompactReader.Malformed(reason: "open deals out of order")
-            }
+            let deal = try input.openDeal(after: open.last)
             if deal.since >= limit { return }
             open.append(deal)
             states.append(try DealState(compactBytes: try input.blob()))
@@ -476,10 +473,7 @@ extension TallyVersion: CompactValue {
         states = []
         offsets = [0]
         for _ in 0..<count {
-            let deal = PipelineTally.OpenDeal(since: try input.signed(), id: DealID(try input.uuid()))
-            if let last = open.last, !PipelineTally.OpenDeal.precedes(last, deal) {
-                throw CompactReader.Malformed(reason: "open deals out of order")
-            }
+            let deal = try input.openDeal(after: open.last)
             open.append(deal)
             states.append(contentsOf: try input.blob())
             offsets.append(states.count)
@@ -534,6 +528,13 @@ extension CompactWriter {
 }
 
 extension CompactReader {
+    /// A stored version's next open deal, which must come after `previous` in ``OpenDeals`` order.
+    fileprivate mutating func openDeal(after previous: PipelineTally.OpenDeal?) throws(Malformed) -> PipelineTally.OpenDeal {
+        let deal = PipelineTally.OpenDeal(since: try signed(), id: DealID(try uuid()))
+        if let previous, !PipelineTally.OpenDeal.precedes(previous, deal) { throw Malformed(reason: "open deals out of order") }
+        return deal
+    }
+
     fileprivate mutating func sums() throws(Malformed) -> [String: PipelineTally.Sum] {
         var sums: [String: PipelineTally.Sum] = [:]
         for _ in 0..<(try count()) {
