@@ -41,7 +41,7 @@ extension PostgresEventStore: ReadModelStorage {
         try checkOpen()
         return try reading.withConnection { (connection) throws(EventStoreError) -> R in
             // BEGIN is pipelined with the first statement; COMMIT is answered before the next read.
-            let begin = connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
+            let begin = connection.collect("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
             defer {
                 _ = try? begin.wait()
                 if !connection.isClosed { reading.endTransaction(on: connection) }
@@ -164,7 +164,7 @@ extension PostgresEventStore: ReadModelStorage {
             throw .storage("the connection to PostgreSQL closed while \(doing); the next read takes another")
         }
         do {
-            return try connection.query(query, logger: logger).wait().rows
+            return try connection.collect(query, logger: logger).wait().rows
         } catch {
             throw PostgresFailure.storeError(error, doing: doing, schema: schema.name)
         }

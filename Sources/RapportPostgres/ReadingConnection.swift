@@ -196,7 +196,7 @@ final class ReadingConnection: @unchecked Sendable {
 
     /// Sends COMMIT after a read without waiting for its answer; the next read waits for it.
     func endTransaction(on connection: PostgresConnection) {
-        let commit = connection.query("COMMIT", logger: logger)
+        let commit = connection.collect("COMMIT", logger: logger)
         condition.lock()
         if self.connection === connection { pendingCommit = commit }
         condition.unlock()
