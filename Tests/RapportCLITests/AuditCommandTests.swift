@@ -62,4 +62,33 @@ struct AuditCommandTests {
         let unknown = try scratch.rapport("rebuild", "nothing-here", "--store", scratch.store)
         #expect(unknown.status == 2)
     }
+
+    @Test("a failed export leaves --output as it was, and lost standard output is exit 74, not 0")
+    func failedOutputIsNeverTakenForAComplete() throws {
+        let scratch = try Scratch("audit-output")
+        defer { scratch.cleanUp() }
+        #expect(try scratch.rapport("demo", "--events", "300", "--store", scratch.store).status == 0)
+        let earlier = try scratch.write("q3.csv", "old\n")
+        func hiddenFiles() throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: scratch.directory.path).filter { $0.hasPrefix(".") }
+        }
+
+        // Before, the file was emptied before the store was opened.
+        let typo = try scratch.rapport("audit", "--store", scratch.path("typo"), "--format", "csv", "--output", earlier)
+        #expect(typo.status == 66)
+        #expect(try String(contentsOfFile: earlier, encoding: .utf8) == "old\n")
+        #expect(try hiddenFiles().isEmpty)
+
+        let done = try scratch.rapport("audit", "--store", scratch.store, "--format", "csv", "--output", earlier)
+        #expect(done.status == 0, "\(done.errors)")
+        #expect(try String(contentsOfFile: earlier, encoding: .utf8).hasPrefix("position,recorded_at"))
+        #expect(try hiddenFiles().isEmpty)
+
+        // Before, a table lost on a full disk exited 0, and JSON lost there crashed.
+        for arguments in [["audit"], ["audit", "--format", "csv"], ["audit", "--format", "jsonl"], ["pipeline", "--format", "json"]] {
+            let lost = try scratch.rapport(arguments + ["--store", scratch.store], standardOutput: "/dev/full")
+            #expect(lost.status == 74, "\(arguments): \(lost.errors)")
+            #expect(lost.errors.contains("rapport: cannot write standard output"), "\(arguments): \(lost.errors)")
+        }
+    }
 }

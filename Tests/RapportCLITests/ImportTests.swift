@@ -1,4 +1,7 @@
 import Foundation
+@testable import RapportCLI
+import RapportCore
+import RapportEventLog
 import Testing
 
 @Suite("rapport import")
@@ -108,5 +111,35 @@ struct ImportTests {
         let noName = try scratch.rapport("import", "contacts", file, "--store", scratch.store)
         #expect(noName.status == 65)
         #expect(noName.errors == "rapport: \(file) has no name column: given_name, family_name or name\n")
+    }
+
+    @Test("rows dropped with a batch whose append failed are reported as rejected, not counted as imported")
+    func rowsOfAFailedBatchAreNotCountedAsImported() async throws {
+        let scratch = try Scratch("import-conflict")
+        defer { scratch.cleanUp() }
+        let file = try scratch.write("people.csv", "name\nAda Lovelace\nBob Byron\nCarla Cruz\n")
+        let repository = Repository(store: InMemoryEventStore())
+        let other = CommandContext(actor: Principal(id: "user:other", role: .salesRep), channel: .ui)
+        var csv = try CSVImport(file: file, aliases: ["name": "name"])
+        try await csv.importRows(into: repository, kind: "contact") { (csv, row) throws(CRMError) in
+            let text = csv.value("name", in: row) ?? ""
+            let name = PersonName(splitting: text)
+            let id = CSVImport.contactID(email: nil, name: name)
+            return CSVImportRow(id: id) { (unit) throws(CRMError) in
+                if text == "Carla Cruz" {
+                    // Someone else creates Ada while her row waits in the writer: the batch's append fails.
+                    try await repository.execute(.create(name: PersonName(splitting: "Ada Lovelace")),
+                                                 on: CSVImport.contactID(email: nil, name: PersonName(splitting: "Ada Lovelace")),
+                                                 context: other)
+                }
+                try await unit.execute(.create(name: name), on: id)
+            }
+        }
+        // Before, the failed final append ended the import with an error, and a failed append in
+        // the middle left the rows that waited with it counted as imported, though none was stored.
+        #expect(csv.imported == 0)
+        #expect(csv.rejected == 3)
+        let stored = try await repository.store.readLog(from: 1, filter: LogFilter(), limit: .max)
+        #expect(stored.map(\.metadata.actor.id) == ["user:other"])
     }
 }

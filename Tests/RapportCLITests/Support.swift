@@ -55,12 +55,14 @@ struct Scratch {
         try rapport(arguments, environment: environment)
     }
 
-    func rapport(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
-        try run(rapportURL, arguments, environment: environment)
+    /// Runs `rapport` as above; with `standardOutput`, its stdout goes to that
+    /// file (such as `/dev/full`) instead, and `output` is empty.
+    func rapport(_ arguments: [String], environment: [String: String] = [:], standardOutput: String? = nil) throws -> Run {
+        try run(rapportURL, arguments, environment: environment, standardOutput: standardOutput)
     }
 
     /// Runs `executable` with `arguments` in this directory, as ``rapport(_:environment:)`` runs `rapport`.
-    func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+    func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], standardOutput: String? = nil) throws -> Run {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -76,7 +78,9 @@ struct Scratch {
         _ = FileManager.default.createFile(atPath: errorURL.path, contents: nil)
         let output = try FileHandle(forWritingTo: outputURL)
         let errors = try FileHandle(forWritingTo: errorURL)
-        process.standardOutput = output
+        let redirected = try standardOutput.map { path in try FileHandle(forWritingTo: URL(fileURLWithPath: path)) }
+        defer { try? redirected?.close() }
+        process.standardOutput = redirected ?? output
         process.standardError = errors
         process.standardInput = FileHandle.nullDevice
         try process.run()

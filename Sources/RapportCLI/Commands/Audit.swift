@@ -78,9 +78,9 @@ struct Audit: AsyncParsableCommand {
             if let start, let end, start > end {
                 throw CLIError("--from \(from!) is after --to \(to!)", status: .usage)
             }
-            // Opened before the store, so a bad path changes nothing there.
-            let file = try output.map { (path) throws(CLIError) in try Self.create(path) }
-            defer { try? file?.close() }
+            // Checked before the store is opened, so a bad path changes nothing there; the
+            // file itself is replaced only once everything was written.
+            let file = try output.map { (path) throws(CLIError) in try OutputFile(path) }
             try await options.openAny(readModels: true).using { store in
                 let trail = AuditTrail()
                 var query = AuditQuery(selection)
@@ -105,45 +105,26 @@ struct Audit: AsyncParsableCommand {
                             .joined(separator: "  "))
                     }
                     if page.continuation != nil { lines.append("… more: use --limit, or --format csv/jsonl for everything") }
-                    if let file, let output {
-                        try Self.write(Data(lines.map { $0 + "\n" }.joined().utf8), to: file, path: output)
-                        Terminal.error("wrote \(Format.count(page.items.count, "entry", plural: "entries")) to \(output)")
+                    if let file {
+                        try file.write(Data(lines.map { $0 + "\n" }.joined().utf8))
+                        try file.finish()
+                        Terminal.error("wrote \(Format.count(page.items.count, "entry", plural: "entries")) to \(file.path)")
                     } else {
                         for line in lines { Terminal.print(line) }
                     }
                     if page.items.isEmpty { Terminal.error("no entries match") }
                 default:
                     let exportFormat: AuditExportFormat = format == "csv" ? .csv : .jsonLines
-                    if let file, let output {
-                        let count = try trail.export(query, from: store, as: exportFormat) { try Self.write($0, to: file, path: output) }
-                        Terminal.error("wrote \(Format.count(count, "entry", plural: "entries")) to \(output)")
+                    if let file {
+                        let count = try trail.export(query, from: store, as: exportFormat) { try file.write($0) }
+                        try file.finish()
+                        Terminal.error("wrote \(Format.count(count, "entry", plural: "entries")) to \(file.path)")
                     } else {
-                        let count = try trail.export(query, from: store, as: exportFormat, to: FileHandle.standardOutput)
+                        let count = try trail.export(query, from: store, as: exportFormat) { try Terminal.write($0) }
                         if count == 0 { Terminal.error("no entries match") }
                     }
                 }
             }
-        }
-    }
-
-    /// Creates (or empties) the `--output` file, or says why it cannot.
-    static func create(_ path: String) throws(CLIError) -> FileHandle {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw CLIError("--output: \(path) is a directory", status: .ioError)
-        }
-        guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path) else {
-            let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-            let reason = FileManager.default.fileExists(atPath: folder) ? "permission denied, or the disk is full" : "no directory \(folder)"
-            throw CLIError("--output: cannot write \(path) (\(reason))", status: .ioError)
-        }
-        return file
-    }
-
-    /// Appends `data` to the `--output` file, or says why it cannot.
-    static func write(_ data: Data, to file: FileHandle, path: String) throws(CLIError) {
-        do { try file.write(contentsOf: data) } catch {
-            throw CLIError("--output: cannot write \(path): \(error.localizedDescription)", status: .ioError)
         }
     }
 }

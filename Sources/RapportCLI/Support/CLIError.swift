@@ -81,6 +81,7 @@ struct CLIError: Error, CustomStringConvertible {
 func reportingErrors(_ body: () async throws -> Void) async throws {
     do {
         try await body()
+        try Terminal.finishOutput()
     } catch let exit as ExitCode {
         throw exit
     } catch {

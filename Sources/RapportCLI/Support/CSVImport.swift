@@ -137,6 +137,8 @@ extension CSVImport {
     ) async throws(CRMError) {
         var writer = BulkWriter(repository: repository, eventsPerCommit: 1_000)
         var firstLine: [Identifier<A>: Int] = [:]
+        // The rows whose events the writer holds, not appended yet (a failed append drops them all).
+        var waiting: [(line: Int, id: Identifier<A>)] = []
         let context = self.context
         for record in records {
             let fields: [String]
@@ -152,6 +154,7 @@ extension CSVImport {
                 reject(line: record.line, "the row has \(fields.count) fields, the header \(fieldCount); quote values that hold commas or line breaks")
                 continue
             }
+            let appendedBefore = writer.eventsAppended
             do throws(CRMError) {
                 let row = try prepare(self, fields)
                 if let line = firstLine[row.id] {
@@ -168,12 +171,41 @@ extension CSVImport {
                 // Only now: a row its commands refused must not make a corrected row after it "the same".
                 firstLine[row.id] = record.line
                 imported += 1
+                if writer.eventsAppended > appendedBefore { waiting.removeAll() }
+                if writer.eventsDecided > writer.eventsAppended { waiting.append((record.line, row.id)) }
             } catch {
+                settleWaiting(after: error, appendedBefore: appendedBefore, writer: writer, &waiting, &firstLine)
                 if case .store = error { throw error }
                 reject(line: record.line, error.description)
             }
         }
-        try await writer.flush()
+        let appendedBefore = writer.eventsAppended
+        do throws(CRMError) {
+            try await writer.flush()
+        } catch {
+            settleWaiting(after: error, appendedBefore: appendedBefore, writer: writer, &waiting, &firstLine)
+            if case .store = error { throw error }
+        }
+    }
+
+    /// After a failed run or flush: the rows waiting in the writer were
+    /// stored if it appended since (a run re-decided behind an append), and
+    /// were dropped with the failed append if it holds nothing now. Dropped
+    /// rows are no longer counted as imported, and are reported as rejected.
+    private mutating func settleWaiting<A: Aggregate>(
+        after error: CRMError, appendedBefore: Int, writer: BulkWriter,
+        _ waiting: inout [(line: Int, id: Identifier<A>)], _ firstLine: inout [Identifier<A>: Int]
+    ) {
+        if writer.eventsAppended > appendedBefore {
+            waiting.removeAll()
+        } else if writer.eventsDecided == writer.eventsAppended {
+            for (line, id) in waiting {
+                firstLine[id] = nil
+                imported -= 1
+                reject(line: line, "not stored: the append of its batch failed (\(error.description))")
+            }
+            waiting.removeAll()
+        }
     }
 }
 

@@ -38,7 +38,7 @@ enum OutputFormat: String, CaseIterable {
     static func writeJSON(_ value: some Encodable) throws {
         var data = try ProjectionTimestamp.makeEncoder().encode(value)
         data.append(0x0A)
-        FileHandle.standardOutput.write(data)
+        try Terminal.write(data)
     }
 }
 

@@ -11,9 +11,32 @@ enum Terminal {
     /// Whether stderr is a terminal: progress bars are drawn only then.
     static var stderrIsTerminal: Bool { isatty(2) == 1 }
 
-    /// Writes a line to stdout.
+    /// Standard output, buffered, for everything the commands print (one
+    /// buffer, so lines and exported data keep their order).
+    private nonisolated(unsafe) static let output: UnsafeMutablePointer<FILE>? = fdopen(1, "w")
+
+    /// Writes a line to stdout. A failed write is reported when the command
+    /// ends (``finishOutput()``), so that it never exits 0 with its output lost.
     static func print(_ line: String = "") {
-        Swift.print(line)
+        var line = line
+        line.append("\n")
+        line.withUTF8 { bytes in _ = fwrite(bytes.baseAddress, 1, bytes.count, output) }
+    }
+
+    /// Writes `data` to stdout, or says why it cannot.
+    static func write(_ data: Data) throws(CLIError) {
+        let written = data.withUnsafeBytes { bytes in fwrite(bytes.baseAddress, 1, bytes.count, output) }
+        if written != data.count || output.map(ferror) != 0 { throw outputFailed(errno) }
+    }
+
+    /// Flushes stdout and says if anything written to it was lost (a full
+    /// disk, a closed pipe, `/dev/full`).
+    static func finishOutput() throws(CLIError) {
+        if fflush(output) != 0 || output.map(ferror) != 0 { throw outputFailed(errno) }
+    }
+
+    private static func outputFailed(_ code: Int32) -> CLIError {
+        CLIError("cannot write standard output: \(String(cString: strerror(code)))", status: .ioError)
     }
 
     /// Writes a line to stderr.
