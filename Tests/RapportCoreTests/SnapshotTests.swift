@@ -70,6 +70,25 @@ struct SnapshotTests {
         #expect(try snapshotVersions(of: contact.streamID, in: storage) == [30, 20])
     }
 
+    @Test("an interval as large as UInt64.max means no new snapshot, and loads, appends and bulk writes still work")
+    func theLargestIntervalNeverOverflows() async throws {
+        let store = InMemoryEventStore(), storage = InMemoryReadModelStorage()
+        // Given a contact snapshotted under the default policy
+        let contact = try await contactWithEvents(100, Repository(store: store, snapshots: AggregateSnapshots(storage: storage)))
+        #expect(try snapshotVersions(of: contact.streamID, in: storage) == [100])
+        // When a repository that never snapshots again loads it, appends to it and bulk-writes to it
+        // (before, each of these trapped adding the interval to a version)
+        let never = Repository(store: store, snapshots: AggregateSnapshots(storage: storage, policy: SnapshotPolicy(every: .max)))
+        #expect(try await never.load(contact).version == 100)
+        try await never.execute(.addToSegment("more"), on: contact, context: context())
+        var writer = BulkWriter(repository: never, eventsPerCommit: 1)
+        try await writer.run(context: context()) { unit throws(CRMError) in try await unit.execute(.addToSegment("bulk"), on: contact) }
+        try await writer.flush()
+        // Then it loads as a full replay does, and no snapshot was added.
+        #expect(try await never.load(contact).state == (try await replayed(contact, in: store)).state)
+        #expect(try snapshotVersions(of: contact.streamID, in: storage) == [100])
+    }
+
     @Test func anAggregateLoadedWithoutARecentSnapshotIsSnapshottedByTheLoad() async throws {
         let store = InMemoryEventStore(), storage = InMemoryReadModelStorage()
         // Given a contact written without snapshots

@@ -21,6 +21,12 @@ public struct SnapshotPolicy: Hashable, Sendable {
         self.interval = Swift.max(interval, 1)
         self.retained = Swift.max(retained, 1)
     }
+
+    /// Whether `version` lies at least an interval past `base` (without
+    /// overflowing: `interval` may be as large as `UInt64.max`, "never").
+    func isDue(_ version: UInt64, after base: UInt64) -> Bool {
+        version >= base && version - base >= interval
+    }
 }
 
 /// Where a ``Repository`` keeps snapshots of aggregates, and when it takes them.
@@ -149,8 +155,8 @@ final class FailedSnapshotWrites: Sendable {
     private let versions = Mutex<[StreamID: UInt64]>([:])
 
     /// Whether a snapshot of `stream` at `version` may be attempted.
-    func mayWrite(_ stream: StreamID, at version: UInt64, interval: UInt64) -> Bool {
-        versions.withLock { failed in failed[stream].map { version >= $0 + interval } ?? true }
+    func mayWrite(_ stream: StreamID, at version: UInt64, policy: SnapshotPolicy) -> Bool {
+        versions.withLock { failed in failed[stream].map { policy.isDue(version, after: $0) } ?? true }
     }
 
     func recordFailure(_ stream: StreamID, at version: UInt64) {

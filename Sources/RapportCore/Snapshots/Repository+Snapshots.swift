@@ -127,8 +127,8 @@ extension Repository {
         // without the unusable ones it met. A failed write is logged, and not
         // tried again before another interval's events.
         if end == nil {
-            let due = replayed.version >= base + snapshots.policy.interval
-                && snapshots.failedWrites.mayWrite(stream, at: replayed.version, interval: snapshots.policy.interval)
+            let due = snapshots.policy.isDue(replayed.version, after: base)
+                && snapshots.failedWrites.mayWrite(stream, at: replayed.version, policy: snapshots.policy)
             if due || !ignored.slots.isEmpty {
                 await writeSnapshot(due ? (state, replayed) : nil, of: stream, dropping: ignored.slots, snapshots)
             }
@@ -216,7 +216,7 @@ extension Repository {
         // After a snapshot, most loads need fewer than an interval of events:
         // read pages of that size, so a load as of a past position reads
         // little beyond it.
-        let pageSize = Int(Swift.min(snapshot == nil ? 512 : (snapshots?.policy.interval ?? 511) + 1, 512))
+        let pageSize = Int(Swift.min(snapshot == nil ? 512 : Swift.min(snapshots?.policy.interval ?? 511, 511) + 1, 512))
         do throws(EventStoreError) {
             for try await record in store.events(in: stream, from: snapshot?.streamVersion ?? 1, pageSize: pageSize) {
                 if let covered = confirming {
@@ -271,8 +271,8 @@ extension UnitOfWork {
         guard let snapshots = repository.snapshots, !result.wasAlreadyStored else { return }
         for part in appended where !part.events.isEmpty {
             guard let version = result.streamVersions[part.streamID],
-                  version >= (snapshotBases[part.streamID] ?? 0) + snapshots.policy.interval,
-                  snapshots.failedWrites.mayWrite(part.streamID, at: version, interval: snapshots.policy.interval),
+                  snapshots.policy.isDue(version, after: snapshotBases[part.streamID] ?? 0),
+                  snapshots.failedWrites.mayWrite(part.streamID, at: version, policy: snapshots.policy),
                   let state = states[part.streamID] as? any SnapshottableAggregate
             else { continue }
             // Snapshots are taken of what a load of the stored events gives, never of the decided state.
