@@ -287,6 +287,41 @@ struct QueryCommandTests {
         #expect(notYet.status == 0 && notYet.output.contains("not defined yet"))
     }
 
+    @Test("--pipeline with --as-of finds a pipeline by the name it has now, though it had another then")
+    func aRenamedPipelineIsFoundAsOfBeforeItsRename() async throws {
+        let scratch = try Scratch("renamed-pipeline")
+        defer { scratch.cleanUp() }
+        let admin = CommandContext(actor: Principal(id: "user:root", role: .admin), channel: .ui)
+        let pipeline = PipelineID()
+        func store(at date: String) throws -> LMDBEventStore {
+            var configuration = LMDBEventStore.Configuration()
+            let now = ISO8601DateFormatter().date(from: date)!
+            configuration.clock = StoreClock { now }
+            return try LMDBEventStore(path: scratch.store, configuration: configuration)
+        }
+        let january = try store(at: "2024-01-10T12:00:00Z")
+        let stages = [PipelineStage(key: "new", name: "New", probability: 0.1, kind: .open),
+                      PipelineStage(key: "won", name: "Won", probability: 1, kind: .won),
+                      PipelineStage(key: "lost", name: "Lost", probability: 0, kind: .lost)]
+        try await Repository(store: january).execute(.define(name: "Sales", stages: stages), on: pipeline, context: admin)
+        try await Repository(store: january).openDeal(DealID(), title: "Acme", pipeline: pipeline, context: admin)
+        await january.close()
+        let february = try store(at: "2024-02-10T12:00:00Z")
+        try await Repository(store: february).execute(.rename(to: "Enterprise"), on: pipeline, context: admin)
+        await february.close()
+
+        // Before, the name it has now matched nothing then, and the answer was "not defined yet".
+        let then = try scratch.rapport("pipeline", "--pipeline", "Enterprise", "--as-of", "2024-01-20", "--store", scratch.store)
+        #expect(then.status == 0, "\(then.errors)")
+        #expect(then.output.contains("Sales (pipeline \(pipeline))") && !then.output.contains("not defined yet"), "\(then.output)")
+        let byOldName = try scratch.rapport("pipeline", "--pipeline", "Sales", "--as-of", "2024-01-20", "--store", scratch.store)
+        #expect(byOldName.status == 0 && byOldName.output.contains("Sales (pipeline \(pipeline))"))
+        let before = try scratch.rapport("pipeline", "--pipeline", "Enterprise", "--as-of", "2024-01-01", "--store", scratch.store)
+        #expect(before.status == 0 && before.output.contains("not defined yet"))
+        let unknown = try scratch.rapport("pipeline", "--pipeline", "Nowhere", "--as-of", "2024-01-20", "--store", scratch.store)
+        #expect(unknown.status == 3)
+    }
+
     /// `--stale-after` takes any count of days from 0: 0 makes every open deal
     /// stale, a count past the calendar none (it trapped converting the cut-off).
     @Test func staleAfterTakesZeroAndCountsPastTheCalendar() throws {

@@ -322,6 +322,14 @@ struct DealTests {
         let byPipeline = try await store.readLog(from: 1, filter: LogFilter(tags: [pipelineID.tag]), limit: 100)
         #expect(byPipeline.count == 7)
 
+        // A handover carries both owners: a query by the owner it leaves sees it (before, only the new one's).
+        try await repository.execute(.assignOwner("user:boris"), on: deal, context: context())
+        let handover = try #require(try await store.readStream(deal.streamID, from: 7, direction: .forward, limit: 1).first)
+        let anna = try Tag("owner:user:anna"), boris = try Tag("owner:user:boris")
+        #expect(handover.tags.contains(anna) && handover.tags.contains(boris))
+        let annasLast = try await store.readLog(from: 1, filter: LogFilter(tags: [anna]), limit: 100).last
+        #expect(annasLast?.type == "DealOwnerAssigned")
+
         let missing = DealID()
         await #expect(throws: CRMError.notFound(kind: "deal", id: missing.description)) {
             try await repository.moveDeal(missing, toStage: "proposal", context: context())

@@ -150,6 +150,51 @@ struct LeadTests {
         }
     }
 
+    @Test("a conversion that fails inside a caller's unit of work leaves none of it there, so a corrected one goes through")
+    func aFailedConversionInAUnitOfWorkLeavesNothing() async throws {
+        let world = World()
+        // A lead that gave no name: a new contact needs one.
+        try await world.setUp(LeadCaptured(name: nil, email: try EmailAddress("nameless@example.com"), phone: nil, companyName: nil,
+                                           source: .webForm, channel: .webForm, campaign: nil, ownerID: nil))
+        let contact = ContactID()
+        try await world.repository.transaction(context: context()) { (unit) throws(CRMError) in
+            do throws(CRMError) {
+                try await unit.convertLead(world.lead, contact: .new(id: contact), company: nil, deal: nil)
+                Issue.record("a lead without a name was converted into a contact without one")
+            } catch {
+                #expect(error == .invalidValue(field: "name", reason: "lead \(world.lead) has no name; give the new contact one"))
+            }
+            // Before, the lead stayed converted in the unit: this was refused, and the commit
+            // stored LeadConverted pointing at a contact that never existed.
+            try await unit.convertLead(world.lead, contact: .new(id: contact, name: try PersonName(given: "Nora", family: "Nameless")),
+                                       company: nil, deal: nil)
+        }
+        let lead = try await world.repository.load(world.lead).state
+        #expect(lead.status == .converted && lead.conversion?.contactID == contact)
+        #expect(try await world.repository.load(contact).state.name?.full == "Nora Nameless")
+    }
+
+    @Test("linking a contact in a unit of work is all or nothing: a refused link leaves the old company linked")
+    func aRefusedLinkInAUnitOfWorkLeavesTheOldLink() async throws {
+        let store = InMemoryEventStore()
+        let repository = Repository(store: store)
+        let ada = ContactID(), acme = CompanyID(), globex = CompanyID()
+        try await repository.execute(.create(name: try PersonName(given: "Ada", family: "Lovelace")), on: ada, context: context())
+        try await repository.execute(.create(name: "Acme"), on: acme, context: context())
+        try await repository.execute(.create(name: "Globex"), on: globex, context: context())
+        try await repository.linkContact(ada, to: acme, role: "CTO", context: context())
+        try await repository.transaction(context: context()) { (unit) throws(CRMError) in
+            // The role is too long: the link to Globex is refused after the unlink from Acme was decided.
+            do throws(CRMError) {
+                try await unit.linkContact(ada, to: globex, role: String(repeating: "r", count: 1_001))
+                Issue.record("a 1,001-character role was accepted")
+            } catch {}
+            try await unit.execute(.addToSegment("kept"), on: ada)
+        }
+        #expect(try await repository.load(ada).state.companyID == acme)
+        #expect(try await repository.load(acme).state.contacts[ada] != nil)
+    }
+
     @Test func aConversionWritesLeadContactCompanyAndDealInOneAppend() async throws {
         let world = World()
         try await world.setUp(captured)

@@ -215,6 +215,28 @@ struct PipelineTests {
         #expect(try await store.streamVersion(of: id.streamID) == 1)
     }
 
+    @Test("access is decided before anything about the entity: refused attempts are recorded, not answered with what blocks them")
+    func refusalsComeBeforeOpenDealsAndExistence() async throws {
+        let store = InMemoryEventStore()
+        let repository = Repository(store: store, policy: RoleBasedAccessPolicy())
+        let pipeline = PipelineID(), deal = DealID()
+        try await repository.execute(.define(name: "Sales", stages: salesStages), on: pipeline, context: context(admin))
+        try await repository.openDeal(deal, title: "Open", pipeline: pipeline, stage: "proposal", context: context(anna))
+        // Before, the rep was told how many open deals block the stage, and nothing was recorded.
+        await #expect(throws: CRMError.accessDenied(actor: anna.id, command: "pipeline.removeStage", entity: pipeline.tag.rawValue,
+                                                    reason: "only the role admin may run pipeline.removeStage")) {
+            try await repository.removePipelineStage("proposal", from: pipeline, context: context(anna))
+        }
+        // Before, a refused creation on an id in use said it exists, and was not recorded.
+        let marketing = Principal(id: "user:max", role: .marketing)
+        await #expect(throws: CRMError.self) {
+            try await repository.execute(.define(name: "Again", stages: salesStages), on: pipeline, context: context(marketing))
+        }
+        let denials = try await store.readStream(try StreamID("access-denied"), from: 1, direction: .forward, limit: 10)
+        #expect(try denials.map { try $0.decode(AccessDenied.self).command } == ["pipeline.removeStage", "pipeline.define"])
+        #expect(denials.map(\.metadata.actor) == [anna, marketing])
+    }
+
     @Test func aStageWithOpenDealsCannotBeRemoved() async throws {
         let store = InMemoryEventStore()
         let repository = Repository(store: store)

@@ -232,4 +232,21 @@ struct ReplayEqualityTests {
         let replayed = try await repository.load(contact).state
         #expect(replayed.consents == decided.consents)
     }
+
+    @Test("a context's time set after it was made is truncated too, so a unit's state equals the state read back")
+    func aTimeSetLaterIsTruncatedToo() async throws {
+        let repository = Repository(store: InMemoryEventStore())
+        let contact = ContactID()
+        var ctx = CommandContext(actor: anna, channel: .import)
+        ctx.now = Date(timeIntervalSince1970: 1_700_000_000.5)
+        #expect(ctx.now == Date(timeIntervalSince1970: 1_700_000_000))
+        var kept: Contact?
+        try await repository.transaction(context: ctx) { (unit) throws(CRMError) in
+            try await unit.execute(.create(name: try PersonName(given: "Ada", family: "L")), on: contact)
+            try await unit.execute(.recordConsent(.email, granted: true, source: "form", lawfulBasis: "consent"), on: contact)
+            kept = try await unit.load(contact)
+        }
+        // Before, the unit kept the half second that the stored payload does not.
+        #expect(try await repository.load(contact).state.consents == kept?.consents)
+    }
 }

@@ -110,6 +110,40 @@ struct ValueTests {
         #expect(throws: CRMError.invalidEmail(lengthened)) { try EmailAddress(lengthened) }
     }
 
+    @Test("control characters, line breaks in names and letters that upper-case into ASCII are refused in new input")
+    func controlCharactersAndSmuggledLettersAreRefused() throws {
+        for text in ["ada\u{1B}[2J@example.com", "ada\u{0}@example.com", "ad\u{202E}a@example.com", "ada\u{7F}@example.com"] {
+            #expect(throws: CRMError.invalidEmail(text)) { try EmailAddress(text) }
+            // An address stored before the rule still reads back.
+            #expect(try EmailAddress(validating: text).value == text)
+        }
+        // Upper-casing turned these into "SSD" and "FFI".
+        for currency in ["ßd", "ﬃ", "ÄBC", "e\u{301}u"] {
+            #expect(throws: CRMError.self, "\(currency)") { try Money(amount: 1, currency: currency) }
+        }
+        #expect(try Money(amount: 1, currency: "eur").currency == "EUR")
+        #expect(throws: CRMError.invalidValue(field: "name", reason: "it holds a control character")) {
+            try PersonName(given: "Ada\u{1B}[2J", family: "Lovelace")
+        }
+        #expect(throws: CRMError.invalidValue(field: "name", reason: "it holds a line break")) { try PersonName(given: "Ada", family: "Love\nlace") }
+
+        // One-line names and titles refuse line breaks and control characters; texts refuse control characters only.
+        Given<Pipeline>([]).when(.define(name: "Sales\u{0}", stages: salesStages))
+            .thenFails(.invalidValue(field: "pipeline name", reason: "it holds a control character"))
+        var stages = salesStages
+        stages[0].name = "New\nLead"
+        Given<Pipeline>([]).when(.define(name: "Sales", stages: stages))
+            .thenFails(.invalidValue(field: "stage name", reason: "it holds a line break or a control character"))
+        Given<Company>([]).when(.create(name: "Acme\u{202E}"))
+            .thenFails(.invalidValue(field: "company name", reason: "it holds a control character"))
+        let ada = EntityRef(ContactID())
+        Given<Activity>([]).when(.logNote("line one\u{1B}[2J", links: [ada]))
+            .thenFails(.invalidValue(field: "text", reason: "it holds a control character"))
+        if case .failure(let error) = Given<Activity>([]).when(.logNote("line one\nline two\tand a tab", links: [ada])).outcome {
+            Issue.record("a note with a line break and a tab was refused: \(error)")
+        }
+    }
+
     // MARK: money, names, custom fields
 
     @Test func moneyIsBuiltOnlyAsItDecodes() throws {

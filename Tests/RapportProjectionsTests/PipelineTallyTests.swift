@@ -197,6 +197,20 @@ struct PipelineTallyTests {
             return key == current
         }
         try await w.live.commit([ReadModelChanges(projection: states.name, writes: [current: stored[current]!], checkpoint: checkpoint)])
+        // Counts that fit Int but whose sum does not (open deals per stage, wins and losses): before,
+        // adding them up trapped; a count beyond 2^40 is damage.
+        var damaged = try Stored.decode(PipelineTally.self, stored[current]!)
+        damaged.open = ["a": PipelineTally.Totals(count: .max), "b": PipelineTally.Totals(count: 1)]
+        damaged.results.won = .max
+        damaged.results.lost = 1
+        try await w.live.commit([ReadModelChanges(projection: states.name, writes: [current: Stored.encode(damaged)], checkpoint: checkpoint)])
+        #expect {
+            try states.summary(of: s.sales, in: w.live, now: day(40))
+        } throws: { error in
+            guard case .corruptValue(let key, _) = error as? ProjectionQueryError else { return false }
+            return key == current
+        }
+        try await w.live.commit([ReadModelChanges(projection: states.name, writes: [current: stored[current]!], checkpoint: checkpoint)])
         // A date at the end of Int64's microseconds still gives a number, not a trap.
         #expect(ProjectionTimestamp.microseconds(of: ProjectionTimestamp.date(microseconds: .max)) == .max)
         #expect(ProjectionTimestamp.microseconds(of: Date(timeIntervalSince1970: .nan)) == .min)

@@ -49,14 +49,18 @@ struct PipelineCommand: AsyncParsableCommand {
                 let states = DealStates()
                 try await catchUp([states], in: store)
                 let now = point.date ?? Date()
-                var summaries = try states.pipelines(in: store).compactMap { (pipeline) throws -> PipelineSummary? in
+                let pipelines = try states.pipelines(in: store)
+                var summaries = try pipelines.compactMap { (pipeline) throws -> PipelineSummary? in
                     point.isPast
                         ? try states.summary(of: pipeline.id, asOf: point.position, in: store, now: now, staleAfterDays: staleAfter)
                         : try states.summary(of: pipeline.id, in: store, now: now, staleAfterDays: staleAfter)
                 }.sorted { ($0.name, $0.pipelineID) < ($1.name, $1.pipelineID) }
                 if let pipeline {
-                    summaries = summaries.filter { matches((id: $0.pipelineID, name: $0.name)) }
-                    if summaries.isEmpty, try await !existsNow(point: point, store: store) {
+                    // By id, by the name it had then, or by its name now: it may have been renamed since.
+                    let namedNow = Set(pipelines.filter { matches($0) }.map(\.id))
+                    summaries = summaries.filter { matches((id: $0.pipelineID, name: $0.name)) || namedNow.contains($0.pipelineID) }
+                    // Nothing then, but there is one now: "not defined yet" (below).
+                    if summaries.isEmpty, !(point.isPast && !namedNow.isEmpty) {
                         throw CLIError("no pipeline \"\(pipeline)\" in \(options.path)", status: .notFound)
                     }
                 }
@@ -81,14 +85,6 @@ struct PipelineCommand: AsyncParsableCommand {
         guard let pipeline else { return true }
         if let id = try? EntityArgument.parse(pipeline, as: Pipeline.self) { return id == candidate.id }
         return candidate.name.caseInsensitiveCompare(pipeline) == .orderedSame
-    }
-
-    /// Whether the pipeline `--pipeline` names, not there at a past point, exists now.
-    private func existsNow(point: PointInTime, store: any EventStore & ReadModelStorage) async throws -> Bool {
-        guard point.isPast else { return false }
-        let states = DealStates()
-        try await catchUp([states], in: store)
-        return try states.pipelines(in: store).contains { matches($0) }
     }
 }
 

@@ -164,17 +164,17 @@ public enum ActivityDetails: Hashable, Sendable, Codable {
             guard duration >= 0 else { throw .invalidValue(field: "duration", reason: "it is negative") }
             return .call(direction: direction, duration: duration)
         case .meeting(let title, let attendees, let start, let end):
-            let title = try requiredText(title, field: "meeting title", maximum: 300)
+            let title = try validatedLabel(title, field: "meeting title", maximum: 300)
             var names: [String] = []
             for attendee in attendees {
-                let name = try requiredText(attendee, field: "attendee", maximum: 300)
+                let name = try validatedLabel(attendee, field: "attendee", maximum: 300)
                 if !names.contains(name) { names.append(name) }
             }
             let start = try validatedDate(start, field: "meeting start"), end = try validatedDate(end, field: "meeting end")
             guard end > start else { throw .invalidValue(field: "meeting end", reason: "it is not after the start") }
             return .meeting(title: title, attendees: names, start: start, end: end)
         case .email(let direction, let subject):
-            return .email(direction: direction, subject: try requiredText(subject, field: "subject", maximum: 998))
+            return .email(direction: direction, subject: try validatedLabel(subject, field: "subject", maximum: 998))
         case .sms(let direction, let text):
             return .sms(direction: direction, text: try requiredText(text, field: "text", maximum: 10_000))
         case .chat(let text):
@@ -182,11 +182,11 @@ public enum ActivityDetails: Hashable, Sendable, Codable {
         case .note(let text):
             return .note(text: try requiredText(text, field: "text", maximum: 100_000))
         case .webForm(let form, let fields):
-            let form = try requiredText(form, field: "form name", maximum: 200)
+            let form = try validatedLabel(form, field: "form name", maximum: 200)
             guard !fields.isEmpty else { throw .invalidValue(field: "form fields", reason: "there are none") }
             var checked: [String: String] = [:]
             for (name, value) in fields {
-                let name = try requiredText(name, field: "form field name", maximum: 200)
+                let name = try validatedLabel(name, field: "form field name", maximum: 200)
                 guard value.count <= 10_000 else { throw .invalidValue(field: name, reason: "it is longer than 10000 characters") }
                 guard checked[name] == nil else { throw .invalidValue(field: name, reason: "the field is submitted twice") }
                 checked[name] = value

@@ -28,18 +28,39 @@ extension String {
     }
 }
 
-/// `text` trimmed; refused when blank or longer than `maximum` characters.
+/// `text` trimmed; refused when blank, longer than `maximum` characters, or
+/// holding a control character other than a line break or a tab.
 func requiredText(_ text: String, field: String, maximum: Int) throws(CRMError) -> String {
     let trimmed = text.trimmedOfWhitespace
     guard !trimmed.isEmpty else { throw .invalidValue(field: field, reason: "it is empty") }
     guard trimmed.hasAtMost(maximum) else { throw .invalidValue(field: field, reason: "it is longer than \(maximum) characters") }
+    try refuseControlCharacters(trimmed, field: field)
     return trimmed
+}
+
+/// Refuses `text` when it holds a control character other than a line
+/// break or a tab (escape sequences, NUL, bidirectional overrides).
+func refuseControlCharacters(_ text: String, field: String) throws(CRMError) {
+    if text.unicodeScalars.contains(where: isRefusedControl) {
+        throw .invalidValue(field: field, reason: "it holds a control character")
+    }
+}
+
+private func isRefusedControl(_ scalar: Unicode.Scalar) -> Bool {
+    switch scalar.value {
+    case 0x09, 0x0A, 0x0D: false
+    case 0x00...0x1F, 0x7F...0x9F: true
+    // Bidirectional embeddings, overrides and isolates: they reorder what a reader sees.
+    case 0x202A...0x202E, 0x2066...0x2069: true
+    default: false
+    }
 }
 
 /// `text` trimmed, nil when nil or blank; refused when longer than `maximum` characters.
 func optionalText(_ text: String?, field: String, maximum: Int) throws(CRMError) -> String? {
     guard let trimmed = text?.trimmedOfWhitespace, !trimmed.isEmpty else { return nil }
     guard trimmed.hasAtMost(maximum) else { throw .invalidValue(field: field, reason: "it is longer than \(maximum) characters") }
+    try refuseControlCharacters(trimmed, field: field)
     return trimmed
 }
 

@@ -19,7 +19,7 @@ extension Command where A == Campaign {
         name: String, channel: CampaignChannel, budget: Money, start: Date, end: Date, owner: String? = nil
     ) -> Self {
         Command(name: "campaign.create", target: .new) { _, _ throws(CRMError) in
-            let name = try requiredText(name, field: "campaign name", maximum: 300)
+            let name = try validatedLabel(name, field: "campaign name", maximum: 300)
             let budget = try checkedMoney(budget)
             guard isValidKind(channel.rawValue) else {
                 throw .invalidValue(field: "channel", reason: "\"\(channel.rawValue)\" is not a channel name (lower-case letters, digits and -)")
@@ -38,7 +38,7 @@ extension Command where A == Campaign {
     public static func rename(to name: String) -> Self {
         Command(name: "campaign.rename") { campaign, _ throws(CRMError) in
             try campaign.ensureNotCompleted()
-            let name = try requiredText(name, field: "campaign name", maximum: 300)
+            let name = try validatedLabel(name, field: "campaign name", maximum: 300)
             return name == campaign.name ? [] : [CampaignRenamed(from: campaign.name, to: name)]
         }
     }

@@ -179,7 +179,7 @@ extension Company {
 }
 
 func validatedCompanyName(_ name: String) throws(CRMError) -> String {
-    try requiredText(name, field: "company name", maximum: 300)
+    try validatedLabel(name, field: "company name", maximum: 300)
 }
 
 /// A detail as it is stored: trimmed, nil when blank (no value), at most 500 characters; a domain
@@ -336,14 +336,18 @@ extension Repository {
 }
 
 extension UnitOfWork {
-    /// Links a contact to a company on both sides within this unit of work.
+    /// Links a contact to a company on both sides within this unit of work
+    /// (unlinking it from its previous company). All or nothing: when it
+    /// throws, the unit holds none of it.
     public mutating func linkContact(_ contact: ContactID, to company: CompanyID, role: String? = nil) async throws(CRMError) {
-        let current = try await load(contact)
-        if let previous = current.companyID, previous != company {
-            try await execute(.unlinkContact(contact), on: previous)
+        try await allOrNothing { (unit) throws(CRMError) in
+            let current = try await unit.load(contact)
+            if let previous = current.companyID, previous != company {
+                try await unit.execute(.unlinkContact(contact), on: previous)
+            }
+            try await unit.execute(.linkToCompany(company, role: role), on: contact)
+            try await unit.execute(.linkContact(contact, role: role), on: company)
         }
-        try await execute(.linkToCompany(company, role: role), on: contact)
-        try await execute(.linkContact(contact, role: role), on: company)
     }
 }
 

@@ -5,7 +5,7 @@ public import RapportEventLog
 let maximumDealContacts = 50
 
 func validatedDealTitle(_ title: String) throws(CRMError) -> String {
-    try requiredText(title, field: "deal title", maximum: 300)
+    try validatedLabel(title, field: "deal title", maximum: 300)
 }
 
 /// A deal contact's role as opening a deal and adding a contact accept it:

@@ -19,8 +19,11 @@ public struct CommandContext: Sendable {
     public var causationID: UUID?
     /// The time the command is taken to happen at (the events' occurred-at),
     /// in whole seconds: payload dates are stored to the second (ISO 8601),
-    /// so a decided event and the same event read back are equal.
-    public var now: Date
+    /// so a decided event and the same event read back are equal. A value
+    /// set later (`context.now = row.closedAt`) is truncated too.
+    public var now: Date {
+        didSet { now = Self.wholeSecond(now) }
+    }
 
     /// Creates a context. `now` is truncated to the whole second.
     public init(actor: Principal, channel: Channel, correlationID: UUID = UUID(), causationID: UUID? = nil, now: Date = Date()) {
@@ -28,7 +31,11 @@ public struct CommandContext: Sendable {
         self.channel = channel
         self.correlationID = correlationID
         self.causationID = causationID
-        self.now = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
+        self.now = Self.wholeSecond(now)
+    }
+
+    private static func wholeSecond(_ date: Date) -> Date {
+        Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
     }
 
     /// The metadata for events of this command.

@@ -117,6 +117,20 @@ public struct Repository: Sendable {
         return try await unit.commit()
     }
 
+    /// Asks the access policy whether `context.actor` may run `command` on
+    /// `id` (whose owner is `ownerID`); a refusal is recorded, then thrown.
+    func authorize<A: Aggregate>(
+        _ command: Command<A>, on id: Identifier<A>, ownerID: String?, context: CommandContext
+    ) async throws(CRMError) {
+        let request = AccessRequest(
+            actor: context.actor, command: command.name, entityKind: A.kind, entityID: id.description,
+            ownerID: ownerID, isCreation: command.target == .new, isSensitive: command.isSensitive)
+        if case .deny(let reason) = policy.decide(request) {
+            try await recordDenial(command: command.name, entity: id.tag, reason: reason, context: context)
+            throw .accessDenied(actor: context.actor.id, command: command.name, entity: id.tag.rawValue, reason: reason)
+        }
+    }
+
     /// Records that `context.actor` was refused `command` on `entity`.
     func recordDenial(command: String, entity: Tag, reason: String, context: CommandContext) async throws(CRMError) {
         let denied = AccessDenied(command: command, entity: entity.rawValue, reason: reason, at: context.now)
@@ -187,24 +201,22 @@ public struct UnitOfWork: Sendable {
         let version = versions[id.streamID] ?? 0
         let pending = partIndex[id.streamID]
         let exists = version > 0 || pending != nil
+        // Access first: a refused attempt is recorded, and learns nothing about the entity.
+        try await repository.authorize(command, on: id, ownerID: state.ownerID, context: context)
         switch command.target {
         case .new where exists: throw .alreadyExists(kind: A.kind, id: id.description)
         case .existing where !exists: throw .notFound(kind: A.kind, id: id.description)
         default: break
         }
-        let request = AccessRequest(
-            actor: context.actor, command: command.name, entityKind: A.kind, entityID: id.description,
-            ownerID: state.ownerID, isCreation: command.target == .new, isSensitive: command.isSensitive)
-        if case .deny(let reason) = repository.policy.decide(request) {
-            try await repository.recordDenial(command: command.name, entity: id.tag, reason: reason, context: context)
-            throw .accessDenied(actor: context.actor.id, command: command.name, entity: id.tag.rawValue, reason: reason)
-        }
         let events = try command.decide(state, context)
         var encoded: [NewEvent] = []
         for event in events {
+            let previousOwner = state.ownerID
             state.apply(event)
             var tags = [id.tag]
             if let owner = state.ownerID, let tag = try? Tag("owner:\(owner)") { tags.append(tag) }
+            // A handover also carries the owner it leaves: a query by that owner sees them lose the record.
+            if let previousOwner, previousOwner != state.ownerID, let tag = try? Tag("owner:\(previousOwner)") { tags.append(tag) }
             for tag in state.extraTags(for: event) where !tags.contains(tag) { tags.append(tag) }
             do throws(EventStoreError) {
                 encoded.append(try NewEvent(event, metadata: context.metadata, tags: tags, occurredAt: context.now, codec: repository.codec))
@@ -239,8 +251,36 @@ public struct UnitOfWork: Sendable {
 
     /// Undoes every change since ``openSavepoint()``.
     mutating func rollBackToSavepoint() {
-        guard let undo = journal else { return }
+        rollBack(toJournalCount: 0)
         journal = nil
+    }
+
+    /// Runs `body`, a step of several commands, all or nothing: if it throws,
+    /// every change it made to the unit is undone, so a caller that catches
+    /// the error commits none of the step. Steps nest, and nest inside a
+    /// ``BulkWriter`` run.
+    mutating func allOrNothing<Value>(
+        _ body: (inout UnitOfWork) async throws(CRMError) -> Value
+    ) async throws(CRMError) -> Value {
+        let outer = journal != nil
+        if !outer { journal = [] }
+        let mark = journal?.count ?? 0
+        do throws(CRMError) {
+            let value = try await body(&self)
+            if !outer { journal = nil }
+            return value
+        } catch {
+            rollBack(toJournalCount: mark)
+            if !outer { journal = nil }
+            throw error
+        }
+    }
+
+    /// Undoes the changes recorded after the first `count` of the journal.
+    private mutating func rollBack(toJournalCount count: Int) {
+        guard let recorded = journal, recorded.count > count else { return }
+        let undo = recorded[count...]
+        journal?.removeLast(recorded.count - count)
         for change in undo.reversed() {
             switch change {
             case .state(let stream, let old): states[stream] = old

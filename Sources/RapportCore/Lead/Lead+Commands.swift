@@ -270,10 +270,20 @@ extension Repository {
 
 extension UnitOfWork {
     /// Converts a lead within this unit of work (see ``Repository/convertLead(_:contact:company:deal:context:)``).
+    /// All or nothing: when it throws, the unit holds none of the conversion
+    /// (the lead is not marked converted), so it can be tried again.
     ///
     /// - Returns: the ids of the contact, the company and the deal.
     @discardableResult
     public mutating func convertLead(
+        _ lead: LeadID, contact: LeadConversion.ContactTarget, company: LeadConversion.CompanyTarget?, deal: DealDraft?
+    ) async throws(CRMError) -> (contact: ContactID, company: CompanyID?, deal: DealID?) {
+        try await allOrNothing { (unit) throws(CRMError) in
+            try await unit.convertingLead(lead, contact: contact, company: company, deal: deal)
+        }
+    }
+
+    private mutating func convertingLead(
         _ lead: LeadID, contact: LeadConversion.ContactTarget, company: LeadConversion.CompanyTarget?, deal: DealDraft?
     ) async throws(CRMError) -> (contact: ContactID, company: CompanyID?, deal: DealID?) {
         let contactID = contact.id

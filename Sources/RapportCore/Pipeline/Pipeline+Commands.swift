@@ -5,11 +5,11 @@ public import RapportEventLog
 let maximumPipelineStages = 50
 
 func validatedPipelineName(_ name: String) throws(CRMError) -> String {
-    try requiredText(name, field: "pipeline name", maximum: 200)
+    try validatedLabel(name, field: "pipeline name", maximum: 200)
 }
 
 func validatedStageName(_ name: String) throws(CRMError) -> String {
-    try requiredText(name, field: "stage name", maximum: 100)
+    try validatedLabel(name, field: "stage name", maximum: 100)
 }
 
 func validateStageKey(_ key: String) throws(CRMError) {
@@ -212,6 +212,8 @@ extension Repository {
     ///   and whatever ``Command/removeStage(_:)`` throws.
     @discardableResult
     public func removePipelineStage(_ key: String, from pipeline: PipelineID, context: CommandContext) async throws(CRMError) -> AppendResult {
+        // Access before the open deals: a refused attempt is recorded, and is not told about them.
+        try await authorize(Command<Pipeline>.removeStage(key), on: pipeline, ownerID: try await load(pipeline).state.ownerID, context: context)
         let blocking = try await openDeals(in: pipeline, stage: key)
         if !blocking.isEmpty {
             let reason = "\(blocking.count) open deal\(blocking.count == 1 ? " is" : "s are") in stage \"\(key)\"; move \(blocking.count == 1 ? "it" : "them") first"

@@ -15,7 +15,7 @@ extension Command where A == FollowUpTask {
         title: String, due: Date, assignee: String, priority: TaskPriority = .normal, links: [EntityRef] = []
     ) -> Self {
         Command(name: "task.create", target: .new) { task, context throws(CRMError) in
-            let title = try requiredText(title, field: "title", maximum: 300)
+            let title = try validatedLabel(title, field: "title", maximum: 300)
             let due = try validatedDate(due, field: "due date")
             let assignee = try validatedPrincipalID(assignee, field: "assignee")
             let links = try validatedLinks(links, maximum: FollowUpTask.maximumLinks)

@@ -14,10 +14,17 @@ public struct EmailAddress: Hashable, Sendable, ValidatedText, CustomStringConve
     /// Validates and normalises `text`.
     ///
     /// - Throws: ``CRMError/invalidEmail(_:)`` unless it is `local@domain.tld`
-    ///   with no spaces, a local part of at most 64 bytes and at most 254 bytes in all (once
+    ///   with no spaces or control characters, a local part of at most 64 bytes and at most 254 bytes in all (once
     ///   normalised). Every address it makes is accepted as it is by ``init(validating:)``, so a
     ///   stored address always reads back.
     public init(_ text: String) throws(CRMError) {
+        // Control characters (an escape sequence, NUL, a bidirectional override) are refused in
+        // new input only: a stored address is read back by the rules it was stored under.
+        guard (try? refuseControlCharacters(text, field: "email")) != nil else { throw .invalidEmail(text) }
+        try self.init(checking: text)
+    }
+
+    private init(checking text: String) throws(CRMError) {
         let trimmed = text.trimmedOfWhitespace
         let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, parts[0].utf8.count <= 64 else { throw .invalidEmail(text) }
@@ -41,7 +48,9 @@ public struct EmailAddress: Hashable, Sendable, ValidatedText, CustomStringConve
     /// The normalised address, as it is encoded (`ValidatedText`).
     public var text: String { value }
 
-    /// The same as ``init(_:)``: how a decoded address is checked again.
-    public init(validating text: String) throws(CRMError) { try self.init(text) }
+    /// How a decoded address is checked again: as ``init(_:)`` checks, except
+    /// for control characters, which are refused in new input only (so an
+    /// address stored before that rule still reads back).
+    public init(validating text: String) throws(CRMError) { try self.init(checking: text) }
 }
 

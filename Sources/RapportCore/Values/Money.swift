@@ -16,10 +16,11 @@ public struct Money: Hashable, Sendable, Codable, CustomStringConvertible {
     /// - Throws: ``CRMError/invalidAmount(_:)`` for a negative amount or a malformed currency code.
     public init(amount: Decimal, currency: String) throws(CRMError) {
         guard amount >= 0, !amount.isNaN else { throw .invalidAmount("\(amount) is negative") }
-        let code = currency.uppercased()
-        guard code.count == 3, code.allSatisfy({ $0.isASCII && $0.isLetter }) else {
+        // Checked before upper-casing, which turns "ß" into "SS" and "ﬃ" into "FFI".
+        guard currency.utf8.count == 3, currency.utf8.allSatisfy({ ($0 | 0x20) >= UInt8(ascii: "a") && ($0 | 0x20) <= UInt8(ascii: "z") }) else {
             throw .invalidAmount("\"\(currency)\" is not a currency code")
         }
+        let code = currency.uppercased()
         self.amount = amount
         self.currency = code
     }

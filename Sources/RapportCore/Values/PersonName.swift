@@ -14,13 +14,17 @@ public struct PersonName: Hashable, Sendable, Codable, CustomStringConvertible {
 
     /// Creates a name; at least one part must not be blank.
     ///
-    /// - Throws: ``CRMError/invalidValue(field:reason:)`` (field `name`) when both parts are blank
-    ///   or a part is longer than 200 characters.
+    /// - Throws: ``CRMError/invalidValue(field:reason:)`` (field `name`) when both parts are blank,
+    ///   a part is longer than 200 characters, or holds a line break or a control character.
     public init(given: String, family: String) throws(CRMError) {
         let given = given.trimmedOfWhitespace
         let family = family.trimmedOfWhitespace
         guard !(given.isEmpty && family.isEmpty) else { throw .invalidValue(field: "name", reason: "it is empty") }
         guard given.count <= 200, family.count <= 200 else { throw .invalidValue(field: "name", reason: "it is longer than 200 characters") }
+        guard !(given + family).unicodeScalars.contains(where: { CharacterSet.newlines.contains($0) }) else {
+            throw .invalidValue(field: "name", reason: "it holds a line break")
+        }
+        try refuseControlCharacters(given + family, field: "name")
         self.given = given
         self.family = family
     }

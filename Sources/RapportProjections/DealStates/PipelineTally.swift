@@ -437,10 +437,10 @@ extension PipelineTally: CompactValue {
 
     init(from input: inout CompactReader) throws(CompactReader.Malformed) {
         position = LogPosition(try input.unsigned())
-        changesSinceVersion = try input.int()
+        changesSinceVersion = try input.tallyCount()
         for _ in 0..<(try input.count()) {
             let key = try input.string()
-            stages[key] = Stage(deals: try input.totals(), entered: Int(try input.signed()), advanced: Int(try input.signed()))
+            stages[key] = Stage(deals: try input.totals(), entered: try input.tallyCount(), advanced: try input.tallyCount())
         }
         open = try input.byStage()
         for _ in 0..<(try input.count()) {
@@ -450,7 +450,7 @@ extension PipelineTally: CompactValue {
         results = try input.wins()
         for _ in 0..<(try input.count()) {
             let move = Move(from: try input.string(), to: try input.string())
-            moves[move] = Int(try input.signed())
+            moves[move] = try input.tallyCount()
         }
     }
 }
@@ -535,16 +535,25 @@ extension CompactReader {
         return deal
     }
 
+    /// A count of deals, stage visits or moves: at most 2^40 either way, far
+    /// beyond any log, so that adding up a summary's counts never overflows
+    /// (a damaged value is `Malformed`, not a trap).
+    fileprivate mutating func tallyCount() throws(Malformed) -> Int {
+        let value = try signed()
+        guard value.magnitude <= 1 << 40 else { throw Malformed(reason: "count \(value) is out of range") }
+        return Int(value)
+    }
+
     fileprivate mutating func sums() throws(Malformed) -> [String: PipelineTally.Sum] {
         var sums: [String: PipelineTally.Sum] = [:]
         for _ in 0..<(try count()) {
-            sums[try string()] = PipelineTally.Sum(deals: Int(try signed()), total: try decimal())
+            sums[try string()] = PipelineTally.Sum(deals: try tallyCount(), total: try decimal())
         }
         return sums
     }
 
     fileprivate mutating func totals() throws(Malformed) -> PipelineTally.Totals {
-        PipelineTally.Totals(count: Int(try signed()), sums: try sums())
+        PipelineTally.Totals(count: try tallyCount(), sums: try sums())
     }
 
     fileprivate mutating func byStage() throws(Malformed) -> [String: PipelineTally.Totals] {
@@ -554,6 +563,6 @@ extension CompactReader {
     }
 
     fileprivate mutating func wins() throws(Malformed) -> PipelineTally.Wins {
-        PipelineTally.Wins(won: Int(try signed()), lost: Int(try signed()), wonAmounts: try sums(), cycle: try signed())
+        PipelineTally.Wins(won: try tallyCount(), lost: try tallyCount(), wonAmounts: try sums(), cycle: try signed())
     }
 }
