@@ -179,7 +179,7 @@ let package = Package(
             name: "RapportCLITests",
             dependencies: [
                 "RapportCLI", "RapportEventLog", "RapportLMDB", "RapportProjections",
-                "QuickStart", "CRMTour", "LeadConversion", "AuditExport",
+                "QuickStart", "CRMTour", "LeadConversion", "AuditExport", "RapportStoreProbe",
             ],
             swiftSettings: strictSettings
         ),

@@ -17,6 +17,6 @@ struct Rapport: AsyncParsableCommand {
             64 usage error (bad date, format or id, unknown backend), 65 damaged or incompatible store or read model, or unusable input file, \
             66 no store or no input file, 69 command not available for the store's backend, 74 storage error.
             """,
-        subcommands: [Demo.self, Import.self, History.self, DealCommand.self, PipelineCommand.self, Audit.self, Verify.self, Stats.self, Rebuild.self, Copy.self]
+        subcommands: [Demo.self, Import.self, History.self, DealCommand.self, PipelineCommand.self, Audit.self, Verify.self, Stats.self, Rebuild.self, Copy.self, Upgrade.self]
     )
 }

@@ -78,7 +78,7 @@ final class Environment: @unchecked Sendable {
             // transaction would pin old pages (and count against
             // maximumReaders) until cleared.
             Self.clearStaleReaders(handle!, path: canonical, logger: configuration.logger, when: "opening the store")
-            tablesValue = try Self.openTables(handle!, maximumMapSize: configuration.maximumMapSize)
+            tablesValue = try Self.openTables(handle!, maximumMapSize: configuration.maximumMapSize, upgrade: configuration.upgradesOlderFormats)
         } catch let error as LMDBError {
             release()
             throw error.storeError
@@ -99,12 +99,12 @@ final class Environment: @unchecked Sendable {
     /// another process grew meanwhile, and grows the map (up to
     /// `maximumMapSize`) when the setup needs more room, as an upgrade of a
     /// large store can; then runs the transaction again from the start.
-    private static func openTables(_ env: OpaquePointer, maximumMapSize: Int) throws -> Tables {
+    private static func openTables(_ env: OpaquePointer, maximumMapSize: Int, upgrade: Bool) throws -> Tables {
         var attempts = 0
         while true {
             attempts += 1
             do {
-                return try openTablesOnce(env)
+                return try openTablesOnce(env, upgrade: upgrade)
             } catch let error as LMDBError where error.isMapResized && attempts < 16 {
                 try check(mdb_env_set_mapsize(env, 0), "adopting the map another process grew")
             } catch let error as LMDBError where error.isMapFull && attempts < 64 {
@@ -118,7 +118,7 @@ final class Environment: @unchecked Sendable {
         }
     }
 
-    private static func openTablesOnce(_ env: OpaquePointer) throws -> Tables {
+    private static func openTablesOnce(_ env: OpaquePointer, upgrade: Bool) throws -> Tables {
         var txn: OpaquePointer?
         try check(mdb_txn_begin(env, nil, 0, &txn), "beginning the setup transaction")
         let tables: Tables
@@ -134,7 +134,7 @@ final class Environment: @unchecked Sendable {
                 readModels: try open("read-models"), checkpoints: try open("checkpoints"),
                 typeIndex: try open("type-index", MDB_DUPSORT | MDB_DUPFIXED),
                 actorIndex: try open("actor-index", MDB_DUPSORT | MDB_DUPFIXED))
-            try StoreMeta.checkOrInitialize(txn: txn!, tables: tables)
+            try StoreMeta.checkOrInitialize(txn: txn!, tables: tables, upgrade: upgrade)
         } catch {
             mdb_txn_abort(txn)
             throw error
@@ -362,12 +362,16 @@ enum StoreMeta {
     /// Formats this library upgrades when it opens them.
     static let upgradable: Set<String> = ["rapport-lmdb/1", "rapport-lmdb/2", "rapport-lmdb/3"]
 
-    static func checkOrInitialize(txn: OpaquePointer, tables: Tables) throws {
+    static func checkOrInitialize(txn: OpaquePointer, tables: Tables, upgrade: Bool) throws {
         if let stored = try Bytes.get(txn: txn, dbi: tables.meta, key: Array(formatKey.utf8)) {
             let text = String(decoding: stored, as: UTF8.self)
             if text == formatValue { return }
             guard upgradable.contains(text) else {
                 throw LMDBError(code: MDB_INVALID, operation: "the store has format \(text), this library reads \(formatValue)")
+            }
+            guard upgrade else {
+                throw LMDBError(code: MDB_INVALID, operation: "the store has the older format \(text); this library reads \(formatValue) "
+                                + "and was asked not to upgrade it (upgradesOlderFormats is false)")
             }
             if text != "rapport-lmdb/3" {
                 try rewriteFixedHeads(txn: txn, dbi: tables.streamHeads, kind: "stream")

@@ -90,6 +90,17 @@ public final class LMDBEventStore: EventStore {
         /// Where recorded-at times come from: the machine's clock unless a test,
         /// a demo or an import of dated history needs another (see ``StoreClock``).
         public var clock = StoreClock.system
+        /// Whether opening a store of an older format upgrades it (true, the
+        /// default). Upgrading rewrites the store, and libraries that know
+        /// only the older format then refuse it; with false, such a store is
+        /// refused with ``EventStoreError/incompatibleStore(_:)`` and left as
+        /// it is, for tools that must only read (`rapport verify`).
+        ///
+        /// ```swift
+        /// var configuration = LMDBEventStore.Configuration()
+        /// configuration.upgradesOlderFormats = false   // never rewrite what is audited
+        /// ```
+        public var upgradesOlderFormats = true
 
         /// The defaults.
         public init() {}

@@ -1,4 +1,5 @@
 import Foundation
+@testable import RapportCLI
 import Testing
 
 /// The PostgreSQL server of the CLI tests: `RAPPORT_POSTGRES_URL` (scripts/with-postgres
@@ -108,5 +109,34 @@ struct CopyCommandTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.directory.path).filter { $0.contains(".copying-") }.isEmpty)
         let same = try scratch.rapport("copy", "--from", scratch.store, "--to", "lmdb:\(scratch.store)")
         #expect(same.status == 64)
+    }
+}
+
+@Suite("rapport copy: staging")
+struct CopyStagingTests {
+    @Test("a complete copy that cannot be moved into place stays where the error says")
+    func aCompleteCopyThatCannotBeMovedIsKept() async throws {
+        let scratch = try Scratch("copy-kept")
+        defer { scratch.cleanUp() }
+        let target = scratch.path("target")
+        let staging = try await LMDBStaging(.lmdb(path: target))
+        guard case .lmdb(let staged) = staging.location else {
+            Issue.record("an LMDB target is staged in LMDB")
+            return
+        }
+        do {
+            _ = try await staging.run {
+                try FileManager.default.createDirectory(atPath: staged, withIntermediateDirectories: true)
+                try Data("copied".utf8).write(to: URL(fileURLWithPath: staged + "/data.mdb"))
+                // Meanwhile something else takes the target's path.
+                try FileManager.default.createDirectory(atPath: target + "/x", withIntermediateDirectories: true)
+                return 1
+            }
+            Issue.record("the copy was moved onto an occupied target")
+        } catch let error as CLIError {
+            #expect(error.message.contains("the copy is complete in \(staged)"))
+            // Before, the failed move ran inside the copy's error handling, which removed the staged copy.
+            #expect(FileManager.default.fileExists(atPath: staged + "/data.mdb"))
+        }
     }
 }

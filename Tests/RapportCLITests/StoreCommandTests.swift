@@ -70,4 +70,32 @@ struct StoreCommandTests {
         let missing = try scratch.rapport("rebuild", "audit-trail", "--store", scratch.store)
         #expect(missing.status == 66, "a known projection on a missing store")
     }
+
+    @Test("verify, stats and copy never upgrade a store of an older format; rapport upgrade does, when asked")
+    func readingCommandsNeverUpgradeAStore() throws {
+        let scratch = try Scratch("old-format")
+        defer { scratch.cleanUp() }
+        #expect(try scratch.rapport("demo", "--events", "300", "--store", scratch.store).status == 0)
+        let marked = try scratch.run(builtExecutable("RapportStoreProbe"), ["mark-format", scratch.store, "rapport-lmdb/3"])
+        #expect(marked.output.contains("marked"), "\(marked.errors)")
+        let data = URL(fileURLWithPath: scratch.store).appendingPathComponent("data.mdb")
+        let before = try Data(contentsOf: data)
+
+        // Before, each of these upgraded the store it was asked to read (older libraries then refuse it).
+        let copy = scratch.path("copy")
+        for arguments in [["verify", "--store", scratch.store], ["stats", "--store", scratch.store], ["copy", "--from", scratch.store, "--to", copy]] {
+            let run = try scratch.rapport(arguments)
+            #expect(run.status == 65, "\(arguments): \(run.errors)")
+            #expect(run.errors.contains("older format") && run.errors.contains("rapport upgrade --store"), "\(arguments): \(run.errors)")
+        }
+        #expect(try Data(contentsOf: data) == before, "the store is byte for byte as it was")
+        #expect(!FileManager.default.fileExists(atPath: copy))
+
+        let upgraded = try scratch.rapport("upgrade", "--store", scratch.store)
+        #expect(upgraded.status == 0 && upgraded.output.contains("upgraded \(scratch.store) to the current format"), "\(upgraded.errors)")
+        let again = try scratch.rapport("upgrade", "--store", scratch.store)
+        #expect(again.status == 0 && again.output.contains("already in the current format"))
+        let verified = try scratch.rapport("verify", "--store", scratch.store)
+        #expect(verified.status == 0 && verified.output.contains("sound:"), "\(verified.errors)")
+    }
 }

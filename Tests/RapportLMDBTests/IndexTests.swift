@@ -217,6 +217,15 @@ struct IndexTests {
         #expect(try store.verify().problem?.message.contains("watermark") == true)
         await store.close()
 
+        // Asked not to upgrade, opening refuses the store (the CLI tests check that it stays byte for byte).
+        var reading = LMDBEventStore.Configuration()
+        reading.upgradesOlderFormats = false
+        #expect {
+            try LMDBEventStore(path: path, configuration: reading)
+        } throws: { error in
+            guard case .incompatibleStore(let reason) = error as? EventStoreError else { return false }
+            return reason.contains("older format rapport-lmdb/3")
+        }
         store = try LMDBEventStore(path: path)
         #expect(try watermark(store) == UInt64(all.count))
         #expect(try store.verify().isSound)

@@ -11,6 +11,8 @@
 //                                                   print "ready", wait to be killed (leaves stale reader slots)
 //   RapportStoreProbe grow PATH MAPSIZE BYTES KEY   set the map to MAPSIZE bytes and write BYTES under KEY
 //                                                   (table "filler") past the others' mappings, print "grown"
+//   RapportStoreProbe mark-format PATH FORMAT       mark the store as of an older FORMAT (rapport-lmdb/3:
+//                                                   complete indexes, the format key, no index watermark), print "marked"
 //
 // Output: "ack POSITION EVENT-ID STREAM SEQUENCE" per stored event;
 // "refused ERROR" when an append fails; "done" at a normal end.
@@ -149,6 +151,36 @@ do {
         mdb_env_info(env, &info)
         emit("grown \(info.me_mapsize)")
         mdb_env_close(env)
+    case "mark-format":
+        guard arguments.count > 3 else { exit(2) }
+        // A store of formats 2 and 3 had complete type and actor indexes.
+        let current = try LMDBEventStore(path: path)
+        try await current.rebuildIndexes()
+        await current.close()
+        var env: OpaquePointer?, txn: OpaquePointer?
+        var dbi: MDB_dbi = 0
+        var code = mdb_env_create(&env)
+        if code == MDB_SUCCESS { _ = mdb_env_set_maxdbs(env, 32); code = mdb_env_open(env, path, UInt32(MDB_NOTLS), 0o644) }
+        if code == MDB_SUCCESS { code = mdb_txn_begin(env, nil, 0, &txn) }
+        if code == MDB_SUCCESS { code = mdb_dbi_open(txn, "meta", 0, &dbi) }
+        func withValue(_ text: String, _ body: (inout MDB_val) -> Int32) -> Int32 {
+            var bytes = Array(text.utf8)
+            return bytes.withUnsafeMutableBytes { raw in
+                var value = MDB_val(mv_size: raw.count, mv_data: raw.baseAddress)
+                return body(&value)
+            }
+        }
+        if code == MDB_SUCCESS {
+            code = withValue("format") { key in withValue(arguments[3]) { value in mdb_put(txn, dbi, &key, &value, 0) } }
+        }
+        if code == MDB_SUCCESS {
+            code = withValue("indexed-through") { key in mdb_del(txn, dbi, &key, nil) }
+            if code == MDB_NOTFOUND { code = MDB_SUCCESS }
+        }
+        if code == MDB_SUCCESS { code = mdb_txn_commit(txn) }
+        guard code == MDB_SUCCESS else { emit("refused \(String(cString: mdb_strerror(code)))"); exit(1) }
+        mdb_env_close(env)
+        emit("marked")
     default:
         FileHandle.standardError.write(Data("unknown command \(command)\n".utf8))
         exit(2)

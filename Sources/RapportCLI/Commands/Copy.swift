@@ -31,9 +31,8 @@ struct Copy: AsyncParsableCommand {
             guard source != target else { throw CLIError("--from and --to are the same store (\(source))", status: .usage) }
             guard batchSize > 0 else { throw CLIError("--batch-size must be at least 1", status: .usage) }
             let staging = try await LMDBStaging(target)
-            let head: LogPosition
-            do {
-                head = try await OpenedStore.open(source, mustExist: true).using { from in
+            let head = try await staging.run {
+                try await OpenedStore.open(source, mustExist: true, mayUpgrade: false).using { from in
                     try await OpenedStore.open(staging.location, mustExist: false).using { into in
                         let bar = ProgressBar("copying")
                         defer { bar.finish() }
@@ -49,10 +48,6 @@ struct Copy: AsyncParsableCommand {
                         }
                     }
                 }
-                try staging.complete()
-            } catch {
-                staging.abandon()
-                throw error
             }
             let hash = try await OpenedStore.open(target, mustExist: true).using { store in
                 try await store.storedRecords(from: head, limit: 1).first.map(Self.chainHash) ?? "none (the log is empty)"
@@ -112,6 +107,21 @@ struct LMDBStaging {
         temporary = "\(staged).copying-\(ProcessInfo.processInfo.processIdentifier)"
         try? manager.removeItem(atPath: temporary!)
         location = .lmdb(path: temporary!)
+    }
+
+    /// Runs `copy` into ``location``, then moves the staged store into
+    /// place. A failed copy removes the staged store; a complete copy that
+    /// cannot be moved stays where the error says.
+    func run<Value>(_ copy: () async throws -> Value) async throws -> Value {
+        let value: Value
+        do {
+            value = try await copy()
+        } catch {
+            abandon()
+            throw error
+        }
+        try complete()
+        return value
     }
 
     /// Moves the staged store into place.

@@ -16,7 +16,7 @@ struct Stats: AsyncParsableCommand {
         try await reportingErrors {
             guard types >= 0 else { throw CLIError("--types must be 0 or more", status: .usage) }
             let path = options.path
-            let (statistics, census, checkpoints) = try await options.open().using { store in
+            let (statistics, census, checkpoints) = try await options.open(mayUpgrade: false).using { store in
                 let statistics = try store.statistics()
                 let census = try Census.take(of: store, detailed: false, progress: ProgressBar("counting types"))
                 return (statistics, census, try store.checkpoints())

@@ -20,7 +20,8 @@ struct Verify: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            try await options.openAny(readModels: auditTrail).using { store in
+            // It only reads: a store of an older format is refused, not upgraded.
+            try await options.openAny(readModels: auditTrail, mayUpgrade: false).using { store in
                 let bar = ProgressBar("verifying")
                 let report = try await store.verifyLog { done, total in bar.update(done, of: total) }
                 bar.finish()

@@ -176,11 +176,14 @@ struct OpenedStore {
     /// created; otherwise an LMDB store is created and a PostgreSQL schema
     /// migrated. `readModels`: the command keeps read models, so an older
     /// PostgreSQL schema is brought up to date (a reading command changes nothing).
-    static func open(_ location: StoreLocation, mustExist: Bool, readModels: Bool = false) async throws -> OpenedStore {
+    /// `mayUpgrade` false: an LMDB store of an older format is refused (exit
+    /// 65), not upgraded, for commands that only read (`verify`, `stats`,
+    /// `copy`'s source).
+    static func open(_ location: StoreLocation, mustExist: Bool, readModels: Bool = false, mayUpgrade: Bool = true) async throws -> OpenedStore {
         switch location {
         case .lmdb(let path):
             try checkLMDB(at: path, mustExist: mustExist)
-            return OpenedStore(try LMDBEventStore(path: path), location: location)
+            return OpenedStore(try openLMDB(at: path, mayUpgrade: mayUpgrade), location: location)
         case .postgres(let server):
             let logger = Self.logger
             // One connection first: the pool would retry a refused or rejected connection until
@@ -201,6 +204,22 @@ struct OpenedStore {
                 await shutdown()
                 throw error
             }
+        }
+    }
+
+    /// Opens the LMDB store at `path`; without `mayUpgrade`, a store of an
+    /// older format is refused with what to do about it.
+    static func openLMDB(at path: String, mayUpgrade: Bool, configuration: LMDBEventStore.Configuration = .init()) throws -> LMDBEventStore {
+        var configuration = configuration
+        configuration.upgradesOlderFormats = mayUpgrade
+        do throws(EventStoreError) {
+            return try LMDBEventStore(path: path, configuration: configuration)
+        } catch {
+            guard case .incompatibleStore(let reason) = error, !mayUpgrade, reason.contains("older format") else { throw error }
+            throw CLIError(
+                "\(path) is in an older format (\(reason)); this command only reads and never upgrades a store: run "
+                    + "`rapport upgrade --store \(path)` first (on a copy of the directory, to keep this one as it is)",
+                status: .dataError)
         }
     }
 

@@ -54,16 +54,17 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// Opens the store of either backend (see ``OpenedStore/open(_:mustExist:readModels:)``).
-    func openAny(create: Bool = false, readModels: Bool = false) async throws -> OpenedStore {
-        try await OpenedStore.open(try location(), mustExist: !create, readModels: readModels)
+    func openAny(create: Bool = false, readModels: Bool = false, mayUpgrade: Bool = true) async throws -> OpenedStore {
+        try await OpenedStore.open(try location(), mustExist: !create, readModels: readModels, mayUpgrade: mayUpgrade)
     }
 
     /// Opens the store, creating it when `create` is true; otherwise a missing
-    /// store is an error (exit 66) and nothing is created.
-    func open(create: Bool = false, configuration: LMDBEventStore.Configuration = .init()) throws -> LMDBEventStore {
+    /// store is an error (exit 66) and nothing is created. Without
+    /// `mayUpgrade`, a store of an older format is refused (exit 65).
+    func open(create: Bool = false, mayUpgrade: Bool = true, configuration: LMDBEventStore.Configuration = .init()) throws -> LMDBEventStore {
         try checkBackend()
         try OpenedStore.checkLMDB(at: path, mustExist: !create)
-        return try LMDBEventStore(path: path, configuration: configuration)
+        return try OpenedStore.openLMDB(at: path, mayUpgrade: mayUpgrade, configuration: configuration)
     }
 }
 
