@@ -91,6 +91,12 @@ struct ActivityTests {
             .thenFails(.invalidValue(field: "meeting title", reason: "it is empty"))
         given.when(.logMeeting(title: "Demo", attendees: ["user:anna", ""], start: now, end: now + 60, links: [ada]))
             .thenFails(.invalidValue(field: "attendee", reason: "it is empty"))
+        // Counts that would make the record too large for the store are refused by field, not by the store.
+        given.when(.logMeeting(title: "Demo", attendees: (0...Activity.maximumAttendees).map { "guest \($0)" }, start: now, end: now + 60, links: [ada]))
+            .thenFails(.invalidValue(field: "attendees", reason: "a meeting has at most 500 attendees"))
+        let fields = Dictionary(uniqueKeysWithValues: (0...Activity.maximumFormFields).map { ("field \($0)", "value") })
+        given.when(.logWebForm("survey", fields: fields, links: [ada]))
+            .thenFails(.invalidValue(field: "form fields", reason: "a web form has at most 200 fields"))
         let outOfRange = "it is not between the years 1900 and 9999"
         given.when(.logMeeting(title: "Demo", attendees: [], start: year10000, end: year10000 + 60, links: [ada]))
             .thenFails(.invalidValue(field: "meeting start", reason: outOfRange))

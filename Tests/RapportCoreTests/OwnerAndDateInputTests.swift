@@ -20,6 +20,34 @@ struct OwnerAndDateInputTests {
         }
     }
 
+    @Test("a context's time outside the years 1900 to 9999 is refused before anything is decided, and lead sources are labels")
+    func theContextsTimeAndLeadSourcesAreChecked() async throws {
+        let store = InMemoryEventStore()
+        let repository = Repository(store: store)
+        let deal = DealID(), pipeline = PipelineID()
+        try await repository.execute(.define(name: "Sales", stages: salesStages), on: pipeline, context: context(admin))
+        try await repository.openDeal(deal, title: "Acme", pipeline: pipeline, context: context())
+        let head = try await store.headPosition()
+        // Before, DealWon stored the year 10000 as its close date (and contact lifecycle events did the same).
+        for date in [Date(timeIntervalSince1970: 253_402_300_800), Date.distantPast] {
+            var late = context()
+            late.now = date
+            await refuses({ () async throws(CRMError) in
+                _ = try await repository.markDealWon(deal, finalAmount: try Money(amount: 1, currency: "EUR"), context: late)
+            }, "now")
+        }
+        #expect(try await store.headPosition() == head)
+        // Lead sources: trimmed one-line labels.
+        let name = try PersonName(given: "Ada", family: "Lovelace")
+        for source in ["trade\nfair", "fair\u{1B}[2J", String(repeating: "s", count: 101)] {
+            await refuses({ () async throws(CRMError) in
+                _ = try await repository.execute(.capture(name: name, source: LeadSource(rawValue: source)), on: LeadID(), context: context())
+            }, "source")
+        }
+        try await repository.execute(.capture(name: name, source: LeadSource(rawValue: " trade-fair ")), on: LeadID(), context: context())
+        #expect(try await store.headPosition() == LogPosition(head.rawValue + 1))
+    }
+
     @Test func everyOwnerIsAPrincipalID() async throws {
         let store = InMemoryEventStore()
         let repository = Repository(store: store)

@@ -22,6 +22,12 @@ public struct Activity: Aggregate {
     public static let kind = "activity"
     /// The most entities one activity may link (each link is a tag on every event).
     public static let maximumLinks = 50
+    /// The most attendees a meeting lists, as given (at most 300 characters each).
+    public static let maximumAttendees = 500
+    /// The most fields a web form submission carries (each value at most 10,000 characters). A
+    /// submission past the store's record size is still refused at the append
+    /// (``CRMError/store(_:)`` with ``EventStoreError/eventTooLarge(id:size:limit:)``).
+    public static let maximumFormFields = 200
 
     /// The activity's identity.
     public let id: ActivityID
@@ -165,6 +171,9 @@ public enum ActivityDetails: Hashable, Sendable, Codable {
             return .call(direction: direction, duration: duration)
         case .meeting(let title, let attendees, let start, let end):
             let title = try validatedLabel(title, field: "meeting title", maximum: 300)
+            guard attendees.count <= Activity.maximumAttendees else {
+                throw .invalidValue(field: "attendees", reason: "a meeting has at most \(Activity.maximumAttendees) attendees")
+            }
             var names: [String] = []
             for attendee in attendees {
                 let name = try validatedLabel(attendee, field: "attendee", maximum: 300)
@@ -184,6 +193,9 @@ public enum ActivityDetails: Hashable, Sendable, Codable {
         case .webForm(let form, let fields):
             let form = try validatedLabel(form, field: "form name", maximum: 200)
             guard !fields.isEmpty else { throw .invalidValue(field: "form fields", reason: "there are none") }
+            guard fields.count <= Activity.maximumFormFields else {
+                throw .invalidValue(field: "form fields", reason: "a web form has at most \(Activity.maximumFormFields) fields")
+            }
             var checked: [String: String] = [:]
             for (name, value) in fields {
                 let name = try validatedLabel(name, field: "form field name", maximum: 200)

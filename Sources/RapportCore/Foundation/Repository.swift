@@ -197,6 +197,8 @@ public struct UnitOfWork: Sendable {
 
     /// Decides `command` on `id` and keeps its events for the commit.
     public mutating func execute<A: Aggregate>(_ command: Command<A>, on id: Identifier<A>) async throws(CRMError) {
+        // Events record `now` (occurred-at, and dates such as a deal's close): the same years as any date input.
+        _ = try validatedDate(context.now, field: "now")
         var state = try await load(id)
         let version = versions[id.streamID] ?? 0
         let pending = partIndex[id.streamID]

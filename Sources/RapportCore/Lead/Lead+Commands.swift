@@ -25,7 +25,7 @@ extension Command where A == Lead {
                 throw .invalidValue(field: "lead", reason: "it needs a name, an email address or a phone number")
             }
             let cleanedCompany = try optionalText(companyName, field: "company name", maximum: 300)
-            guard !source.rawValue.isEmpty else { throw .invalidValue(field: "source", reason: "it is empty") }
+            let source = LeadSource(rawValue: try validatedLabel(source.rawValue, field: "source", maximum: 100))
             if let campaign, campaign.kind != "campaign" {
                 throw .invalidValue(field: "campaign", reason: "\(campaign) is not a campaign")
             }
