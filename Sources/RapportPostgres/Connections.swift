@@ -12,9 +12,13 @@ import Synchronization
 // close: `CloseWatch` keeps one close observer per connection, which fails
 // every statement still unanswered on it when it closes.
 
-/// A statement was about to be sent on a connection that is already closed,
-/// or the connection closed before the statement was answered.
-struct ClosedConnection: Error {}
+/// A statement was about to be sent on a connection that is already closed
+/// (`sent` false), or the connection closed before the statement was
+/// answered (`sent` true: it may have reached the server, and a COMMIT may
+/// have taken effect).
+struct ClosedConnection: Error {
+    var sent: Bool
+}
 
 /// The statements waiting on each open connection, and one close observer
 /// per connection that fails them.
@@ -83,9 +87,9 @@ final class CloseWatch: Sendable {
     func answer<Value: Sendable>(
         on connection: PostgresConnection, _ send: @escaping @Sendable () async throws -> Value
     ) async throws -> Value {
-        guard !connection.isClosed else { throw ClosedConnection() }
+        guard !connection.isClosed else { throw ClosedConnection(sent: false) }
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Value, any Error>) in
-            let registration = register(connection) { continuation.resume(throwing: ClosedConnection()) }
+            let registration = register(connection) { continuation.resume(throwing: ClosedConnection(sent: true)) }
             Task {
                 let result: Result<Value, any Error>
                 do { result = .success(try await send()) } catch { result = .failure(error) }
@@ -102,10 +106,10 @@ final class CloseWatch: Sendable {
     ) -> EventLoopFuture<Value> {
         let promise = connection.eventLoop.makePromise(of: Value.self)
         guard !connection.isClosed else {
-            promise.fail(ClosedConnection())
+            promise.fail(ClosedConnection(sent: false))
             return promise.futureResult
         }
-        let registration = register(connection) { promise.fail(ClosedConnection()) }
+        let registration = register(connection) { promise.fail(ClosedConnection(sent: true)) }
         send().whenComplete { result in
             if registration.claim() { promise.completeWith(result) }
         }
@@ -159,7 +163,7 @@ extension PostgresClient {
                 }
             } catch is StaleLease {
                 staleLeases += 1
-                guard staleLeases < 20 else { throw ClosedConnection() }
+                guard staleLeases < 20 else { throw ClosedConnection(sent: false) }
                 try await Task.sleep(for: .milliseconds(5 * staleLeases))
             }
         }

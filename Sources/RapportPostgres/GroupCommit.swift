@@ -231,8 +231,9 @@ struct AppendTransaction: Sendable {
                 }
                 do {
                     try await connection.execute("COMMIT", logger: logger)
-                } catch let error as ClosedConnection {
-                    // Not sent: the transaction ended with its connection, uncommitted.
+                } catch let error as ClosedConnection where !error.sent {
+                    // Not sent: the transaction ended with its connection, uncommitted. (Sent and
+                    // unanswered, it may have committed: that is a failure during COMMIT.)
                     return .failure(.beforeCommit(error))
                 } catch {
                     return .failure(.duringCommit(error))

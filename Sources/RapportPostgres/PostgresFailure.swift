@@ -70,8 +70,8 @@ enum PostgresFailure {
         if let error = error as? PSQLError {
             return storeError(error, doing: doing, schema: schema)
         }
-        if error is ClosedConnection {
-            return .storage("the connection to PostgreSQL closed while \(doing)")
+        if let closed = error as? ClosedConnection {
+            return .storage("the connection to PostgreSQL closed \(closed.sent ? "before answering " : "")while \(doing)")
         }
         if error is CancellationError {
             return .storage("the task was cancelled while \(doing)")

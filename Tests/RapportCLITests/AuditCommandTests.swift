@@ -84,6 +84,19 @@ struct AuditCommandTests {
         #expect(try String(contentsOfFile: earlier, encoding: .utf8).hasPrefix("position,recorded_at"))
         #expect(try hiddenFiles().isEmpty)
 
+        // A symbolic link stays a link to the replaced file; a device is written in place.
+        let linked = scratch.path("latest.csv")
+        try FileManager.default.createSymbolicLink(atPath: linked, withDestinationPath: earlier)
+        let throughLink = try scratch.rapport("audit", "--store", scratch.store, "--format", "jsonl", "--output", linked)
+        #expect(throughLink.status == 0, "\(throughLink.errors)")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: linked) == earlier)
+        #expect(try String(contentsOfFile: earlier, encoding: .utf8).hasPrefix("{"))
+        let device = try scratch.rapport("audit", "--store", scratch.store, "--output", "/dev/null")
+        #expect(device.status == 0, "\(device.errors)")
+        var status = stat()
+        #expect(stat("/dev/null", &status) == 0 && status.st_mode & S_IFMT == S_IFCHR)
+        #expect(try hiddenFiles().isEmpty)
+
         // Before, a table lost on a full disk exited 0, and JSON lost there crashed.
         for arguments in [["audit"], ["audit", "--format", "csv"], ["audit", "--format", "jsonl"], ["pipeline", "--format", "json"]] {
             let lost = try scratch.rapport(arguments + ["--store", scratch.store], standardOutput: "/dev/full")

@@ -174,6 +174,27 @@ struct LeadTests {
         #expect(try await world.repository.load(contact).state.name?.full == "Nora Nameless")
     }
 
+    @Test("a lead's company name is checked as a company's, and converting a lead that does not exist is decided by access first")
+    func captureAndConversionInputs() async throws {
+        let store = InMemoryEventStore()
+        let repository = Repository(store: store, policy: RoleBasedAccessPolicy())
+        // Before, "Acme\nGmbH" was captured, and converting the lead into a new company then failed.
+        await #expect(throws: CRMError.invalidValue(field: "company name", reason: "it holds a line break or a control character")) {
+            try await repository.execute(.capture(name: grace, companyName: "Acme\nGmbH", source: .webForm), on: LeadID(), context: context())
+        }
+        // Support may not touch leads: refused and recorded whether or not the lead exists (before: "not found").
+        let support = Principal(id: "user:sam", role: .support)
+        let missing = LeadID()
+        do {
+            _ = try await repository.convertLead(missing, contact: .new(), company: nil, deal: nil, context: context(support))
+            Issue.record("support converted a lead")
+        } catch {
+            guard case .accessDenied = error else { Issue.record("expected accessDenied, got \(error)"); return }
+        }
+        let denials = try await store.readStream(try StreamID("access-denied"), from: 1, direction: .forward, limit: 10)
+        #expect(denials.count == 1 && denials.first?.tags.contains(missing.tag) == true)
+    }
+
     @Test("linking a contact in a unit of work is all or nothing: a refused link leaves the old company linked")
     func aRefusedLinkInAUnitOfWorkLeavesTheOldLink() async throws {
         let store = InMemoryEventStore()

@@ -128,8 +128,8 @@ struct LMDBStaging {
     func complete() throws {
         guard let temporary, case .lmdb(let path) = target else { return }
         let manager = FileManager.default
-        if let replaces { try manager.removeItem(atPath: replaces) }
         do {
+            if let replaces { try manager.removeItem(atPath: replaces) }
             try manager.moveItem(atPath: temporary, toPath: path)
         } catch {
             throw CLIError("the copy is complete in \(temporary) but could not be moved to \(path): \(error.localizedDescription)", status: .ioError)

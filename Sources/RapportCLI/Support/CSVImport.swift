@@ -139,6 +139,8 @@ extension CSVImport {
         var firstLine: [Identifier<A>: Int] = [:]
         // The rows whose events the writer holds, not appended yet (a failed append drops them all).
         var waiting: [(line: Int, id: Identifier<A>)] = []
+        // Later lines skipped as the same as a waiting row, by that row's id.
+        var waitingDuplicates: [Identifier<A>: [Int]] = [:]
         let context = self.context
         for record in records {
             let fields: [String]
@@ -160,6 +162,8 @@ extension CSVImport {
                 if let line = firstLine[row.id] {
                     alreadyPresent += 1
                     Terminal.print("line \(record.line): skipped: the same \(kind) as line \(line)")
+                    // Counted as present only if that line's batch is stored.
+                    if waiting.contains(where: { $0.id == row.id }) { waitingDuplicates[row.id, default: []].append(record.line) }
                     continue
                 }
                 if try await repository.load(row.id).exists {
@@ -171,10 +175,13 @@ extension CSVImport {
                 // Only now: a row its commands refused must not make a corrected row after it "the same".
                 firstLine[row.id] = record.line
                 imported += 1
-                if writer.eventsAppended > appendedBefore { waiting.removeAll() }
+                if writer.eventsAppended > appendedBefore {
+                    waiting.removeAll()
+                    waitingDuplicates.removeAll()
+                }
                 if writer.eventsDecided > writer.eventsAppended { waiting.append((record.line, row.id)) }
             } catch {
-                settleWaiting(after: error, appendedBefore: appendedBefore, writer: writer, &waiting, &firstLine)
+                settleWaiting(after: error, appendedBefore: appendedBefore, writer: writer, kind: kind, &waiting, &waitingDuplicates, &firstLine)
                 if case .store = error { throw error }
                 reject(line: record.line, error.description)
             }
@@ -183,7 +190,7 @@ extension CSVImport {
         do throws(CRMError) {
             try await writer.flush()
         } catch {
-            settleWaiting(after: error, appendedBefore: appendedBefore, writer: writer, &waiting, &firstLine)
+            settleWaiting(after: error, appendedBefore: appendedBefore, writer: writer, kind: kind, &waiting, &waitingDuplicates, &firstLine)
             if case .store = error { throw error }
         }
     }
@@ -193,18 +200,25 @@ extension CSVImport {
     /// were dropped with the failed append if it holds nothing now. Dropped
     /// rows are no longer counted as imported, and are reported as rejected.
     private mutating func settleWaiting<A: Aggregate>(
-        after error: CRMError, appendedBefore: Int, writer: BulkWriter,
-        _ waiting: inout [(line: Int, id: Identifier<A>)], _ firstLine: inout [Identifier<A>: Int]
+        after error: CRMError, appendedBefore: Int, writer: BulkWriter, kind: String,
+        _ waiting: inout [(line: Int, id: Identifier<A>)], _ duplicates: inout [Identifier<A>: [Int]],
+        _ firstLine: inout [Identifier<A>: Int]
     ) {
         if writer.eventsAppended > appendedBefore {
             waiting.removeAll()
+            duplicates.removeAll()
         } else if writer.eventsDecided == writer.eventsAppended {
             for (line, id) in waiting {
                 firstLine[id] = nil
                 imported -= 1
                 reject(line: line, "not stored: the append of its batch failed (\(error.description))")
+                for duplicate in duplicates[id] ?? [] {
+                    alreadyPresent -= 1
+                    reject(line: duplicate, "not stored: the same \(kind) as line \(line), whose batch failed")
+                }
             }
             waiting.removeAll()
+            duplicates.removeAll()
         }
     }
 }

@@ -20,19 +20,23 @@ enum Terminal {
     static func print(_ line: String = "") {
         var line = line
         line.append("\n")
+        guard let output else { return }  // reported by finishOutput()
         line.withUTF8 { bytes in _ = fwrite(bytes.baseAddress, 1, bytes.count, output) }
     }
 
     /// Writes `data` to stdout, or says why it cannot.
     static func write(_ data: Data) throws(CLIError) {
+        guard let output else { throw outputFailed(EBADF) }
         let written = data.withUnsafeBytes { bytes in fwrite(bytes.baseAddress, 1, bytes.count, output) }
-        if written != data.count || output.map(ferror) != 0 { throw outputFailed(errno) }
+        if written != data.count || ferror(output) != 0 { throw outputFailed(errno) }
     }
 
     /// Flushes stdout and says if anything written to it was lost (a full
-    /// disk, a closed pipe, `/dev/full`).
+    /// disk, `/dev/full`, standard output closed). A pipe whose reader has
+    /// gone ends the command by SIGPIPE, as it does any Unix tool.
     static func finishOutput() throws(CLIError) {
-        if fflush(output) != 0 || output.map(ferror) != 0 { throw outputFailed(errno) }
+        guard let output else { throw outputFailed(EBADF) }
+        if fflush(output) != 0 || ferror(output) != 0 { throw outputFailed(errno) }
     }
 
     private static func outputFailed(_ code: Int32) -> CLIError {

@@ -24,7 +24,10 @@ extension Command where A == Lead {
             guard name != nil || email != nil || phone != nil else {
                 throw .invalidValue(field: "lead", reason: "it needs a name, an email address or a phone number")
             }
-            let cleanedCompany = try optionalText(companyName, field: "company name", maximum: 300)
+            // Checked as a company's name is, so that converting the lead can create the company.
+            let cleanedCompany = try companyName.flatMap { (text) throws(CRMError) in
+                text.trimmedOfWhitespace.isEmpty ? nil : try validatedCompanyName(text)
+            }
             let source = LeadSource(rawValue: try validatedLabel(source.rawValue, field: "source", maximum: 100))
             if let campaign, campaign.kind != "campaign" {
                 throw .invalidValue(field: "campaign", reason: "\(campaign) is not a campaign")
@@ -289,8 +292,8 @@ extension UnitOfWork {
         let contactID = contact.id
         let companyID = company?.id
         let captured = try await load(lead)
-        guard captured.exists else { throw .notFound(kind: Lead.kind, id: lead.description) }
         let owner = captured.owner ?? self.context.actor.id
+        // Access first, then existence (markConverted needs an existing lead): a refused actor learns nothing.
         try await execute(.markConverted(contact: contactID, company: companyID, deal: deal?.id), on: lead)
 
         switch contact {
