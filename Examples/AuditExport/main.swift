@@ -7,7 +7,10 @@
 //
 // An empty store (the default: a new one) first gets a few changes by Anna,
 // and a refused attempt by Boris. Given a store that holds events, such as the
-// demo's (`swift run rapport-audit-export rapport-data user:rep-3`), it only reads.
+// demo's (`swift run rapport-audit-export rapport-data user:rep-3`), it appends
+// none, but builds or brings up to date the audit-trail read model in that
+// store (and upgrades a store of an older format): run it on a copy of a store
+// that must stay as it is.
 import Foundation
 import RapportCore
 import RapportEventLog

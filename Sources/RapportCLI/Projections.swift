@@ -5,6 +5,6 @@ import RapportReplay
 /// and `rapport rebuild NAME` rebuilds it, `rapport rebuild --list` lists it.
 ///
 /// ```swift
-/// let registeredProjections: [any Projection] = [ContactHistoryProjection(), DealStateProjection()]
+/// let registeredProjections: [any Projection] = [ContactHistory(), AuditTrail(), DealStates(), MyProjection()]
 /// ```
 let registeredProjections: [any Projection] = [ContactHistory(), AuditTrail(), DealStates()]

@@ -103,9 +103,9 @@ public struct Repository: Sendable {
     ///
     /// ```swift
     /// try await repository.transaction(context: context) { unit in
-    ///     try await unit.execute(.convert(...), on: leadID)
-    ///     try await unit.execute(.create(...), on: contactID)
-    ///     try await unit.execute(.open(...), on: dealID)
+    ///     try await unit.convertLead(leadID, contact: .new(id: contactID), company: nil, deal: nil)
+    ///     try await unit.execute(.changeJobTitle(to: "CTO"), on: contactID)
+    ///     try await unit.execute(.open(title: "Pilot", in: sales, contacts: [DealContact(contactID: contactID, role: .decisionMaker)]), on: dealID)
     /// }
     /// ```
     @discardableResult

@@ -17,6 +17,12 @@ extension DealStates {
     /// let now = try await states.state(of: dealID, asOf: try await store.headPosition(), fromStreamsIn: store)
     /// ```
     ///
+    /// Streams are read by their canonical ids (`deal-<lower-case uuid>`, as
+    /// the repository writes them). The stored read model also counts events
+    /// appended directly under another spelling of the id (`deal-7BF3…`);
+    /// for such a log, ask the caught-up read model
+    /// (``state(of:asOf:in:)``) instead.
+    ///
     /// - Complexity: O(the deal's events + its pipeline's events up to `position`).
     public func state(of deal: DealID, asOf position: LogPosition, fromStreamsIn store: any EventStreamReader) async throws -> DealState? {
         let dealEvents = try await Self.events(in: deal.streamID, upTo: position, from: store)
