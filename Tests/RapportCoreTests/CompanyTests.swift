@@ -80,4 +80,21 @@ struct CompanyTests {
         #expect(try await repository.load(contact).state.companyRole == "CTO")
         #expect(try await repository.load(acme).state.contacts == [contact: "CTO"])
     }
+
+    @Test("unlinking a contact from its company removes the link on both sides, in one append")
+    func unlinkingRemovesBothSides() async throws {
+        let store = InMemoryEventStore()
+        let repository = Repository(store: store)
+        let ada = ContactID(), acme = CompanyID()
+        try await repository.execute(.create(name: try PersonName(given: "Ada", family: "Lovelace")), on: ada, context: context())
+        try await repository.execute(.create(name: "Acme"), on: acme, context: context())
+        try await repository.linkContact(ada, to: acme, role: "CTO", context: context())
+        let result = try await repository.unlinkContactFromCompany(ada, context: context())
+        #expect(result.positions.upperBound.rawValue - result.positions.lowerBound.rawValue == 1)
+        #expect(try await repository.load(ada).state.companyID == nil)
+        // Before, only the contact's side had a command: the company went on listing Ada.
+        #expect(try await repository.load(acme).state.contacts.isEmpty)
+        await #expect(throws: CRMError.self) { try await repository.unlinkContactFromCompany(ada, context: context()) }
+        #expect(try await store.headPosition() == result.positions.upperBound)
+    }
 }

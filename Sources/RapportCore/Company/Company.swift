@@ -333,9 +333,40 @@ extension Repository {
             try await unit.linkContact(contact, to: company, role: role)
         }
     }
+
+    /// Unlinks a contact from its company on both sides, in one atomic
+    /// append: the contact's `ContactUnlinkedFromCompany` and the company's
+    /// `CompanyContactUnlinked` (when the company lists the contact). Running
+    /// ``Command/unlinkFromCompany()`` alone changes the contact's side only.
+    ///
+    /// ```swift
+    /// try await repository.unlinkContactFromCompany(ada, context: context)
+    /// ```
+    ///
+    /// - Throws: ``CRMError/invalidTransition(kind:id:reason:)`` when the contact is linked to no
+    ///   company; what either side's command throws (an archived contact or company).
+    @discardableResult
+    public func unlinkContactFromCompany(_ contact: ContactID, context: CommandContext) async throws(CRMError) -> AppendResult {
+        try await transaction(context: context) { (unit) throws(CRMError) in
+            try await unit.unlinkContactFromCompany(contact)
+        }
+    }
 }
 
 extension UnitOfWork {
+    /// Unlinks a contact from its company on both sides within this unit of
+    /// work (see ``Repository/unlinkContactFromCompany(_:context:)``). All or
+    /// nothing: when it throws, the unit holds none of it.
+    public mutating func unlinkContactFromCompany(_ contact: ContactID) async throws(CRMError) {
+        try await allOrNothing { (unit) throws(CRMError) in
+            let company = try await unit.load(contact).companyID
+            try await unit.execute(.unlinkFromCompany(), on: contact)
+            if let company, try await unit.load(company).contacts[contact] != nil {
+                try await unit.execute(.unlinkContact(contact), on: company)
+            }
+        }
+    }
+
     /// Links a contact to a company on both sides within this unit of work
     /// (unlinking it from its previous company). All or nothing: when it
     /// throws, the unit holds none of it.

@@ -103,7 +103,9 @@ extension Command where A == Contact {
         }
     }
 
-    /// Removes the link to the contact's company.
+    /// Removes the link to the contact's company, on the contact's side only:
+    /// ``Repository/unlinkContactFromCompany(_:context:)`` removes it from the
+    /// company too.
     public static func unlinkFromCompany() -> Self {
         Command(name: "contact.unlinkFromCompany") { contact, _ throws(CRMError) in
             try contact.ensureActive()
