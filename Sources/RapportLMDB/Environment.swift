@@ -359,6 +359,9 @@ struct ReaderHandle: @unchecked Sendable {
 enum StoreMeta {
     static let formatKey = "format"
     static let formatValue = "rapport-lmdb/4"
+    /// How the refusal of an older store, not upgraded, begins (see
+    /// ``LMDBEventStore/isOlderFormatNotUpgraded(_:)``).
+    static let notUpgraded = "the store has the older format"
     /// Formats this library upgrades when it opens them.
     static let upgradable: Set<String> = ["rapport-lmdb/1", "rapport-lmdb/2", "rapport-lmdb/3"]
 
@@ -370,7 +373,7 @@ enum StoreMeta {
                 throw LMDBError(code: MDB_INVALID, operation: "the store has format \(text), this library reads \(formatValue)")
             }
             guard upgrade else {
-                throw LMDBError(code: MDB_INVALID, operation: "the store has the older format \(text); this library reads \(formatValue) "
+                throw LMDBError(code: MDB_INVALID, operation: "\(notUpgraded) \(text); this library reads \(formatValue) "
                                 + "and was asked not to upgrade it (upgradesOlderFormats is false)")
             }
             if text != "rapport-lmdb/3" {

@@ -151,6 +151,18 @@ public final class LMDBEventStore: EventStore {
         writer.stopWithoutWaiting()
     }
 
+    /// Whether `error` refused a store of an older format because the
+    /// configuration asked not to upgrade it (``Configuration/upgradesOlderFormats``).
+    ///
+    /// ```swift
+    /// do { store = try LMDBEventStore(path: path, configuration: readOnly) }
+    /// catch where LMDBEventStore.isOlderFormatNotUpgraded(error) { print("upgrade a copy first") }
+    /// ```
+    public static func isOlderFormatNotUpgraded(_ error: EventStoreError) -> Bool {
+        guard case .incompatibleStore(let reason) = error else { return false }
+        return reason.hasPrefix(StoreMeta.notUpgraded)
+    }
+
     public func append(_ request: AppendRequest) async throws(EventStoreError) -> AppendResult {
         try request.validate(limits: configuration.limits)
         return try await writer.submit(request).get()

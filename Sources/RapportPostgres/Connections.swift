@@ -87,20 +87,16 @@ final class CloseWatch: Sendable {
     func answer<Value: Sendable>(
         on connection: PostgresConnection, _ send: @escaping @Sendable () async throws -> Value
     ) async throws -> Value {
-        guard !connection.isClosed else { throw ClosedConnection(sent: false) }
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Value, any Error>) in
-            let registration = register(connection) { continuation.resume(throwing: ClosedConnection(sent: true)) }
-            Task {
-                let result: Result<Value, any Error>
-                do { result = .success(try await send()) } catch { result = .failure(error) }
-                if registration.claim() { continuation.resume(with: result) }
-            }
-        }
+        try await futureAnswer(on: connection) {
+            let promise = connection.eventLoop.makePromise(of: Value.self)
+            promise.completeWithTask(send)
+            return promise.futureResult
+        }.get()
     }
 
     /// The future answer of `send`, failed with ``ClosedConnection`` as soon as
-    /// the connection closes without answering (for the synchronous reads,
-    /// which wait on futures).
+    /// the connection closes without answering (the synchronous reads wait on
+    /// it; ``answer(on:_:)`` awaits it).
     func futureAnswer<Value: Sendable>(
         on connection: PostgresConnection, _ send: () -> EventLoopFuture<Value>
     ) -> EventLoopFuture<Value> {

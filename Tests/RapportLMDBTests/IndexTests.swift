@@ -223,8 +223,8 @@ struct IndexTests {
         #expect {
             try LMDBEventStore(path: path, configuration: reading)
         } throws: { error in
-            guard case .incompatibleStore(let reason) = error as? EventStoreError else { return false }
-            return reason.contains("older format rapport-lmdb/3")
+            guard let error = error as? EventStoreError, case .incompatibleStore(let reason) = error else { return false }
+            return reason.contains("older format rapport-lmdb/3") && LMDBEventStore.isOlderFormatNotUpgraded(error)
         }
         store = try LMDBEventStore(path: path)
         #expect(try watermark(store) == UInt64(all.count))

@@ -177,40 +177,33 @@ struct PipelineTallyTests {
         let stored = try snapshot(w.live, states.name)
         let newest = try #require(stored.keys.filter { $0.hasPrefix("tally-at/") }.min())
         let checkpoint = try #require(try w.live.checkpoint(of: states.name))
-        try await w.live.commit([ReadModelChanges(projection: states.name, writes: [newest: Array(stored[newest]!.dropLast(3))], checkpoint: checkpoint)])
-        #expect {
-            try states.summary(of: s.sales, asOf: head, in: w.live, now: day(40))
-        } throws: { error in
-            guard case .corruptValue(let key, _) = error as? ProjectionQueryError else { return false }
-            return key == newest
+        /// Stores `damage` under `key`, expects `query` to name that key as corrupt, then puts the stored value back.
+        func expectCorrupt(_ key: String, stored damage: [UInt8], by query: () throws -> PipelineSummary?,
+                           sourceLocation: SourceLocation = #_sourceLocation) async throws {
+            try await w.live.commit([ReadModelChanges(projection: states.name, writes: [key: damage], checkpoint: checkpoint)])
+            #expect(sourceLocation: sourceLocation) {
+                try query()
+            } throws: { error in
+                guard case .corruptValue(let damaged, _) = error as? ProjectionQueryError else { return false }
+                return damaged == key
+            }
+            try await w.live.commit([ReadModelChanges(projection: states.name, writes: [key: stored[key]!], checkpoint: checkpoint)])
         }
-        try await w.live.commit([ReadModelChanges(projection: states.name, writes: [newest: stored[newest]!], checkpoint: checkpoint)])
+        try await expectCorrupt(newest, stored: Array(stored[newest]!.dropLast(3))) {
+            try states.summary(of: s.sales, asOf: head, in: w.live, now: day(40))
+        }
         #expect(try states.summary(of: s.sales, asOf: head, in: w.live, now: day(40)) != nil)
         // Figures whose count of changes is past Int's range (a varint of 2^63): an error, not a trap.
         let current = "tally/\(s.sales)"
         let huge: [UInt8] = [0xC1, 0x01] + [UInt8](repeating: 0x80, count: 9) + [0x01]
-        try await w.live.commit([ReadModelChanges(projection: states.name, writes: [current: huge], checkpoint: checkpoint)])
-        #expect {
-            try states.summary(of: s.sales, in: w.live, now: day(40))
-        } throws: { error in
-            guard case .corruptValue(let key, _) = error as? ProjectionQueryError else { return false }
-            return key == current
-        }
-        try await w.live.commit([ReadModelChanges(projection: states.name, writes: [current: stored[current]!], checkpoint: checkpoint)])
+        try await expectCorrupt(current, stored: huge) { try states.summary(of: s.sales, in: w.live, now: day(40)) }
         // Counts that fit Int but whose sum does not (open deals per stage, wins and losses): before,
         // adding them up trapped; a count beyond 2^40 is damage.
         var damaged = try Stored.decode(PipelineTally.self, stored[current]!)
         damaged.open = ["a": PipelineTally.Totals(count: .max), "b": PipelineTally.Totals(count: 1)]
         damaged.results.won = .max
         damaged.results.lost = 1
-        try await w.live.commit([ReadModelChanges(projection: states.name, writes: [current: Stored.encode(damaged)], checkpoint: checkpoint)])
-        #expect {
-            try states.summary(of: s.sales, in: w.live, now: day(40))
-        } throws: { error in
-            guard case .corruptValue(let key, _) = error as? ProjectionQueryError else { return false }
-            return key == current
-        }
-        try await w.live.commit([ReadModelChanges(projection: states.name, writes: [current: stored[current]!], checkpoint: checkpoint)])
+        try await expectCorrupt(current, stored: Stored.encode(damaged)) { try states.summary(of: s.sales, in: w.live, now: day(40)) }
         // A date at the end of Int64's microseconds still gives a number, not a trap.
         #expect(ProjectionTimestamp.microseconds(of: ProjectionTimestamp.date(microseconds: .max)) == .max)
         #expect(ProjectionTimestamp.microseconds(of: Date(timeIntervalSince1970: .nan)) == .min)

@@ -30,7 +30,7 @@ struct Upgrade: AsyncParsableCommand {
                 return
             } catch {
                 // An older format is upgraded below; anything else is the answer.
-                guard case .incompatibleStore(let reason) = error, reason.contains("older format") else { throw error }
+                guard LMDBEventStore.isOlderFormatNotUpgraded(error) else { throw error }
             }
             let store = try options.open(mayUpgrade: true)
             let head = try await store.using { try await $0.headPosition() }

@@ -137,10 +137,9 @@ extension CSVImport {
     ) async throws(CRMError) {
         var writer = BulkWriter(repository: repository, eventsPerCommit: 1_000)
         var firstLine: [Identifier<A>: Int] = [:]
-        // The rows whose events the writer holds, not appended yet (a failed append drops them all).
-        var waiting: [(line: Int, id: Identifier<A>)] = []
-        // Later lines skipped as the same as a waiting row, by that row's id.
-        var waitingDuplicates: [Identifier<A>: [Int]] = [:]
+        // The rows whose events the writer holds, not appended yet (a failed append drops them
+        // all), each with its line and the later lines skipped as the same.
+        var waiting: [Identifier<A>: (line: Int, duplicates: [Int])] = [:]
         let context = self.context
         for record in records {
             let fields: [String]
@@ -163,7 +162,7 @@ extension CSVImport {
                     alreadyPresent += 1
                     Terminal.print("line \(record.line): skipped: the same \(kind) as line \(line)")
                     // Counted as present only if that line's batch is stored.
-                    if waiting.contains(where: { $0.id == row.id }) { waitingDuplicates[row.id, default: []].append(record.line) }
+                    waiting[row.id]?.duplicates.append(record.line)
                     continue
                 }
                 if try await repository.load(row.id).exists {
@@ -175,13 +174,10 @@ extension CSVImport {
                 // Only now: a row its commands refused must not make a corrected row after it "the same".
                 firstLine[row.id] = record.line
                 imported += 1
-                if writer.eventsAppended > appendedBefore {
-                    waiting.removeAll()
-                    waitingDuplicates.removeAll()
-                }
-                if writer.eventsDecided > writer.eventsAppended { waiting.append((record.line, row.id)) }
+                if writer.eventsAppended > appendedBefore { waiting.removeAll() }
+                if writer.eventsDecided > writer.eventsAppended { waiting[row.id] = (record.line, []) }
             } catch {
-                settleWaiting(after: error, appendedBefore: appendedBefore, writer: writer, kind: kind, &waiting, &waitingDuplicates, &firstLine)
+                settleWaiting(after: error, appendedBefore: appendedBefore, writer: writer, kind: kind, &waiting, &firstLine)
                 if case .store = error { throw error }
                 reject(line: record.line, error.description)
             }
@@ -190,7 +186,7 @@ extension CSVImport {
         do throws(CRMError) {
             try await writer.flush()
         } catch {
-            settleWaiting(after: error, appendedBefore: appendedBefore, writer: writer, kind: kind, &waiting, &waitingDuplicates, &firstLine)
+            settleWaiting(after: error, appendedBefore: appendedBefore, writer: writer, kind: kind, &waiting, &firstLine)
             if case .store = error { throw error }
         }
     }
@@ -201,24 +197,21 @@ extension CSVImport {
     /// rows are no longer counted as imported, and are reported as rejected.
     private mutating func settleWaiting<A: Aggregate>(
         after error: CRMError, appendedBefore: Int, writer: BulkWriter, kind: String,
-        _ waiting: inout [(line: Int, id: Identifier<A>)], _ duplicates: inout [Identifier<A>: [Int]],
-        _ firstLine: inout [Identifier<A>: Int]
+        _ waiting: inout [Identifier<A>: (line: Int, duplicates: [Int])], _ firstLine: inout [Identifier<A>: Int]
     ) {
         if writer.eventsAppended > appendedBefore {
             waiting.removeAll()
-            duplicates.removeAll()
         } else if writer.eventsDecided == writer.eventsAppended {
-            for (line, id) in waiting {
+            for (id, row) in waiting.sorted(by: { $0.value.line < $1.value.line }) {
                 firstLine[id] = nil
                 imported -= 1
-                reject(line: line, "not stored: the append of its batch failed (\(error.description))")
-                for duplicate in duplicates[id] ?? [] {
+                reject(line: row.line, "not stored: the append of its batch failed (\(error.description))")
+                for duplicate in row.duplicates {
                     alreadyPresent -= 1
-                    reject(line: duplicate, "not stored: the same \(kind) as line \(line), whose batch failed")
+                    reject(line: duplicate, "not stored: the same \(kind) as line \(row.line), whose batch failed")
                 }
             }
             waiting.removeAll()
-            duplicates.removeAll()
         }
     }
 }

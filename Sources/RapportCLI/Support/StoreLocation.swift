@@ -215,7 +215,7 @@ struct OpenedStore {
         do throws(EventStoreError) {
             return try LMDBEventStore(path: path, configuration: configuration)
         } catch {
-            guard case .incompatibleStore(let reason) = error, !mayUpgrade, reason.contains("older format") else { throw error }
+            guard !mayUpgrade, LMDBEventStore.isOlderFormatNotUpgraded(error), case .incompatibleStore(let reason) = error else { throw error }
             throw CLIError(
                 "\(path) is in an older format (\(reason)); this command only reads and never upgrades a store: run "
                     + "`rapport upgrade --store \(path)` first (on a copy of the directory, to keep this one as it is)",

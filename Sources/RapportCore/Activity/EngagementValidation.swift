@@ -41,9 +41,12 @@ func requiredText(_ text: String, field: String, maximum: Int) throws(CRMError) 
 /// Refuses `text` when it holds a control character other than a line
 /// break or a tab (escape sequences, NUL, bidirectional overrides).
 func refuseControlCharacters(_ text: String, field: String) throws(CRMError) {
-    if text.unicodeScalars.contains(where: isRefusedControl) {
-        throw .invalidValue(field: field, reason: "it holds a control character")
-    }
+    if holdsRefusedControl(text) { throw .invalidValue(field: field, reason: "it holds a control character") }
+}
+
+/// Whether `text` holds a control character ``refuseControlCharacters(_:field:)`` refuses.
+func holdsRefusedControl(_ text: String) -> Bool {
+    text.unicodeScalars.contains(where: isRefusedControl)
 }
 
 private func isRefusedControl(_ scalar: Unicode.Scalar) -> Bool {

@@ -20,7 +20,7 @@ public struct EmailAddress: Hashable, Sendable, ValidatedText, CustomStringConve
     public init(_ text: String) throws(CRMError) {
         // Control characters (an escape sequence, NUL, a bidirectional override) are refused in
         // new input only: a stored address is read back by the rules it was stored under.
-        guard (try? refuseControlCharacters(text, field: "email")) != nil else { throw .invalidEmail(text) }
+        guard !holdsRefusedControl(text) else { throw .invalidEmail(text) }
         try self.init(checking: text)
     }
 

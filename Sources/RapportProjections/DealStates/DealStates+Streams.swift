@@ -26,7 +26,7 @@ extension DealStates {
     /// - Complexity: O(the deal's events + its pipeline's events up to `position`).
     public func state(of deal: DealID, asOf position: LogPosition, fromStreamsIn store: any EventStreamReader) async throws -> DealState? {
         let dealEvents = try await Self.events(in: deal.streamID, upTo: position, from: store)
-        guard let first = dealEvents.first, try EventTypeRegistry.crm.decode(first) is DealOpened else { return nil }
+        guard dealEvents.first?.type == DealOpened.typeName else { return nil }
         // Every pipeline the deal was opened in: the log allows opening it again in another.
         var pipelines: [PipelineID] = []
         for event in dealEvents where event.type == DealOpened.typeName {
