@@ -215,6 +215,8 @@ extension LMDBEventStore: ReadModelStorage {
 /// before the transaction ends.
 struct LMDBReadModelReader: ReadModelReader {
     let reader: TxnReader
+    /// The projection's name.
+    let projection: String
     /// The projection's name and a 0 byte: the start of each of its keys.
     let prefix: [UInt8]
     private let scratch = Scratch()
@@ -230,7 +232,17 @@ struct LMDBReadModelReader: ReadModelReader {
 
     init(reader: TxnReader, projection: String) {
         self.reader = reader
+        self.projection = projection
         prefix = Array(projection.utf8) + [0]
+    }
+
+    /// The checkpoint, read in this reader's transaction.
+    func checkpoint() throws(EventStoreError) -> ProjectionCheckpoint? {
+        do throws(LMDBError) {
+            return try LMDBEventStore.checkpoint(of: projection, in: reader)
+        } catch {
+            throw error.storeError
+        }
     }
 
     /// Closes the shared cursor (a read-only transaction's cursors must be closed explicitly).

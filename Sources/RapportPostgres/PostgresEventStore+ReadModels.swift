@@ -24,16 +24,22 @@ public import RapportEventLog
 extension PostgresEventStore: ReadModelStorage {
     public func checkpoint(of projection: String) throws(EventStoreError) -> ProjectionCheckpoint? {
         try checkOpen()
-        let query = PostgresQuery.bound("SELECT version, position FROM \(schema.checkpoints) WHERE projection = $1", projection)
         return try reading.withConnection { (connection) throws(EventStoreError) -> ProjectionCheckpoint? in
-            let rows = try self.rows(of: query, on: connection, doing: "reading the checkpoint of projection \(projection)")
-            guard let row = rows.first else { return nil }
-            do {
-                let (version, position) = try row.decode((Int64, Int64).self)
-                return ProjectionCheckpoint(version: Int(version), position: LogPosition(UInt64(position)))
-            } catch {
-                throw PostgresFailure.storeError(error, doing: "reading the checkpoint of projection \(projection)", schema: schema.name)
-            }
+            try self.checkpoint(of: projection, on: connection)
+        }
+    }
+
+    /// The stored checkpoint of `projection`, read on `connection` (in its
+    /// transaction, when one is open).
+    func checkpoint(of projection: String, on connection: PostgresConnection) throws(EventStoreError) -> ProjectionCheckpoint? {
+        let query = PostgresQuery.bound("SELECT version, position FROM \(schema.checkpoints) WHERE projection = $1", projection)
+        let rows = try self.rows(of: query, on: connection, doing: "reading the checkpoint of projection \(projection)")
+        guard let row = rows.first else { return nil }
+        do {
+            let (version, position) = try row.decode((Int64, Int64).self)
+            return ProjectionCheckpoint(version: Int(version), position: LogPosition(UInt64(position)))
+        } catch {
+            throw PostgresFailure.storeError(error, doing: "reading the checkpoint of projection \(projection)", schema: schema.name)
         }
     }
 
@@ -181,6 +187,11 @@ struct PostgresReadModelReader: ReadModelReader {
     let store: PostgresEventStore
     let connection: PostgresConnection
     let projection: String
+
+    /// The checkpoint, read in the reader's REPEATABLE READ transaction.
+    func checkpoint() throws(EventStoreError) -> ProjectionCheckpoint? {
+        try store.checkpoint(of: projection, on: connection)
+    }
 
     func value(forKey key: String) throws(EventStoreError) -> [UInt8]? {
         let query = PostgresQuery.bound(

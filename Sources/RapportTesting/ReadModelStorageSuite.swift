@@ -94,6 +94,30 @@ public struct ReadModelStorageSuite: Sendable {
             try c.expectEqual(try c.keys("p", ""), ["b", "c"], "keys after deleting a missing key")
         },
 
+        Check(name: "a reader sees the checkpoint of the state it reads, its own projection's") { c in
+            try await c.storage.commit([
+                ReadModelChanges(projection: "p", writes: ["a": [1]], checkpoint: ProjectionCheckpoint(version: 2, position: 10)),
+                ReadModelChanges(projection: "q", writes: ["a": [7]], checkpoint: ProjectionCheckpoint(version: 5, position: 3)),
+            ])
+            let (checkpoint, value) = try c.storage.read("p") { (reader) throws(EventStoreError) in (try reader.checkpoint(), try reader.value(forKey: "a")) }
+            try c.expectEqual(checkpoint, ProjectionCheckpoint(version: 2, position: 10), "the checkpoint a reader of p sees")
+            try c.expectEqual(value, [1], "the value that reader sees")
+            let other = try c.storage.read("q") { (reader) throws(EventStoreError) -> ProjectionCheckpoint? in try reader.checkpoint() }
+            try c.expectEqual(other, ProjectionCheckpoint(version: 5, position: 3), "the checkpoint a reader of q sees")
+            let none = try c.storage.read("never") { (reader) throws(EventStoreError) -> ProjectionCheckpoint? in try reader.checkpoint() }
+            try c.expect(none == nil, "the checkpoint a reader of a projection never committed sees")
+            // A rebuild's first commit: the reader sees its checkpoint with its keys, nothing of before.
+            try await c.storage.commit([ReadModelChanges(
+                projection: "p", resetFirst: true, writes: ["b": [2]], checkpoint: ProjectionCheckpoint(version: 3, position: 4))])
+            let (rebuilt, keys) = try c.storage.read("p") { (reader) throws(EventStoreError) in
+                var keys: [String] = []
+                try reader.forEach(keyPrefix: "") { key, _ in keys.append(key); return true }
+                return (try reader.checkpoint(), keys)
+            }
+            try c.expectEqual(rebuilt, ProjectionCheckpoint(version: 3, position: 4), "the checkpoint after a reset")
+            try c.expectEqual(keys, ["b"], "the keys after a reset")
+        },
+
         Check(name: "a commit whose checkpoint condition is not met writes nothing and says what is stored") { c in
             let first = ProjectionCheckpoint(version: 1, position: 10)
             try await c.storage.commit([ReadModelChanges(

@@ -47,6 +47,8 @@ private struct RecordingReader: ReadModelReader {
     let inner: any ReadModelReader
     let storage: ReadRecordingStorage
 
+    func checkpoint() throws(EventStoreError) -> ProjectionCheckpoint? { try inner.checkpoint() }
+
     func value(forKey key: String) throws(EventStoreError) -> [UInt8]? {
         storage.note(key)
         return try inner.value(forKey: key)

@@ -21,6 +21,18 @@ public struct ProjectionCheckpoint: Hashable, Sendable, Codable, CustomStringCon
 /// Readers see committed state only; keys are strings, values bytes (see
 /// `ReadModelContext` in RapportReplay for typed access).
 public protocol ReadModelReader {
+    /// The checkpoint of the projection this reader reads, in the same
+    /// committed state as its values: a query that checks how far the read
+    /// model has come and then reads it sees one state, even while a runner
+    /// commits or rebuilds it. nil when the projection has never committed.
+    ///
+    /// ```swift
+    /// let summary = try storage.read("deal-states") { (reader) throws(EventStoreError) -> [UInt8]? in
+    ///     guard let reached = try reader.checkpoint(), reached.position >= asked else { return nil }
+    ///     return try reader.value(forKey: "tally/\(pipeline)")   // read in the state the checkpoint describes
+    /// }
+    /// ```
+    func checkpoint() throws(EventStoreError) -> ProjectionCheckpoint?
     /// The value stored under `key`, or nil.
     func value(forKey key: String) throws(EventStoreError) -> [UInt8]?
     /// Calls `body` with every key starting with `prefix` and its value, in
@@ -224,10 +236,10 @@ public final class InMemoryReadModelStorage: ReadModelStorage {
     }
 
     public func read<R>(_ projection: String, _ body: (any ReadModelReader) throws(EventStoreError) -> R) throws(EventStoreError) -> R {
-        let (model, generation, keys) = state.withLock {
-            ($0.models[projection] ?? [:], $0.generations[projection] ?? 0, $0.sortedKeys[projection])
+        let (model, checkpoint, generation, keys) = state.withLock {
+            ($0.models[projection] ?? [:], $0.checkpoints[projection], $0.generations[projection] ?? 0, $0.sortedKeys[projection])
         }
-        let reader = DictionaryReader(model: model, keys: SortedKeys(keys) { sorted in
+        let reader = DictionaryReader(model: model, stored: checkpoint, keys: SortedKeys(keys) { sorted in
             self.state.withLock { if ($0.generations[projection] ?? 0) == generation { $0.sortedKeys[projection] = sorted } }
         })
         return try body(reader)
@@ -269,7 +281,10 @@ public final class InMemoryReadModelStorage: ReadModelStorage {
 
     private struct DictionaryReader: ReadModelReader {
         let model: [String: [UInt8]]
+        let stored: ProjectionCheckpoint?
         let keys: SortedKeys
+
+        func checkpoint() throws(EventStoreError) -> ProjectionCheckpoint? { stored }
 
         func value(forKey key: String) throws(EventStoreError) -> [UInt8]? { model[key] }
 

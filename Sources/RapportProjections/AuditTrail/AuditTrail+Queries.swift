@@ -95,17 +95,18 @@ extension AuditTrail {
             guard after.rawValue < UInt64.max else { return Page(items: [], continuation: nil) }
             low = max(low, after.rawValue + 1)
         }
-        let reached: LogPosition
-        do { reached = try storage.checkpoint(of: name)?.position ?? 0 } catch { throw .store(error) }
-        // A range the trail has not reached would be answered in part, with nothing to say so.
-        if let bound = query.positions?.upperBound, bound > reached {
-            throw .notCaughtUp(projection: name, reached: reached == 0 ? nil : reached, asked: bound)
-        }
-        let high = query.positions?.upperBound.rawValue ?? reached.rawValue
-        guard low <= high else { return Page(items: [], continuation: nil) }
         let selection = query.selection
         let base = selection.base
         return try storage.query(name) { (reader) throws(ProjectionQueryError) in
+            // The checkpoint of the state read below (a rebuild may have started since any earlier look).
+            let reached: LogPosition
+            do throws(EventStoreError) { reached = try reader.checkpoint()?.position ?? 0 } catch { throw .store(error) }
+            // A range the trail has not reached would be answered in part, with nothing to say so.
+            if let bound = query.positions?.upperBound, bound > reached {
+                throw .notCaughtUp(projection: name, reached: reached == 0 ? nil : reached, asked: bound)
+            }
+            let high = query.positions?.upperBound.rawValue ?? reached.rawValue
+            guard low <= high else { return Page(items: [], continuation: nil) }
             var items: [AuditEntry] = []
             var more = false
             switch selection {

@@ -30,8 +30,8 @@ extension DealStates {
     /// - Throws: ``ProjectionQueryError/notCaughtUp(projection:reached:asked:)``
     ///   when the read model has not reached `position`.
     public func state(of deal: DealID, asOf position: LogPosition, in storage: any ReadModelStorage) throws(ProjectionQueryError) -> DealState? {
-        try requireReached(position, in: storage)
         return try storage.query(name) { (reader) throws(ProjectionQueryError) in
+            try requireReached(position, in: reader)
             guard var state = try reader.first(DealState.self, under: "deal-at/\(deal)/", from: Self.dealKey(deal.description, at: position))
             else { return nil }
             let pipeline = try reader.first(
@@ -63,9 +63,9 @@ extension DealStates {
         of pipeline: PipelineID, asOf position: LogPosition, in storage: any ReadModelStorage, now: Date, staleAfterDays: Int = 30
     ) throws(ProjectionQueryError) -> PipelineSummary? {
         try requireDays(staleAfterDays, argument: "staleAfterDays")
-        try requireReached(position, in: storage)
         let id = pipeline.description
         return try storage.query(name) { (reader) throws(ProjectionQueryError) -> PipelineSummary? in
+            try requireReached(position, in: reader)
             guard let info = try reader.first(PipelineInfo.self, under: "pipeline-at/\(id)/", from: Self.pipelineKey(id, at: position))
             else { return nil }
             let versions = "tally-at/\(id)/"
@@ -120,17 +120,25 @@ extension DealStates {
         }
     }
 
-    /// Whether the stored read model (this version) has reached `position`.
+    /// Whether the stored read model (this version) has reached `position`:
+    /// a hint only, the state can change before the next read (a query checks
+    /// again in its own read, ``requireReached(_:in:)``).
     func hasReached(_ position: LogPosition, in storage: any ReadModelStorage) throws(ProjectionQueryError) -> Bool {
         let checkpoint: ProjectionCheckpoint?
         do { checkpoint = try storage.checkpoint(of: name) } catch { throw .store(error) }
         return checkpoint.map { $0.version == version && $0.position >= position } ?? false
     }
 
-    private func requireReached(_ position: LogPosition, in storage: any ReadModelStorage) throws(ProjectionQueryError) {
-        guard try !hasReached(position, in: storage) else { return }
-        let checkpoint = try? storage.checkpoint(of: name)
-        throw .notCaughtUp(projection: name, reached: checkpoint.flatMap { $0.version == version ? $0.position : nil }, asked: position)
+    /// Throws ``ProjectionQueryError/notCaughtUp(projection:reached:asked:)``
+    /// unless this version of the read model, in the state `reader` reads,
+    /// has reached `position`; so the values read next are of a read model
+    /// that has (a rebuild started since the caller looked is caught here).
+    private func requireReached(_ position: LogPosition, in reader: any ReadModelReader) throws(ProjectionQueryError) {
+        let checkpoint: ProjectionCheckpoint?
+        do { checkpoint = try reader.checkpoint() } catch { throw .store(error) }
+        guard let checkpoint, checkpoint.version == version, checkpoint.position >= position else {
+            throw .notCaughtUp(projection: name, reached: checkpoint.flatMap { $0.version == version ? $0.position : nil }, asked: position)
+        }
     }
 
     /// Every pipeline the read model knows, with its current name, ordered by name (then id).

@@ -52,7 +52,11 @@ extension DealStates {
     /// ```
     public func state(of deal: DealID, asOf position: LogPosition, from log: any EventLogReader) async throws -> DealState? {
         if let storage = try await storedModel(reaching: position, in: log) {
-            return try state(of: deal, asOf: position, in: storage)
+            do {
+                return try state(of: deal, asOf: position, in: storage)
+            } catch ProjectionQueryError.notCaughtUp {
+                // Rebuilt since it was checked: answered from the log below.
+            }
         }
         if let streams = log as? any EventStreamReader {
             return try await state(of: deal, asOf: position, fromStreamsIn: streams)
@@ -78,7 +82,11 @@ extension DealStates {
     ) async throws -> PipelineSummary? {
         try requireDays(staleAfterDays, argument: "staleAfterDays")
         if let storage = try await storedModel(reaching: position, in: log) {
-            return try summary(of: pipeline, asOf: position, in: storage, now: now, staleAfterDays: staleAfterDays)
+            do {
+                return try summary(of: pipeline, asOf: position, in: storage, now: now, staleAfterDays: staleAfterDays)
+            } catch ProjectionQueryError.notCaughtUp {
+                // Rebuilt since it was checked: built from the log below.
+            }
         }
         return try summary(of: pipeline, in: try await readModel(asOf: position, from: log), now: now, staleAfterDays: staleAfterDays)
     }

@@ -1,0 +1,82 @@
+import Foundation
+import RapportCore
+import RapportEventLog
+import RapportProjections
+import RapportReplay
+import Testing
+
+/// A query that looked at a read model's checkpoint, and then read the read
+/// model after a runner had started rebuilding it: `checkpoint(of:)` answers
+/// from the state looked at, reads meet the rebuilt one. The log is the
+/// store's, so the as-of queries that take a log can use both.
+private final class LookedBeforeTheRebuild: ReadModelStorage, EventLogReader {
+    let log: any EventLogReader
+    let looked: any ReadModelStorage
+    let rebuilt: any ReadModelStorage
+
+    init(log: any EventLogReader, looked: any ReadModelStorage, rebuilt: any ReadModelStorage) {
+        self.log = log
+        self.looked = looked
+        self.rebuilt = rebuilt
+    }
+
+    func checkpoint(of projection: String) throws(EventStoreError) -> ProjectionCheckpoint? { try looked.checkpoint(of: projection) }
+
+    func read<R>(_ projection: String, _ body: (any ReadModelReader) throws(EventStoreError) -> R) throws(EventStoreError) -> R {
+        try rebuilt.read(projection, body)
+    }
+
+    func commit(_ changes: [ReadModelChanges]) async throws(EventStoreError) { try await rebuilt.commit(changes) }
+
+    func readLog(from position: LogPosition, filter: LogFilter, limit: Int) async throws(EventStoreError) -> [RecordedEvent] {
+        try await log.readLog(from: position, filter: filter, limit: limit)
+    }
+
+    func headPosition() async throws(EventStoreError) -> LogPosition { try await log.headPosition() }
+
+    func event(id: EventID) async throws(EventStoreError) -> RecordedEvent? { try await log.event(id: id) }
+
+    func position(asOf date: Date) async throws(EventStoreError) -> LogPosition { try await log.position(asOf: date) }
+}
+
+struct RebuildDuringQueryTests {
+    let states = DealStates()
+    let audit = AuditTrail()
+
+    /// Whether `error` is notCaughtUp for `projection`, reached `reached`, asked `asked`.
+    func isBehind(_ error: any Error, _ projection: String, reached: LogPosition, asked: LogPosition) -> Bool {
+        guard case ProjectionQueryError.notCaughtUp(let name, let at, let position) = error else { return false }
+        return name == projection && at == reached && position == asked
+    }
+
+    @Test func aQueryThatMeetsARebuildSaysTheReadModelIsBehindInsteadOfAnsweringFromPart() async throws {
+        let s = DealScenario()
+        let w = try World()
+        try await s.run(w)
+        let head = try await w.head()
+        // A rebuild whose first batch (the pipeline's definition) has committed: a reset, then one event.
+        let rebuilding = InMemoryReadModelStorage()
+        let runner = try ProjectionRunner(log: w.store, storage: rebuilding, projections: World.projections, registry: .crm)
+        #expect(try await runner.catchUp(upTo: 1) == 1)
+        let storage = LookedBeforeTheRebuild(log: w.store, looked: w.live, rebuilt: rebuilding)
+        #expect(try storage.checkpoint(of: states.name)?.position == head, "the query looked at a read model that had reached the head")
+
+        // Each answer would come from the one event the rebuild has: no deal, no pipeline, one audit entry.
+        #expect { try states.state(of: s.d1, asOf: head, in: storage) } throws: { isBehind($0, states.name, reached: 1, asked: head) }
+        #expect { try states.summary(of: s.sales, asOf: head, in: storage, now: day(40)) } throws: {
+            isBehind($0, states.name, reached: 1, asked: head)
+        }
+        #expect { try audit.entries(AuditQuery(.all, positions: 1...head), in: storage) } throws: {
+            isBehind($0, audit.name, reached: 1, asked: head)
+        }
+        // Without a range, the trail answers up to the checkpoint of the state it read.
+        #expect(try audit.entries(.all, in: storage).items.map(\.position) == [1])
+
+        // The queries that take a log answer from the log instead.
+        for deal in [s.d1, s.d3, s.d5] {
+            #expect(try await states.state(of: deal, asOf: head, from: storage) == states.state(of: deal, in: w.live))
+        }
+        #expect(try await states.summary(of: s.sales, asOf: head, from: storage, now: day(40))
+                == states.summary(of: s.sales, in: w.live, now: day(40)))
+    }
+}
