@@ -3,6 +3,14 @@ import RapportEventLog
 
 let tester = Principal(id: "user:conformance", role: .admin)
 
+/// What `chain` says of `record` (nil: it continues the log), and the record's chain hash.
+func follow(_ record: StoredRecord, in chain: inout LogChain) throws -> (problem: String?, chainHash: [UInt8]) {
+    try record.bytes.withUnsafeBytes { bytes in
+        let view = try RecordView(validating: bytes, at: record.position)
+        return (chain.follow(view), Array(view.chainHashBytes))
+    }
+}
+
 func makeEvent(
     _ type: String = "TestEvent", tags: [Tag] = [], payload: String = "{}", id: EventID = EventID(),
     channel: Channel = .api, actor: Principal = tester
@@ -403,6 +411,16 @@ extension ConformanceSuite {
             try c.expectEqual(Set(all.map(\.chainHash)).count, all.count, "distinct chain hashes")
             let again = try await c.store.readLog(from: 1, filter: .all, limit: 100)
             try c.expectEqual(again.map(\.chainHash), all.map(\.chainHash), "stable chain hashes")
+            // A store that hands out its records: each hash is the record's and its predecessor's.
+            guard let records = c.store as? any StoredRecordLog else { return }
+            let stored = try await records.storedRecords(from: 1, limit: 100)
+            try c.expectEqual(stored.map(\.position), all.map(\.position), "positions of the stored records")
+            var chain = LogChain()
+            for (record, event) in zip(stored, all) {
+                let (problem, hash) = try follow(record, in: &chain)
+                try c.expect(problem == nil, "the stored record at \(record.position) continues the log: \(problem ?? "")")
+                try c.expectEqual(event.chainHash, hash, "the chain hash read at \(record.position) is the stored record's")
+            }
         },
 
         Check(name: "unknown event types stay readable") { c in
@@ -431,6 +449,32 @@ extension ConformanceSuite {
             }
             try await c.expectError("an empty actor", { if case .invalidEvent = $0 { true } else { false } }) { () async throws(EventStoreError) in
                 try await c.store.append([NewEvent(type: "T", metadata: EventMetadata(actor: Principal(id: "", role: .admin), channel: .ui), payload: Data())], to: s)
+            }
+            // Texts of the header: control characters, over-long, empty; each refused alone.
+            let badTexts: [(String, NewEvent)] = [
+                ("a type name with a control character", makeEvent("Deal\u{7}Won")),
+                ("a type name over the limit", makeEvent(String(repeating: "T", count: 256))),
+                ("an empty role", makeEvent(actor: Principal(id: "user:x", role: Principal.Role(rawValue: "")))),
+                ("an empty channel", makeEvent(channel: Channel(rawValue: ""))),
+                ("an actor id with a line break", makeEvent(actor: Principal(id: "user:\nx", role: .admin))),
+            ]
+            for (what, event) in badTexts {
+                try await c.expectError(what, { if case .invalidEvent = $0 { true } else { false } }) { () async throws(EventStoreError) in
+                    try await c.store.append([makeEvent(), event], to: s)
+                }
+            }
+            var early = makeEvent()
+            early.occurredAt = Date(timeIntervalSince1970: -1e15)
+            try await c.expectError("an occurred-at date out of range", { if case .invalidEvent = $0 { true } else { false } }) { () async throws(EventStoreError) in
+                try await c.store.append([early], to: s)
+            }
+            let nilUUID = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+            for (what, metadata) in [("correlation", EventMetadata(actor: tester, channel: .api, correlationID: nilUUID)),
+                                     ("causation", EventMetadata(actor: tester, channel: .api, causationID: nilUUID))] {
+                // Stored, it would read back as no id at all.
+                try await c.expectError("the nil UUID as a \(what) id", { if case .invalidEvent = $0 { true } else { false } }) { () async throws(EventStoreError) in
+                    try await c.store.append([NewEvent(type: "T", metadata: metadata, payload: Data())], to: s)
+                }
             }
             try await c.expectError("a request without events", { if case .invalidEvent = $0 { true } else { false } }) { () async throws(EventStoreError) in
                 try await c.store.append([], to: s)
@@ -480,7 +524,13 @@ extension ConformanceSuite {
                 for _ in 0..<8 {
                     group.addTask {
                         var mine: [(EventID, LogPosition)] = []
+                        var attempts = 0
                         while mine.count < perTask {
+                            // Each conflict means another task's append won: far fewer than this in a sound store.
+                            attempts += 1
+                            guard attempts <= 10_000 else {
+                                throw c.fail("a task got \(mine.count) of \(perTask) appends through in 10,000 attempts with the version streamVersion(of:) read")
+                            }
                             let version = try await store.streamVersion(of: s)
                             let event = makeEvent()
                             do {

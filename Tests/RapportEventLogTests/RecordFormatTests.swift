@@ -82,6 +82,22 @@ struct RecordFormatTests {
         }
     }
 
+    /// The reserved bytes are outside the chain hash: changed, with the checksum
+    /// made to match, they would pass every other check.
+    @Test func reservedBytesThatAreNotZeroAreCorruptEvenWithAMatchingChecksum() {
+        for index in 0..<4 {
+            var bytes = encode()
+            bytes[RecordFormat.Offset.reserved + index] = 0x5A
+            let crc = bytes.withUnsafeBytes { RecordFormat.checksum(of: $0) }
+            withUnsafeBytes(of: crc.littleEndian) { for (at, byte) in $0.enumerated() { bytes[RecordFormat.Offset.checksum + at] = byte } }
+            _ = bytes.withUnsafeBytes { raw in
+                #expect(throws: EventStoreError.corruptedRecord(position: 7, reason: "the reserved header bytes are not zero"), "byte \(index)") {
+                    _ = try RecordView(validating: raw, at: 7)
+                }
+            }
+        }
+    }
+
     @Test func aRecordAtTheWrongPositionIsCorrupt() {
         let bytes = encode(position: 8)
         _ = bytes.withUnsafeBytes { raw in

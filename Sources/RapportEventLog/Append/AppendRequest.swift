@@ -67,7 +67,9 @@ public struct AppendRequest: Sendable, Hashable {
 public struct AppendResult: Sendable, Hashable {
     /// The positions of the request's events, first to last. They are contiguous.
     public var positions: ClosedRange<LogPosition>
-    /// Each stream's version after the append.
+    /// Each stream's version after the append. When the events were already
+    /// stored (``wasAlreadyStored``), only the streams that received events are
+    /// listed: a part without events (a version check only) is left out.
     public var streamVersions: [StreamID: UInt64]
     /// True when every event's id was already stored by an earlier append of
     /// the same events: nothing was written and ``positions`` are the stored ones.

@@ -15,7 +15,9 @@ public enum ExpectedVersion: Hashable, Sendable, CustomStringConvertible {
     /// The stream must have at least one event.
     case streamExists
     /// The stream's last event must have exactly this version (1 for a stream of one event).
-    /// `.exactly(0)` means the same as ``noStream``.
+    /// `.exactly(0)` means the same as ``noStream``. `.exactly(UInt64.max)`,
+    /// a version no stream can reach, is refused as
+    /// ``EventStoreError/invalidEvent(_:)`` before anything is read.
     case exactly(UInt64)
 
     /// Whether a stream whose current version is `actual` (0 when it has no events) satisfies this.

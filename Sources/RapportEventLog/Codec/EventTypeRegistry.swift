@@ -84,6 +84,13 @@ public struct EventTypeRegistry: Sendable {
                         reason: "schema version \(version) has no upcaster to version \(target)")
                 }
                 event = try next(try codec.encode(event), codec)
+                // The current type registered again at a newer version, with no upcaster
+                // from its old one, decodes to itself: without this, the loop never ends.
+                guard Swift.type(of: event).schemaVersion > version else {
+                    throw EventStoreError.undecodablePayload(
+                        position: record.position, type: record.type,
+                        reason: "schema version \(version) has no upcaster to version \(target)")
+                }
             }
             return event
         } catch let error as EventStoreError {

@@ -45,6 +45,8 @@ public struct RecordView {
         guard version == RecordFormat.formatVersion else { throw corrupted("unknown record format version \(version)") }
         let flags = base.load(fromByteOffset: RecordFormat.Offset.flags, as: UInt8.self)
         guard flags & ~RecordFormat.knownFlags == 0 else { throw corrupted("unsupported flags 0x\(String(flags, radix: 16))") }
+        // Reserved bytes are outside the chain hash: anything but zero there is a change nothing else would show.
+        guard u32(RecordFormat.Offset.reserved) == 0 else { throw corrupted("the reserved header bytes are not zero") }
         guard u16(RecordFormat.Offset.headerLength) == RecordFormat.headerSize,
               u32(RecordFormat.Offset.recordLength) == count
         else { throw corrupted("the header's lengths do not match the record") }

@@ -13,7 +13,7 @@ import Synchronization
 /// ```
 ///
 /// - Complexity: appends are O(events + tags); stream reads O(result); log
-///   reads with a tag filter O(matching events), otherwise O(events scanned).
+///   reads O(events scanned from the start position), with a filter or without.
 public final class InMemoryEventStore: EventStore {
     struct State {
         var records: [[UInt8]] = []

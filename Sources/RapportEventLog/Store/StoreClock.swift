@@ -33,7 +33,9 @@ public struct StoreClock: Sendable {
     public func now() -> Date { read() }
 
     /// The current time in whole microseconds since 1970, as records store it.
-    /// Dates a record cannot represent are clamped to the representable range.
+    /// A date a record cannot represent is replaced: one before 1970 by 1970,
+    /// a later one (or not a number) by the machine's clock. The stores never
+    /// record a time earlier than their last record's, whatever the clock says.
     package func nowMicros() -> Int64 {
         let date = read()
         guard RecordFormat.isRepresentable(date) else { return date.timeIntervalSince1970 < 0 ? 0 : RecordFormat.nowMicros() }

@@ -171,12 +171,15 @@ public enum LogCopy {
 }
 
 /// Follows a log record by record from position 1 and checks that each record
-/// continues it: the next position, the hash chain, the stream version and
-/// links and the tag links the heads so far give. The verification walks and
-/// the imports of every backend share it, so they check the same things.
+/// continues it: the next position, the hash chain, a recorded-at time no
+/// earlier than the one before (what `position(asOf:)` relies on), the stream
+/// version and links and the tag links the heads so far give. The
+/// verification walks and the imports of every backend share it, so they
+/// check the same things.
 package struct LogChain {
     package private(set) var lastPosition: UInt64 = 0
     package private(set) var lastChainHash = RecordFormat.genesisChainHash
+    package private(set) var lastRecordedAt = Int64.min
     /// The head of every stream and tag met so far.
     package private(set) var streams: [String: Head] = [:]
     package private(set) var tags: [String: Head] = [:]
@@ -192,6 +195,10 @@ package struct LogChain {
         guard position == lastPosition + 1 else { return "expected position \(lastPosition + 1): the log has a gap" }
         let matches = lastChainHash.withUnsafeBytes { view.chainHashMatches(previous: $0) }
         guard matches else { return "the chain hash does not match the record and its predecessor" }
+        let recordedAt = view.recordedAtMicroseconds
+        guard recordedAt >= lastRecordedAt else {
+            return "recorded at \(recordedAt) µs since 1970, before the record before it (\(lastRecordedAt) µs): recorded-at times never decrease"
+        }
         let streamName = String(decoding: view.streamIDBytes, as: UTF8.self)
         var streamHead = streams[streamName] ?? Head()
         let links = streamHead.append(position: position)
@@ -217,6 +224,7 @@ package struct LogChain {
         for (name, head) in changedTags { tags[name] = head }
         lastPosition = position
         lastChainHash = Array(view.chainHashBytes)
+        lastRecordedAt = recordedAt
         return nil
     }
 }
