@@ -109,6 +109,13 @@ final class GroupCommitWriter: @unchecked Sendable {
         return queue.count
     }
 
+    /// How many jobs (read-model commits and the like) are queued (for tests).
+    var queuedJobs: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return jobs.count
+    }
+
     /// Refuses new appends, lets queued ones commit, and waits for the thread to end.
     /// Any number of callers may wait at once; each returns when the thread
     /// ends, and a call after it ended returns at once.
@@ -128,10 +135,14 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     private func run() {
+        // Jobs and append groups take turns while both wait: read-model commits
+        // arriving back to back (several projection runners) never hold appends off.
+        var jobRanLast = false
         while true {
             condition.lock()
             while queue.isEmpty && jobs.isEmpty && !stopping { condition.wait() }
-            if !jobs.isEmpty {
+            if !jobs.isEmpty && (queue.isEmpty || !jobRanLast) {
+                jobRanLast = true
                 let pending = jobs.removeFirst()
                 condition.unlock()
                 let result = run(pending.job)
@@ -147,6 +158,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                 for waiter in waiters { waiter.resume() }
                 return
             }
+            jobRanLast = false
             gatherFollowers()
             var taken = 0
             var events = 0

@@ -30,8 +30,12 @@ struct LMDBError: Error, CustomStringConvertible {
             return .incompatibleStore("\(operation): \(String(cString: mdb_strerror(code)))")
         case MDB_CORRUPTED, MDB_PAGE_NOTFOUND:
             return .storage("\(description) (the LMDB file structure is damaged)")
+        case MDB_PANIC:
+            return .storage(
+                "\(description): an earlier write of LMDB's own pages failed (an I/O error), and LMDB refuses every transaction of this process since; close the store and open it again")
         case MDB_READERS_FULL:
-            return .storage("\(description); raise Configuration.maximumReaders")
+            return .storage(
+                "\(description); raise Configuration.maximumReaders (the process that creates the store's lock file sets the table's size: close every process using the store for a new size to take effect)")
         default:
             return .storage(description)
         }

@@ -111,7 +111,9 @@ public final class LMDBEventStore: EventStore {
             if maximumMapSize < initialMapSize {
                 return "maximumMapSize (\(maximumMapSize)) is below initialMapSize (\(initialMapSize))"
             }
-            if maximumReaders < 1 { return "maximumReaders is \(maximumReaders); it must be at least 1" }
+            if maximumReaders < 1 || maximumReaders > Int(UInt32.max) {
+                return "maximumReaders is \(maximumReaders); it must be from 1 to \(UInt32.max)"
+            }
             if maximumEventsPerCommit < 1 { return "maximumEventsPerCommit is \(maximumEventsPerCommit); it must be at least 1" }
             if maximumIndexLag < 0 { return "maximumIndexLag is \(maximumIndexLag); it must be 0 or more" }
             if maximumGroupCommitWait < .zero || maximumGroupCommitWait > .seconds(1) {

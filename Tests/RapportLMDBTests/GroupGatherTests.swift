@@ -57,6 +57,36 @@ struct GroupGatherTests {
         await store.close()
     }
 
+    /// Read-model commits queued back to back do not hold an append off: after
+    /// a job, a waiting append group goes before the next job.
+    @Test func queuedJobsAndAppendsTakeTurns() async throws {
+        let path = temporaryStorePath("turns")
+        defer { removeStore(path) }
+        let store = try LMDBEventStore(path: path)
+        final class Observed: Sendable {
+            let started = Mutex(false)
+            /// What each later job sees queued when it runs.
+            let seen = Mutex<[Int]>([])
+        }
+        let observed = Observed()
+        let gate = DispatchSemaphore(value: 0)
+        // The writer busy with a job while the others queue behind it.
+        let blocking = Task { try await store.writerSubmit { _ in observed.started.withLock { $0 = true }; gate.wait() } }
+        while !observed.started.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(1)) }
+        var jobs: [Task<Void, any Error>] = []
+        for _ in 0..<3 {
+            jobs.append(Task { try await store.writerSubmit { _ in observed.seen.withLock { $0.append(store.writer.queuedAppends) } } })
+        }
+        let append = Task { try await store.append([testEvent()], to: try StreamID("turns-1")) }
+        while store.writer.queuedJobs < 3 || store.writer.queuedAppends < 1 { try await Task.sleep(for: .milliseconds(1)) }
+        gate.signal()
+        try await blocking.value
+        for job in jobs { try await job.value }
+        #expect(try await append.value.positions == 1...1)
+        #expect(observed.seen.withLock { $0 } == [0, 0, 0], "the append waited behind later jobs")
+        await store.close()
+    }
+
     @Test func closeDuringAGatherCommitsWhatWasQueuedAndReturns() async throws {
         let path = temporaryStorePath("gather-close")
         defer { removeStore(path) }

@@ -90,11 +90,27 @@ struct LMDBStoreTests {
         await store.close()
     }
 
+    /// LMDB's fatal state (an earlier failed write of its meta page) and a full
+    /// reader table are reported with what to do, not only LMDB's words.
+    @Test func lmdbFailuresThatNeedTheUserSayWhatToDo() {
+        guard case .storage(let panic) = LMDBError(code: MDB_PANIC, operation: "beginning a read transaction").storeError else {
+            Issue.record("MDB_PANIC is not a storage error")
+            return
+        }
+        #expect(panic.hasPrefix("beginning a read transaction: ") && panic.hasSuffix("close the store and open it again"))
+        guard case .storage(let full) = LMDBError(code: MDB_READERS_FULL, operation: "beginning a read transaction").storeError else {
+            Issue.record("MDB_READERS_FULL is not a storage error")
+            return
+        }
+        #expect(full.contains("raise Configuration.maximumReaders") && full.contains("close every process using the store"))
+    }
+
     @Test func anUnusableConfigurationIsRefusedAndCreatesNothing() throws {
         let cases: [(String, (inout LMDBEventStore.Configuration) -> Void)] = [
             ("initialMapSize is 0; it must be at least 1 byte", { $0.initialMapSize = 0; $0.maximumMapSize = -1 }),
             ("maximumMapSize (1024) is below initialMapSize (1073741824)", { $0.maximumMapSize = 1_024 }),
-            ("maximumReaders is 0; it must be at least 1", { $0.maximumReaders = 0 }),
+            ("maximumReaders is 0; it must be from 1 to 4294967295", { $0.maximumReaders = 0 }),
+            ("maximumReaders is 9223372036854775807; it must be from 1 to 4294967295", { $0.maximumReaders = .max }),
             ("maximumEventsPerCommit is -5; it must be at least 1", { $0.maximumEventsPerCommit = -5 }),
             ("maximumIndexLag is -1; it must be 0 or more", { $0.maximumIndexLag = -1 }),
             ("maximumGroupCommitWait is -0.001 seconds; it must be between 0 and 1 second", { $0.maximumGroupCommitWait = .milliseconds(-1) }),
