@@ -235,7 +235,11 @@ private struct PostgresLogWalk {
         let query = PostgresQuery(unsafeSQL: "SELECT tag, count(*), sum(position)::bigint, min(position), max(position) FROM \(schema.eventTags) GROUP BY tag")
         for try await (tag, count, sum, low, high) in try await connection.run(query, logger: logger).decode((String, Int64, Int64, Int64, Int64).self) {
             tags += 1
-            let stored = TagTally(count: UInt64(count), sum: UInt64(sum), low: UInt64(low), high: UInt64(high))
+            // Positions start at 1: a row below it (written by hand, say) is a problem to report, not to trap on.
+            guard low >= 1, high >= 1, count >= 1 else {
+                return VerificationProblem(position: nil, message: "the tag index rows of tag \(tag) hold position \(min(low, high)), which no record has")
+            }
+            let stored = TagTally(count: UInt64(count), sum: UInt64(bitPattern: sum), low: UInt64(low), high: UInt64(high))
             if tagTallies[tag] != stored {
                 return VerificationProblem(position: nil, message: "the tag index rows of tag \(tag) do not match the records carrying it")
             }

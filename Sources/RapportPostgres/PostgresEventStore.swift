@@ -49,7 +49,8 @@ public final class PostgresEventStore: EventStore {
         /// The PostgreSQL schema holding the tables (`public` by default). One schema
         /// holds one log; use several schemas for several logs in one database.
         public var schema: String = "public"
-        /// Size limits on appended events.
+        /// Size limits on appended events. A record size limit above
+        /// ``PostgresEventStore/maximumRecordSize`` is held to it.
         public var limits = EventLimits()
         /// The most events the writer puts in one transaction when grouping appends.
         /// A single larger request still commits, alone.
@@ -65,7 +66,9 @@ public final class PostgresEventStore: EventStore {
         public var pollInterval: Duration = .seconds(2)
         /// How long an append transaction may sit idle holding the log lock before
         /// PostgreSQL ends its session (`idle_in_transaction_session_timeout`), so a
-        /// stalled process cannot block every writer.
+        /// stalled process cannot block every writer. From 1 millisecond to
+        /// ``PostgresEventStore/maximumLockIdleTimeout`` (PostgreSQL's limit);
+        /// the store refuses other values when it is created.
         public var lockIdleTimeout: Duration = .seconds(30)
 
         /// The defaults, on schema `public`.
@@ -77,8 +80,18 @@ public final class PostgresEventStore: EventStore {
         }
     }
 
+    /// The largest record the store appends, in bytes: PostgreSQL refuses a
+    /// value or a message of 1 GB or more, so larger limits are held to this.
+    public static let maximumRecordSize = 512 << 20
+
+    /// The longest ``Configuration/lockIdleTimeout``: PostgreSQL's settings of
+    /// milliseconds are 32-bit (about 24.8 days).
+    public static let maximumLockIdleTimeout = Duration.milliseconds(Int32.max)
+
     /// How the store was configured.
     public let configuration: Configuration
+    /// The limits appends are checked against: the configured ones, the record size held to ``maximumRecordSize``.
+    let limits: EventLimits
     let client: PostgresClient
     let schema: Schema
     let logger: Logger
@@ -102,10 +115,18 @@ public final class PostgresEventStore: EventStore {
     ///   - client: A client the application runs (`await client.run()` in a task) and closes.
     ///   - logger: Where the store reports failed transactions and lost notifications.
     /// - Throws: ``EventStoreError/storage(_:)`` when the schema name is not a
-    ///   plain lower-case identifier.
+    ///   plain lower-case identifier, or `lockIdleTimeout` is under 1
+    ///   millisecond or over ``maximumLockIdleTimeout``.
     public init(client: PostgresClient, configuration: Configuration = Configuration(), logger: Logger) throws(EventStoreError) {
+        guard configuration.lockIdleTimeout >= .milliseconds(1), configuration.lockIdleTimeout <= Self.maximumLockIdleTimeout else {
+            throw .storage(
+                "invalid PostgreSQL store configuration: lockIdleTimeout is \(configuration.lockIdleTimeout); give 1 millisecond to \(Int32.max) milliseconds (about 24.8 days)")
+        }
         self.client = client
         self.configuration = configuration
+        var limits = configuration.limits
+        limits.maximumRecordSize = min(limits.maximumRecordSize, Self.maximumRecordSize)
+        self.limits = limits
         self.schema = try Schema(name: configuration.schema)
         self.logger = logger
         self.reading = ReadingConnection(client: client, logger: logger)
@@ -228,7 +249,7 @@ public final class PostgresEventStore: EventStore {
     // MARK: EventStore
 
     public func append(_ request: AppendRequest) async throws(EventStoreError) -> AppendResult {
-        try request.validate(limits: configuration.limits)
+        try request.validate(limits: limits)
         try checkOpen()
         return try await writer.submit(request).get()
     }

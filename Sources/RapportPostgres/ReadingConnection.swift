@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOPosix
 import PostgresNIO
 import RapportEventLog
 
@@ -14,7 +15,8 @@ import RapportEventLog
 /// postgres-nio's future-based interface and waits for the answer on the
 /// calling thread. The answer is delivered by a NIO event-loop thread, never
 /// by Swift's cooperative pool, so waiting cannot starve the task that would
-/// answer it.
+/// answer it. A read on an event-loop thread itself is refused (NIO traps a
+/// wait there), as when NIO runs Swift's global executor.
 ///
 /// Reads are serialised: one at a time on the one connection. The holder is
 /// started by `prepareForReading()` (the projection runner calls it before it
@@ -164,10 +166,20 @@ final class ReadingConnection: @unchecked Sendable {
 
     /// Runs `body` with the held connection, alone.
     func withConnection<R>(_ body: (PostgresConnection) throws(EventStoreError) -> R) throws(EventStoreError) -> R {
+        try Self.refuseOnEventLoop()
         inUse.lock()
         defer { inUse.unlock() }
         let connection = try connected()
         return try body(connection)
+    }
+
+    /// Refuses a read on a NIO event-loop thread (an event-loop callback, or
+    /// a task when NIO runs Swift's global executor): waiting there for the
+    /// server's answer is what NIO traps on, as it could never come.
+    static func refuseOnEventLoop() throws(EventStoreError) {
+        guard let loop = MultiThreadedEventLoopGroup.currentEventLoop else { return }
+        throw .storage(
+            "read models on PostgreSQL are read synchronously, waiting for the server, and this thread runs NIO event loop \(loop), where nothing may wait (is NIO Swift's global executor?); read from a thread of your own, or a task on another executor")
     }
 
     /// The held connection. Never waits for one to be leased: that needs a

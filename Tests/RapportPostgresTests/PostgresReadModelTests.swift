@@ -1,4 +1,5 @@
 import Foundation
+import NIOPosix
 import PostgresNIO
 import RapportCore
 import RapportEventLog
@@ -29,6 +30,36 @@ struct PostgresReadModelTests {
     @Test(arguments: ReadModelStorageSuite.checkNames)
     func readModels(_ check: String) async throws {
         try await Self.suite.run(check)
+    }
+
+    @Test("a read on a NIO event-loop thread is refused with a storage error, not a trap")
+    func readOnAnEventLoopIsRefused() async throws {
+        let database = try TestDatabase.get()
+        let (store, schema) = try await database.freshStore("rmloop")
+        try await store.commit([ReadModelChanges(projection: "a", writes: ["k": [1]], checkpoint: ProjectionCheckpoint(version: 1, position: 1))])
+        try await store.prepareForReading()
+        // Where NIO runs Swift's global executor, every task runs here.
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let outcomes = try await loop.submit { () -> [String] in
+            var said: [String] = []
+            for read in [{ _ = try store.checkpoint(of: "a") }, { _ = try store.read("a") { (reader) throws(EventStoreError) in try reader.value(forKey: "k") } }] {
+                do {
+                    try read()
+                    said.append("answered")
+                } catch let error as EventStoreError {
+                    if case .storage(let message) = error { said.append(message) } else { said.append("\(error)") }
+                } catch {
+                    said.append("\(error)")
+                }
+            }
+            return said
+        }.get()
+        #expect(outcomes.count == 2 && outcomes.allSatisfy { $0.contains("runs NIO event loop") }, "\(outcomes)")
+        // Off the event loop the same reads answer, on the same connection.
+        #expect(try store.checkpoint(of: "a") == ProjectionCheckpoint(version: 1, position: 1))
+        #expect(try store.read("a") { (reader) throws(EventStoreError) in try reader.value(forKey: "k") } == [1])
+        await store.close()
+        await database.drop(schema)
     }
 
     @Test("a commit that fails part-way leaves no change of any projection in it")

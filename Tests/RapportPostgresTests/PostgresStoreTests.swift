@@ -64,6 +64,29 @@ struct PostgresStoreTests {
         await database.drop(schema)
     }
 
+    @Test("a lock idle timeout PostgreSQL cannot take is refused when the store is made; a record size limit past 512 MiB is held to it")
+    func configurationOutOfRange() async throws {
+        let database = try TestDatabase.get()
+        let schema = database.freshSchemaName("cfg")
+        // .zero, a sub-millisecond one, past 32-bit milliseconds, and "for ever" (whose milliseconds overflow Int64).
+        for timeout in [Duration.zero, .microseconds(999), .milliseconds(Int64(Int32.max) + 1), .seconds(Int64.max)] {
+            #expect("lockIdleTimeout \(timeout)") {
+                _ = try database.store(schema: schema) { $0.lockIdleTimeout = timeout }
+            } throws: { error in
+                guard case EventStoreError.storage(let message) = error else { return false }
+                return message.contains("lockIdleTimeout is \(timeout)")
+            }
+        }
+        for timeout in [Duration.milliseconds(1), PostgresEventStore.maximumLockIdleTimeout] {
+            #expect(try database.store(schema: schema) { $0.lockIdleTimeout = timeout }.configuration.lockIdleTimeout == timeout)
+        }
+        let held = try database.store(schema: schema) { $0.limits.maximumRecordSize = 2 << 30 }
+        #expect(held.limits.maximumRecordSize == PostgresEventStore.maximumRecordSize && held.configuration.limits.maximumRecordSize == 2 << 30)
+        let kept = try database.store(schema: schema) { $0.limits.maximumRecordSize = 1 << 20 }
+        #expect(kept.limits.maximumRecordSize == 1 << 20)
+        for store in [held, kept] { await store.close() }
+    }
+
     @Test("migrations are recorded, idempotent and keep the data")
     func migrationsAreIdempotent() async throws {
         let database = try TestDatabase.get()
