@@ -28,7 +28,9 @@ extension PostgresEventStore: StoredRecordLog {
     /// Imports in **one transaction** that holds the log lock from the first
     /// batch to the last: appends from every process wait until it ends, and
     /// a failure, a lost connection or an interrupted process leaves the log
-    /// as empty as it was. Memory grows with the number of streams and tags
+    /// as empty as it was. The one exception is a connection lost after the
+    /// `COMMIT` was sent and before it was answered: the import may have
+    /// taken effect, and the error says so (the head position tells which). Memory grows with the number of streams and tags
     /// (their heads are written at the end), not with the number of events.
     public func importStoredRecords(_ next: () async throws(EventStoreError) -> [StoredRecord]) async throws(EventStoreError) -> LogPosition {
         try checkOpen()
@@ -68,12 +70,27 @@ extension PostgresEventStore: StoredRecordLog {
                     await connection.rollBack(after: error, logger: logger)
                     throw error
                 }
-                try await connection.execute("COMMIT", logger: logger)
+                do {
+                    try await connection.execute(configuration.importCommit, logger: logger)
+                } catch let error as ClosedConnection where !error.sent {
+                    throw error  // never sent: the transaction ended with its connection
+                } catch {
+                    throw ImportOutcomeUnknown(underlying: error)
+                }
                 return head
             }
+        } catch let unknown as ImportOutcomeUnknown {
+            let cause = PostgresFailure.storeError(unknown.underlying, doing: "committing the import", schema: schema.name)
+            throw .storage(
+                "\(cause.description); the import may or may not have been committed: the log's head position says which (0: nothing was imported, and importing again is safe)")
         } catch {
             throw PostgresFailure.storeError(error, doing: "importing records", schema: schema.name)
         }
+    }
+
+    /// The COMMIT of an import was sent and not answered: it may have taken effect.
+    private struct ImportOutcomeUnknown: Error {
+        let underlying: any Error
     }
 
     /// Checks `record` as the next one of the log and adds its rows.

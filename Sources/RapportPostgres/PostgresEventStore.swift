@@ -59,6 +59,8 @@ public final class PostgresEventStore: EventStore {
         public var maximumBytesPerCommit: Int = 32 << 20
         /// The most record bytes in one INSERT statement (internal; tests lower it).
         var bytesPerStatement: Int = RowWriter.defaultBytesPerStatement
+        /// The statement that ends an import (internal; tests make it lose the connection).
+        var importCommit: PostgresQuery = "COMMIT"
         /// Whether subscriptions LISTEN for appends (one pooled connection per store
         /// while any subscription has started). Without it they only poll.
         public var listensForNotifications: Bool = true

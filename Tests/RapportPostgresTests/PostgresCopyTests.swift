@@ -1,7 +1,7 @@
 import Foundation
 import RapportEventLog
 import RapportLMDB
-import RapportPostgres
+@testable import RapportPostgres
 import RapportScenario
 import Testing
 
@@ -113,6 +113,32 @@ struct PostgresCopyTests {
         #expect(try await target.headPosition() == 0)
         await source.close()
         await target.close()
+        await database.drop(sourceSchema)
+        await database.drop(targetSchema)
+    }
+
+    @Test("an import whose COMMIT is sent and never answered says its outcome is unknown, and the head tells it")
+    func importCommitLost() async throws {
+        let database = try TestDatabase.get()
+        let (source, sourceSchema) = try await database.freshStore("lostsrc")
+        for round in 0..<4 { try await source.append([testEvent(), testEvent()], to: try StreamID("s-\(round % 2)")) }
+        let records = try await source.storedRecords(from: 1, limit: 100)
+        let (plain, targetSchema) = try await database.freshStore("lostdst")
+        // The connection ends where the COMMIT would be answered (here: before it commits).
+        let target = try database.store(schema: targetSchema) { $0.importCommit = "SELECT pg_terminate_backend(pg_backend_pid())" }
+        let once = Batches([records])
+        await #expect {
+            _ = try await target.importStoredRecords { () throws(EventStoreError) in once.next() }
+        } throws: { error in
+            guard case .storage(let message) = error as? EventStoreError else { return false }
+            return message.contains("the import may or may not have been committed")
+        }
+        #expect(try await plain.headPosition() == 0, "the terminated session's transaction was not committed")
+        // As the message says: nothing was imported, so importing again is safe.
+        let again = Batches([records])
+        #expect(try await plain.importStoredRecords { () throws(EventStoreError) in again.next() } == 8)
+        #expect(try await plain.verifyLog(progress: nil).isSound)
+        for store in [source, target, plain] { await store.close() }
         await database.drop(sourceSchema)
         await database.drop(targetSchema)
     }

@@ -165,7 +165,13 @@ public enum LogCopy {
                 }
             }
         } catch {
-            throw sourceFailure.map { LogCopyError.source($0) } ?? .target(error)
+            if let sourceFailure { throw .source(sourceFailure) }
+            // The import's refusal of a log that is not empty (its only invalidEvent): the
+            // target was empty when looked at above, and another writer appended since.
+            if case .invalidEvent = error, let head = try? await target.headPosition(), head > .start {
+                throw .targetNotEmpty(head: head)
+            }
+            throw .target(error)
         }
     }
 }
