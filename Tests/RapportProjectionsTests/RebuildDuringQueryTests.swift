@@ -6,15 +6,15 @@ import RapportReplay
 import Testing
 
 /// A query that looked at a read model's checkpoint, and then read the read
-/// model after a runner had started rebuilding it: `checkpoint(of:)` answers
-/// from the state looked at, reads meet the rebuilt one. The log is the
-/// store's, so the as-of queries that take a log can use both.
-private final class LookedBeforeTheRebuild: ReadModelStorage, EventLogReader {
+/// model after it had changed (a runner rebuilt it, or committed more):
+/// `checkpoint(of:)` answers from the state looked at, reads meet the other
+/// one. The log is the store's, so the as-of queries that take a log can use both.
+private final class ChangedAfterTheLook: ReadModelStorage, EventLogReader {
     let log: any EventLogReader
     let looked: any ReadModelStorage
     let rebuilt: any ReadModelStorage
 
-    init(log: any EventLogReader, looked: any ReadModelStorage, rebuilt: any ReadModelStorage) {
+    init(log: any EventLogReader, looked: any ReadModelStorage, then rebuilt: any ReadModelStorage) {
         self.log = log
         self.looked = looked
         self.rebuilt = rebuilt
@@ -58,7 +58,7 @@ struct RebuildDuringQueryTests {
         let rebuilding = InMemoryReadModelStorage()
         let runner = try ProjectionRunner(log: w.store, storage: rebuilding, projections: World.projections, registry: .crm)
         #expect(try await runner.catchUp(upTo: 1) == 1)
-        let storage = LookedBeforeTheRebuild(log: w.store, looked: w.live, rebuilt: rebuilding)
+        let storage = ChangedAfterTheLook(log: w.store, looked: w.live, then: rebuilding)
         #expect(try storage.checkpoint(of: states.name)?.position == head, "the query looked at a read model that had reached the head")
 
         // Each answer would come from the one event the rebuild has: no deal, no pipeline, one audit entry.
@@ -71,6 +71,12 @@ struct RebuildDuringQueryTests {
         }
         // Without a range, the trail answers up to the checkpoint of the state it read.
         #expect(try audit.entries(.all, in: storage).items.map(\.position) == [1])
+        // A later page of a query whose first page answered up to the head: behind it, not the end.
+        let first = try audit.entries(.all, in: w.live, page: PageRequest(limit: 2))
+        let next = try #require(first.continuation)
+        #expect { try audit.entries(.all, in: rebuilding, page: PageRequest(limit: 2, after: next)) } throws: {
+            isBehind($0, audit.name, reached: 1, asked: head)
+        }
 
         // The queries that take a log answer from the log instead.
         for deal in [s.d1, s.d3, s.d5] {
@@ -78,5 +84,32 @@ struct RebuildDuringQueryTests {
         }
         #expect(try await states.summary(of: s.sales, asOf: head, from: storage, now: day(40))
                 == states.summary(of: s.sales, in: w.live, now: day(40)))
+        // Appends after the first page do not lengthen the query: its pages answer up to where the first did.
+        try await w.run(.changeAmount(eur("1")), on: s.d5, context(anna, day: 41))
+        var all = first.items
+        var token: PageToken? = next
+        while let after = token {
+            let page = try audit.entries(.all, in: w.live, page: PageRequest(limit: 2, after: after))
+            all += page.items
+            token = page.continuation
+        }
+        #expect(all.map(\.position.rawValue) == Array(1...head.rawValue))
+        #expect(try audit.entries(.all, in: w.live, page: PageRequest(limit: 1_000)).items.last?.position == LogPosition(head.rawValue + 1))
+    }
+
+    /// Verification reads the checkpoint in the read that looks past it: a runner that commits
+    /// between a look at the checkpoint and that read is not an entry past the checkpoint.
+    @Test func verifyingATrailThatMovesOnMeanwhileFindsNothingWrong() async throws {
+        let s = DealScenario()
+        let w = try World()
+        try await s.run(w)
+        let behind = InMemoryReadModelStorage()
+        let runner = try ProjectionRunner(log: w.store, storage: behind, projections: [audit], registry: .crm)
+        #expect(try await runner.catchUp(upTo: 3) == 3)
+        // The checkpoint looked at is 3; the read meets the trail caught up to the head.
+        let storage = ChangedAfterTheLook(log: w.store, looked: behind, then: w.live)
+        let report = try await audit.verify(in: storage, against: w.store)
+        #expect(report.problem == nil, "\(report)")
+        #expect(report.checkpoint == (try await w.head()))
     }
 }

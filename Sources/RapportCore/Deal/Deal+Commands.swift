@@ -38,6 +38,10 @@ extension Deal {
 /// Stage-dependent commands take the deal's ``Pipeline`` (its current
 /// definition): load it in the same unit of work, or use the repository
 /// helpers such as ``Repository/moveDeal(_:toStage:context:)`` that do.
+/// Loaded there, the pipeline's version is checked in the same append, so a
+/// pipeline changed meanwhile fails the command with a concurrency conflict;
+/// a value loaded earlier and passed to ``Repository/execute(_:on:context:)``
+/// is used as it is, however old.
 ///
 /// **Won and lost stages.** ``moveToStage(_:in:)`` only moves between open
 /// stages; moving into a won or lost stage is refused with

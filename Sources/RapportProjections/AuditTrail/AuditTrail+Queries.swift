@@ -91,6 +91,8 @@ extension AuditTrail {
     ///   answer would look complete).
     public func entries(_ query: AuditQuery, in storage: any ReadModelStorage, page: PageRequest = PageRequest()) throws(ProjectionQueryError) -> Page<AuditEntry> {
         var low = query.positions?.lowerBound.rawValue ?? 1
+        // Pages after the first answer up to where the first did, though the trail moved on since.
+        let firstPageEnd = page.after?.end
         if let after = try PageToken.position(of: page.after) {
             guard after.rawValue < UInt64.max else { return Page(items: [], continuation: nil) }
             low = max(low, after.rawValue + 1)
@@ -101,11 +103,13 @@ extension AuditTrail {
             // The checkpoint of the state read below (a rebuild may have started since any earlier look).
             let reached: LogPosition
             do throws(EventStoreError) { reached = try reader.checkpoint()?.position ?? 0 } catch { throw .store(error) }
-            // A range the trail has not reached would be answered in part, with nothing to say so.
-            if let bound = query.positions?.upperBound, bound > reached {
+            // A range the trail has not reached would be answered in part, with nothing to say so;
+            // so would a later page of a trail rebuilt since the first page (it is behind that page).
+            if let bound = query.positions?.upperBound ?? firstPageEnd, bound > reached {
                 throw .notCaughtUp(projection: name, reached: reached == 0 ? nil : reached, asked: bound)
             }
-            let high = query.positions?.upperBound.rawValue ?? reached.rawValue
+            let end = query.positions?.upperBound ?? firstPageEnd ?? reached
+            let high = end.rawValue
             guard low <= high else { return Page(items: [], continuation: nil) }
             var items: [AuditEntry] = []
             var more = false
@@ -151,7 +155,7 @@ extension AuditTrail {
                     items.append(narrowed)
                 }
             }
-            return Page(items: items, continuation: more ? items.last.map { PageToken(after: $0.position) } : nil)
+            return Page(items: items, continuation: more ? items.last.map { PageToken(after: $0.position, through: end) } : nil)
         }
     }
 

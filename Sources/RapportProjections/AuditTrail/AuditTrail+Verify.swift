@@ -42,9 +42,22 @@ extension AuditTrail {
     public func verify(
         in storage: any ReadModelStorage, against log: any EventLogReader, progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
     ) async throws(ProjectionQueryError) -> AuditTrailReport {
-        let stored: ProjectionCheckpoint?
-        do { stored = try storage.checkpoint(of: name) } catch { throw .store(error) }
-        guard let stored else { return AuditTrailReport(checkpoint: .start, entriesChecked: 0, problem: nil) }
+        // The checkpoint and the entries past it, in one read: a runner committing
+        // in between would otherwise look like an entry past the checkpoint.
+        var found: ProjectionCheckpoint?
+        var stray: LogPosition?
+        do {
+            try storage.read(name) { (reader) throws(EventStoreError) in
+                found = try reader.checkpoint()
+                guard let found, found.version == version else { return }
+                // Nothing past the checkpoint: entries there would be answers the log does not back.
+                _ = try reader.forEach(base: "entry/", in: (found.position.rawValue + 1)...UInt64.max) { key, _ in
+                    stray = LogPosition(UInt64(key.dropFirst("entry/".count)) ?? 0)
+                    return false
+                }
+            }
+        } catch { throw .store(error) }
+        guard let stored = found else { return AuditTrailReport(checkpoint: .start, entriesChecked: 0, problem: nil) }
         var report = AuditTrailReport(checkpoint: stored.position, entriesChecked: 0, problem: nil)
         guard stored.version == version else {
             report.problem = .init(
@@ -53,17 +66,10 @@ extension AuditTrail {
             return report
         }
         let end = stored.position.rawValue
-        // Nothing past the checkpoint: entries there would be answers the log does not back.
-        do {
-            try storage.read(name) { (reader) throws(EventStoreError) in
-                _ = try reader.forEach(base: "entry/", in: (end + 1)...UInt64.max) { key, _ in
-                    let position = UInt64(key.dropFirst("entry/".count)) ?? 0
-                    report.problem = .init(position: LogPosition(position), message: "an entry past the audit trail's checkpoint (\(end))")
-                    return false
-                }
-            }
-        } catch { throw .store(error) }
-        if report.problem != nil { return report }
+        if let stray {
+            report.problem = .init(position: stray, message: "an entry past the audit trail's checkpoint (\(end))")
+            return report
+        }
         var next = LogPosition(1)
         while next.rawValue <= end {
             let page: [RecordedEvent]

@@ -2,7 +2,8 @@ public import Foundation
 public import RapportEventLog
 
 /// Where a paged query resumes: opaque, stable across runs and processes
-/// (it holds the log position of the last entry returned).
+/// (it holds the log position of the last entry returned and, for a query
+/// whose pages must all answer up to one position, that position).
 ///
 /// ```swift
 /// var page = try audit.entries(.actor("user:anna"), in: store, page: PageRequest(limit: 100))
@@ -16,12 +17,24 @@ public struct PageToken: Hashable, Sendable, Codable, RawRepresentable, CustomSt
     /// with ``ProjectionQueryError/invalidToken(_:)``.
     public init(rawValue: String) { self.rawValue = rawValue }
 
-    init(after position: LogPosition) { rawValue = "p\(position.rawValue)" }
+    init(after position: LogPosition, through end: LogPosition? = nil) {
+        rawValue = "p\(position.rawValue)" + (end.map { "-\($0.rawValue)" } ?? "")
+    }
 
     /// The position of the last entry returned, or nil for a malformed token.
-    var position: LogPosition? {
-        guard rawValue.hasPrefix("p"), let number = UInt64(rawValue.dropFirst()) else { return nil }
-        return LogPosition(number)
+    var position: LogPosition? { parts?.after }
+
+    /// The position every page of the query answers up to, when the token holds one.
+    var end: LogPosition? { parts?.through }
+
+    /// "p<after>" or "p<after>-<through>".
+    private var parts: (after: LogPosition, through: LogPosition?)? {
+        guard rawValue.hasPrefix("p") else { return nil }
+        let fields = rawValue.dropFirst().split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let after = UInt64(fields[0]) else { return nil }
+        guard fields.count == 2 else { return (LogPosition(after), nil) }
+        guard let through = UInt64(fields[1]) else { return nil }
+        return (LogPosition(after), LogPosition(through))
     }
 
     public var description: String { rawValue }
