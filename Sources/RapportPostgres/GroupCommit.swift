@@ -176,11 +176,12 @@ struct AppendTransaction: Sendable {
                 attempt += 1
                 continue
             case .beforeCommit(let error) where requests.count > 1 && (Self.isDamagedRecord(error)
-                || PostgresFailure.isServerAnswer(error) && !PostgresFailure.isConnectionLost(error)):
-                // The server refused the group (a name its encoding cannot hold, a full
-                // disk), or a request's retry met a damaged stored record: nothing of it
-                // is stored. Each request is tried alone, so that each caller gets the
-                // outcome of its own append.
+                || PostgresFailure.isCausedByContent(error) && !PostgresFailure.isConnectionLost(error)):
+                // The server refused the group for what it holds (a name its encoding cannot
+                // hold, a constraint, a full disk), or a request's retry met a damaged stored
+                // record: nothing of it is stored. Each request is tried alone, so that each
+                // caller gets the outcome of its own append. (A timeout would only repeat
+                // for each request, one after another: the group fails as a whole.)
                 logger.notice("a grouped append transaction failed; committing its requests one by one", metadata: [
                     "requests": "\(requests.count)", "error": "\(PostgresFailure.storeError(error, doing: "appending", schema: schema.name))",
                 ])

@@ -74,6 +74,8 @@ extension PostgresEventStore: StoredRecordLog {
                     try await connection.execute(configuration.importCommit, logger: logger)
                 } catch let error as ClosedConnection where !error.sent {
                     throw error  // never sent: the transaction ended with its connection
+                } catch where PostgresFailure.isServerAnswer(error) && !PostgresFailure.isConnectionLost(error) {
+                    throw error  // the server answered the COMMIT with an error: rolled back
                 } catch {
                     throw ImportOutcomeUnknown(underlying: error)
                 }

@@ -35,6 +35,16 @@ enum PostgresFailure {
         }
     }
 
+    /// Whether the server refused a statement for what it was asked to store:
+    /// a value it cannot hold (class 22), a constraint (23), a resource such as
+    /// the disk (53), a limit of its own (54). Another request alone may then
+    /// succeed. Not a timeout, a cancellation or a shutdown (classes 55, 57),
+    /// which would only repeat for each request.
+    static func isCausedByContent(_ error: any Error) -> Bool {
+        guard let state = sqlState(of: error) else { return false }
+        return ["22", "23", "53", "54"].contains(String(state.prefix(2)))
+    }
+
     /// Whether the failure is the server's answer to a statement (as opposed
     /// to a lost or refused connection, where the server's state is unknown).
     static func isServerAnswer(_ error: any Error) -> Bool {

@@ -1,4 +1,6 @@
 import Foundation
+import InMemoryLogging
+import Logging
 import PostgresNIO
 import RapportEventLog
 @testable import RapportPostgres
@@ -61,6 +63,56 @@ struct PostgresStoreTests {
         }
         #expect(try await store.verifyLog(progress: nil).isSound)
         await store.close()
+        await database.drop(schema)
+    }
+
+    @Test("a group that times out waiting for the log lock fails as a whole; its requests are not tried one by one, each waiting again")
+    func aTimedOutGroupIsNotRetriedOneByOne() async throws {
+        let database = try TestDatabase.get()
+        let schema = database.freshSchemaName("locktimeout")
+        try await database.store(schema: schema).migrate()
+        let client = TestDatabase.makeClient(database.server, maximumConnections: 4, settings: [("lock_timeout", "300ms")])
+        let running = Task { await client.run() }
+        let handler = InMemoryLogHandler()
+        let store = try PostgresEventStore(
+            client: client, configuration: PostgresEventStore.Configuration(schema: schema),
+            logger: Logger(label: "test.locktimeout", factory: { _ in handler }))
+        // Another session holds the log lock until the appends have all answered.
+        let held = AsyncStream<Void>.makeStream()
+        let release = AsyncStream<Void>.makeStream()
+        let holder = Task {
+            try await database.client.withConnection { connection in
+                try await connection.query("BEGIN", logger: testLogger)
+                try await connection.query(PostgresQuery(unsafeSQL: "SELECT position FROM \"\(schema)\".rapport_log_head FOR UPDATE"), logger: testLogger)
+                held.continuation.yield()
+                for await _ in release.stream { break }
+                try await connection.query("ROLLBACK", logger: testLogger)
+            }
+        }
+        for await _ in held.stream { break }
+        let outcomes = await withTaskGroup(of: Result<AppendResult, EventStoreError>.self) { group in
+            for index in 0..<8 {
+                group.addTask {
+                    do throws(EventStoreError) { return .success(try await store.append([testEvent()], to: try StreamID("s-\(index)"))) } catch {
+                        return .failure(error)
+                    }
+                }
+            }
+            var all: [Result<AppendResult, EventStoreError>] = []
+            for await outcome in group { all.append(outcome) }
+            return all
+        }
+        release.continuation.yield()
+        try await holder.value
+        #expect(outcomes.count == 8)
+        for outcome in outcomes {
+            guard case .failure(.storage(let message)) = outcome else { Issue.record("\(outcome)"); continue }
+            #expect(message.contains("55P03"), "\(message)")
+        }
+        #expect(!handler.entries.contains { "\($0.message)".contains("one by one") }, "\(handler.entries.map(\.message))")
+        #expect(try await store.headPosition() == 0)
+        await store.close()
+        running.cancel()
         await database.drop(schema)
     }
 

@@ -88,7 +88,8 @@ final class TestDatabase: Sendable {
     }
 
     static func makeClient(
-        _ server: PostgresTestEnvironment.Server, maximumConnections: Int, defaultTransactionIsolation: String? = nil
+        _ server: PostgresTestEnvironment.Server, maximumConnections: Int, defaultTransactionIsolation: String? = nil,
+        settings: [(String, String)] = []
     ) -> PostgresClient {
         var configuration = PostgresClient.Configuration(
             host: server.host, port: server.port, username: server.username, password: server.password,
@@ -97,6 +98,7 @@ final class TestDatabase: Sendable {
         if let defaultTransactionIsolation {
             configuration.options.additionalStartupParameters = [("default_transaction_isolation", defaultTransactionIsolation)]
         }
+        configuration.options.additionalStartupParameters += settings
         return PostgresClient(configuration: configuration, backgroundLogger: testLogger)
     }
 
