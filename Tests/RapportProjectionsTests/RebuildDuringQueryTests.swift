@@ -112,4 +112,24 @@ struct RebuildDuringQueryTests {
         #expect(report.problem == nil, "\(report)")
         #expect(report.checkpoint == (try await w.head()))
     }
+
+    /// A timeline's later page reads older entries: a rebuild that has not reached them yet
+    /// would return some of them and end the timeline there, as if there were no more.
+    @Test func aTimelinePageThatMeetsARebuildSaysTheHistoryIsBehind() async throws {
+        let s = try ContactScenario()
+        try await s.build()
+        let first = try s.history.timeline(of: s.ada, in: s.world.live, page: PageRequest(limit: 1))
+        let next = try #require(first.continuation)
+        let newest = try #require(first.items.first?.position)
+        let rebuilding = InMemoryReadModelStorage()
+        let runner = try ProjectionRunner(log: s.world.store, storage: rebuilding, projections: [s.history], registry: .crm)
+        #expect(try await runner.catchUp(upTo: 3) == 3)
+        #expect { try s.history.timeline(of: s.ada, in: rebuilding, page: PageRequest(limit: 1_000, after: next)) } throws: {
+            isBehind($0, s.history.name, reached: 3, asked: LogPosition(newest.rawValue - 1))
+        }
+        // Caught up, the same page is the rest of the timeline.
+        try await runner.catchUp()
+        let rest = try s.history.timeline(of: s.ada, in: rebuilding, page: PageRequest(limit: 1_000, after: next))
+        #expect(rest.items == (try s.timeline(s.ada)).dropFirst().map { $0 } && rest.continuation == nil)
+    }
 }

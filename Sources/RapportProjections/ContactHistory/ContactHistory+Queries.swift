@@ -17,6 +17,9 @@ extension ContactHistory {
     ///
     /// - Complexity: a range scan of each merged contact's timeline from the
     ///   continuation on, reading entries until `page.limit` match the filter.
+    /// - Throws: ``ProjectionQueryError/notCaughtUp(projection:reached:asked:)``
+    ///   for a continuation whose older entries the read model no longer
+    ///   holds all of (it is being rebuilt, and has not reached them yet).
     public func timeline(
         of contact: ContactID, in storage: any ReadModelStorage, filter: TimelineFilter = TimelineFilter(),
         page: PageRequest = PageRequest()
@@ -27,6 +30,16 @@ extension ContactHistory {
         // Inverted positions: the entries older than the continuation start right after it.
         let first = before.map { UInt64.max - $0.rawValue + 1 } ?? 0
         return try storage.query(name) { (reader) throws(ProjectionQueryError) in
+            // A later page reads entries older than the previous page's last: all of them are
+            // there only when the read model has reached it (a rebuild starts from the oldest).
+            if let before {
+                let checkpoint: ProjectionCheckpoint?
+                do throws(EventStoreError) { checkpoint = try reader.checkpoint() } catch { throw .store(error) }
+                let reached = checkpoint.flatMap { $0.version == version ? $0.position : nil }
+                guard let reached, reached.rawValue >= before.rawValue - 1 else {
+                    throw .notCaughtUp(projection: name, reached: reached, asked: LogPosition(before.rawValue - 1))
+                }
+            }
             // The newest `limit` matching entries of each history below the continuation.
             var lists: [(entries: [TimelineEntry], cut: Bool)] = []
             for history in try Self.histories(of: contact.description, reader) {
