@@ -118,6 +118,18 @@ public struct ReadModelStorageSuite: Sendable {
             try c.expectEqual(keys, ["b"], "the keys after a reset")
         },
 
+        Check(name: "keys are their UTF-8 bytes: two spellings of one character are two keys") { c in
+            let composed = "k/\u{E9}", decomposed = "k/e\u{301}"  // "é" in one scalar, then as "e" and an accent
+            try await c.storage.commit([ReadModelChanges(projection: "p", writes: [composed: [1]], checkpoint: ProjectionCheckpoint(version: 1, position: 1))])
+            try await c.storage.commit([ReadModelChanges(projection: "p", writes: [decomposed: [2]], checkpoint: ProjectionCheckpoint(version: 1, position: 2))])
+            try c.expectEqual(try c.value("p", composed), [1], "the value under the composed key")
+            try c.expectEqual(try c.value("p", decomposed), [2], "the value under the decomposed key")
+            try c.expectEqual(try c.keys("p", "k/").map { Array($0.utf8) }, [Array(decomposed.utf8), Array(composed.utf8)], "both keys, in byte order")
+            try await c.storage.commit([ReadModelChanges(projection: "p", writes: [composed: nil], checkpoint: ProjectionCheckpoint(version: 1, position: 3))])
+            try c.expectEqual(try c.value("p", decomposed), [2], "the decomposed key after the composed one was deleted")
+            try c.expectEqual(try c.keys("p", "k/").map { Array($0.utf8) }, [Array(decomposed.utf8)], "the keys after that deletion")
+        },
+
         Check(name: "a commit whose checkpoint condition is not met writes nothing and says what is stored") { c in
             let first = ProjectionCheckpoint(version: 1, position: 10)
             try await c.storage.commit([ReadModelChanges(

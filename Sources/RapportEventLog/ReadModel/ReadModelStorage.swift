@@ -217,7 +217,7 @@ extension ReadModelStorage {
 /// ```
 public final class InMemoryReadModelStorage: ReadModelStorage {
     private struct State {
-        var models: [String: [String: [UInt8]]] = [:]
+        var models: [String: [ByteKey: [UInt8]]] = [:]
         /// Each model's keys in byte order, computed on the first ordered
         /// read after a commit (which drops them).
         var sortedKeys: [String: [String]] = [:]
@@ -252,7 +252,7 @@ public final class InMemoryReadModelStorage: ReadModelStorage {
             }
             for change in changes {
                 if change.resetFirst { state.models[change.projection] = [:] }
-                for (key, value) in change.writes { state.models[change.projection, default: [:]][key] = value }
+                for (key, value) in change.writes { state.models[change.projection, default: [:]][ByteKey(key)] = value }
                 state.checkpoints[change.projection] = change.checkpoint
                 state.sortedKeys[change.projection] = nil
                 state.generations[change.projection, default: 0] += 1
@@ -270,9 +270,9 @@ public final class InMemoryReadModelStorage: ReadModelStorage {
             self.share = share
         }
 
-        func get(_ model: [String: [UInt8]]) -> [String] {
+        func get(_ model: [ByteKey: [UInt8]]) -> [String] {
             if let keys { return keys }
-            let sorted = model.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            let sorted = model.keys.map(\.text).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             keys = sorted
             share(sorted)
             return sorted
@@ -280,13 +280,13 @@ public final class InMemoryReadModelStorage: ReadModelStorage {
     }
 
     private struct DictionaryReader: ReadModelReader {
-        let model: [String: [UInt8]]
+        let model: [ByteKey: [UInt8]]
         let stored: ProjectionCheckpoint?
         let keys: SortedKeys
 
         func checkpoint() throws(EventStoreError) -> ProjectionCheckpoint? { stored }
 
-        func value(forKey key: String) throws(EventStoreError) -> [UInt8]? { model[key] }
+        func value(forKey key: String) throws(EventStoreError) -> [UInt8]? { model[ByteKey(key)] }
 
         func forEach(keyPrefix prefix: String, _ body: (String, [UInt8]) -> Bool) throws(EventStoreError) {
             try forEach(keyPrefix: prefix, from: prefix, body)
@@ -303,8 +303,25 @@ public final class InMemoryReadModelStorage: ReadModelStorage {
             }
             for key in sorted[low...] {
                 guard key.utf8.starts(with: prefix.utf8) else { return }
-                if !body(key, model[key]!) { return }
+                if !body(key, model[ByteKey(key)]!) { return }
             }
         }
+    }
+}
+
+/// A read-model key compared by its UTF-8 bytes, as LMDB and PostgreSQL
+/// compare keys. (Two `String`s are equal when they are canonically
+/// equivalent: "é" precomposed and "e" with a combining accent would be one
+/// key in memory and two on disk.)
+struct ByteKey: Hashable {
+    let text: String
+
+    init(_ text: String) { self.text = text }
+
+    static func == (a: ByteKey, b: ByteKey) -> Bool { a.text.utf8.elementsEqual(b.text.utf8) }
+
+    func hash(into hasher: inout Hasher) {
+        var text = text
+        text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
     }
 }
