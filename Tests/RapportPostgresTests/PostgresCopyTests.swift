@@ -157,6 +157,9 @@ struct PostgresCopyTests {
             ("UPDATE \"\(schema)\".rapport_event_tags SET position = 100 WHERE position = 3 AND tag = 'owner:x'", "UPDATE \"\(schema)\".rapport_event_tags SET position = 3 WHERE position = 100", "tag index rows of tag owner:x", false),
             ("UPDATE \"\(schema)\".rapport_stream_heads SET version = 3 WHERE stream_id = 's-1'", "UPDATE \"\(schema)\".rapport_stream_heads SET version = 4 WHERE stream_id = 's-1'", "head of stream s-1", false),
             ("INSERT INTO \"\(schema)\".rapport_event_tags VALUES ('owner:x', -5)", "DELETE FROM \"\(schema)\".rapport_event_tags WHERE position = -5", "tag index rows of tag owner:x hold position -5", false),
+            // Two positions whose bigint sum would overflow: reported, not a failed statement.
+            ("INSERT INTO \"\(schema)\".rapport_event_tags VALUES ('owner:x', 9223372036854775000), ('owner:x', 9223372036854775001)",
+             "DELETE FROM \"\(schema)\".rapport_event_tags WHERE position > 1000", "tag index rows of tag owner:x do not match", false),
             ("DELETE FROM \"\(schema)\".rapport_tag_heads WHERE tag = 'deal:0'", "", "tag heads are stored", false),
         ]
         for (breakIt, repair, expected, inRecord) in damage {
