@@ -14,10 +14,11 @@ private final class AppendedAfterItsHeadWasRead: StoredRecordLog {
 
     func headPosition() async throws(EventStoreError) -> LogPosition {
         let head = try await inner.headPosition()
-        if !looked.withLock({ $0 }) {
-            looked.withLock { $0 = true }
-            try await inner.append([testEvent()], to: try StreamID("meanwhile-1"))
+        let first = looked.withLock { looked in
+            defer { looked = true }
+            return !looked
         }
+        if first { try await inner.append([testEvent()], to: try StreamID("meanwhile-1")) }
         return head
     }
 

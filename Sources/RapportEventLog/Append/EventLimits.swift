@@ -1,5 +1,3 @@
-import Foundation
-
 /// Size limits a store enforces on what it is asked to append.
 ///
 /// ```swift
@@ -105,8 +103,6 @@ extension NewEvent {
         }
     }
 
-    private static let nilUUID = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
-
     private func validateRest(in stream: StreamID, limits: EventLimits) throws(EventStoreError) {
         // Limits set above what a record's header can hold are held to the header's.
         let tagLimit = min(limits.maximumTagsPerEvent, RecordFormat.maximumTagCount)
@@ -119,8 +115,7 @@ extension NewEvent {
         if let occurredAt, !RecordFormat.isRepresentable(occurredAt) {
             throw .invalidEvent("the occurred-at date of event \(id) is out of range")
         }
-        // The record stores "none" as sixteen zero bytes: the nil UUID would read back as nil.
-        if metadata.correlationID == Self.nilUUID || metadata.causationID == Self.nilUUID {
+        if metadata.correlationID == RecordFormat.noID || metadata.causationID == RecordFormat.noID {
             throw .invalidEvent("event \(id) has the nil UUID (all zeros) as its correlation or causation id; leave the id out instead")
         }
         let size = RecordFormat.encodedSize(of: self, in: stream)

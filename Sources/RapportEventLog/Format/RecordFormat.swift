@@ -40,6 +40,9 @@ package enum RecordFormat {
     package static let maximumRecordSize = Int(UInt32.max)
     package static let knownFlags: UInt8 = 0
     package static let noOccurredAt = Int64.min
+    /// What the metadata stores for an absent correlation or causation id
+    /// (sixteen zero bytes): a present id may not be it, or it reads back as nil.
+    package static let noID = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
     package static let chainHashSize = 32
     package static let genesisChainHash = [UInt8](repeating: 0, count: 32)
 

@@ -32,14 +32,7 @@ extension ContactHistory {
         return try storage.query(name) { (reader) throws(ProjectionQueryError) in
             // A later page reads entries older than the previous page's last: all of them are
             // there only when the read model has reached it (a rebuild starts from the oldest).
-            if let before {
-                let checkpoint: ProjectionCheckpoint?
-                do throws(EventStoreError) { checkpoint = try reader.checkpoint() } catch { throw .store(error) }
-                let reached = checkpoint.flatMap { $0.version == version ? $0.position : nil }
-                guard let reached, reached.rawValue >= before.rawValue - 1 else {
-                    throw .notCaughtUp(projection: name, reached: reached, asked: LogPosition(before.rawValue - 1))
-                }
-            }
+            if let before { try requireReached(LogPosition(before.rawValue - 1), in: reader) }
             // The newest `limit` matching entries of each history below the continuation.
             var lists: [(entries: [TimelineEntry], cut: Bool)] = []
             for history in try Self.histories(of: contact.description, reader) {

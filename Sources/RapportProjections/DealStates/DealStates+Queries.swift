@@ -129,18 +129,6 @@ extension DealStates {
         return checkpoint.map { $0.version == version && $0.position >= position } ?? false
     }
 
-    /// Throws ``ProjectionQueryError/notCaughtUp(projection:reached:asked:)``
-    /// unless this version of the read model, in the state `reader` reads,
-    /// has reached `position`; so the values read next are of a read model
-    /// that has (a rebuild started since the caller looked is caught here).
-    private func requireReached(_ position: LogPosition, in reader: any ReadModelReader) throws(ProjectionQueryError) {
-        let checkpoint: ProjectionCheckpoint?
-        do { checkpoint = try reader.checkpoint() } catch { throw .store(error) }
-        guard let checkpoint, checkpoint.version == version, checkpoint.position >= position else {
-            throw .notCaughtUp(projection: name, reached: checkpoint.flatMap { $0.version == version ? $0.position : nil }, asked: position)
-        }
-    }
-
     /// Every pipeline the read model knows, with its current name, ordered by name (then id).
     ///
     /// ```swift

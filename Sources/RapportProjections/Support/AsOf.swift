@@ -37,6 +37,19 @@ extension Projection {
         do { position = try await log.position(asOf: date) } catch { throw .store(error) }
         return try await readModel(asOf: position, from: log, registry: registry)
     }
+
+    /// Throws ``ProjectionQueryError/notCaughtUp(projection:reached:asked:)``
+    /// unless this version of the read model, in the state `reader` reads,
+    /// has reached `position`; so the values read next are of a read model
+    /// that has (a rebuild started since the caller looked is caught here).
+    func requireReached(_ position: LogPosition, in reader: any ReadModelReader) throws(ProjectionQueryError) {
+        let checkpoint: ProjectionCheckpoint?
+        do { checkpoint = try reader.checkpoint() } catch { throw .store(error) }
+        let reached = checkpoint.flatMap { $0.version == version ? $0.position : nil }
+        guard let reached, reached >= position else {
+            throw .notCaughtUp(projection: name, reached: reached, asked: position)
+        }
+    }
 }
 
 extension DealStates {
