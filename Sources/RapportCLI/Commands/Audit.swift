@@ -100,7 +100,8 @@ struct Audit: AsyncParsableCommand {
                     var lines: [String] = []
                     for entry in page.items {
                         let changes = entry.changes.map { "\($0.field): \($0.oldValue ?? "∅") → \($0.newValue ?? "∅")" }.joined(separator: "; ")
-                        lines.append([String(entry.position.rawValue), dates.dateTime(entry.recordedAt), entry.actor.id, entry.actor.role.rawValue,
+                        let actor = entry.actor  // decoded when read (see AuditEntry): once
+                        lines.append([String(entry.position.rawValue), dates.dateTime(entry.recordedAt), actor.id, actor.role.rawValue,
                                       entry.channel.rawValue, "\(entry.entityKind):\(entry.entityID.prefix(8))", entry.action, changes]
                             .joined(separator: "  "))
                     }

@@ -78,17 +78,22 @@ extension AuditTrail {
 
     /// The CSV rows of one entry, each ending in CRLF.
     static func csvRows(_ entry: AuditEntry) -> String {
-        let changes: [FieldChange?] = entry.changes.isEmpty ? [nil] : entry.changes
+        // Each property is decoded when read (see AuditEntry): once here, not once per row.
+        let actor = entry.actor
+        let before = [
+            String(entry.position.rawValue), ProjectionTimestamp.string(from: entry.recordedAt),
+            entry.occurredAt.map(ProjectionTimestamp.string(from:)), actor.id, actor.role.rawValue,
+            entry.entityKind, entry.entityID, entry.action,
+        ].map { csvField($0 ?? "") }.joined(separator: ",")
+        let after = [
+            entry.channel.rawValue, entry.correlationID?.lowercasedText, entry.causationID?.lowercasedText,
+            entry.eventID.description, entry.streamID,
+        ].map { csvField($0 ?? "") }.joined(separator: ",")
+        let changes = entry.changes
         var rows = ""
-        for change in changes {
-            let cells: [String?] = [
-                String(entry.position.rawValue), ProjectionTimestamp.string(from: entry.recordedAt),
-                entry.occurredAt.map(ProjectionTimestamp.string(from:)), entry.actor.id, entry.actor.role.rawValue,
-                entry.entityKind, entry.entityID, entry.action, change?.field, change?.oldValue, change?.newValue,
-                entry.channel.rawValue, entry.correlationID?.lowercasedText, entry.causationID?.lowercasedText,
-                entry.eventID.description, entry.streamID,
-            ]
-            rows += cells.map { csvField($0 ?? "") }.joined(separator: ",") + "\r\n"
+        for change in changes.isEmpty ? [nil] : changes.map(Optional.some) {
+            let cells = [change?.field, change?.oldValue, change?.newValue].map { csvField($0 ?? "") }.joined(separator: ",")
+            rows += before + "," + cells + "," + after + "\r\n"
         }
         return rows
     }

@@ -145,8 +145,10 @@ extension AuditTrail {
                     }
                     var narrowed = entry
                     if let field {
-                        narrowed.changes = entry.changes.filter { $0.field == field }
-                        if narrowed.changes.isEmpty { continue }
+                        let changes = entry.changes
+                        let kept = changes.filter { $0.field == field }
+                        if kept.isEmpty { continue }
+                        if kept.count < changes.count { narrowed.changes = kept }
                     }
                     guard items.count < page.limit else {  // only a field's walk gets here with a full page
                         more = true

@@ -119,9 +119,9 @@ extension AuditTrail {
 
     /// What is wrong with the stored entry of `event` and its index keys, or nil.
     private static func disagreement(of event: RecordedEvent, in reader: any ReadModelReader) throws(EventStoreError) -> String? {
-        let entry = entry(for: event)
+        let (entry, entity) = Self.entryAndEntity(for: event)
         let expected = Stored.encode(entry)
-        let keys = Keys(of: entry)
+        let keys = Keys(of: event, entity: entity)
         guard let stored = try reader.value(forKey: keys.entry) else { return "no audit entry for this event" }
         guard stored == expected else { return "the audit entry differs from the event" }
         guard let copy = try reader.value(forKey: keys.actor) else { return "the actor index has no entry for this event" }

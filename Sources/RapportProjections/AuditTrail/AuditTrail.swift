@@ -54,8 +54,8 @@ public struct AuditTrail: Projection {
     public init(name: String = "audit-trail") { self.name = name }
 
     public func apply(_ event: RecordedEvent, decoded: (any Event)?, to model: inout ReadModelContext) throws {
-        let entry = Self.entry(for: event)
-        let keys = Keys(of: entry)
+        let (entry, entity) = Self.entryAndEntity(for: event)
+        let keys = Keys(of: event, entity: entity)
         let bytes = Stored.encode(entry)
         model.setValue(bytes, forKey: keys.entry)
         model.setValue(bytes, forKey: keys.actor)
@@ -65,16 +65,19 @@ public struct AuditTrail: Projection {
 
     /// Where an entry is stored: under its own key and in the actor index
     /// (the entry's bytes), and in the entity and action indexes (markers).
+    /// Built from the event, not read back from the entry (whose fields are
+    /// decoded when read).
     /// ``verify(in:against:progress:)`` reads the same keys.
     struct Keys {
         let entry: String, actor: String, entity: String, action: String
 
-        init(of entry: AuditEntry) {
-            let position = Key.position(entry.position)
+        /// The keys of `event`'s entry, filed under `entity` (see ``entryAndEntity(for:)``).
+        init(of event: RecordedEvent, entity: (kind: String, id: String)) {
+            let position = Key.position(event.position)
             self.entry = "entry/\(position)"
-            actor = "actor/\(Key.boundedComponent(entry.actor.id))/\(position)"
-            entity = "entity/\(Key.boundedComponent(entry.entityKind))/\(Key.boundedComponent(entry.entityID))/\(position)"
-            action = "action/\(Key.boundedComponent(entry.action))/\(position)"
+            actor = "actor/\(Key.boundedComponent(event.metadata.actor.id))/\(position)"
+            self.entity = "entity/\(Key.boundedComponent(entity.kind))/\(Key.boundedComponent(entity.id))/\(position)"
+            action = "action/\(Key.boundedComponent(event.type))/\(position)"
         }
     }
 
@@ -84,6 +87,12 @@ public struct AuditTrail: Projection {
     /// let entry = AuditTrail.entry(for: record)
     /// ```
     public static func entry(for event: RecordedEvent) -> AuditEntry {
+        entryAndEntity(for: event).entry
+    }
+
+    /// The audit entry of `event`, and the entity it is filed under (its
+    /// fields as they went in, so the keys need not read them back).
+    static func entryAndEntity(for event: RecordedEvent) -> (entry: AuditEntry, entity: (kind: String, id: String)) {
         var entity = event.streamEntity
         let changes = ChangeDescription.changes(type: event.type, payload: event.payload)
         if event.type == "AccessDenied",
@@ -91,10 +100,11 @@ public struct AuditTrail: Projection {
            let colon = tag.firstIndex(of: ":") {
             entity = (String(tag[..<colon]), String(tag[tag.index(after: colon)...]))
         }
-        return AuditEntry(
+        let entry = AuditEntry(
             position: event.position, eventID: event.id, streamID: event.streamID.rawValue, recordedAt: event.recordedAt,
             occurredAt: event.occurredAt, actor: event.metadata.actor, entityKind: entity.kind, entityID: entity.id,
             action: event.type, changes: changes, channel: event.metadata.channel,
             correlationID: event.metadata.correlationID, causationID: event.metadata.causationID)
+        return (entry, entity)
     }
 }

@@ -18,6 +18,8 @@ protocol CompactValue: Codable {
     func write(to out: inout CompactWriter)
     /// Reads the fields back.
     init(from input: inout CompactReader) throws(CompactReader.Malformed)
+    /// The value in its compact form (the marker, then what `write(to:)` appends).
+    var compactBytes: [UInt8] { get }
 }
 
 /// Builds a compact value.
@@ -79,6 +81,11 @@ struct CompactWriter {
         for value in values { string(value) }
     }
 
+    /// Bytes as they are, with no length: fields another value wrote already.
+    mutating func raw(_ value: some Collection<UInt8>) {
+        bytes.append(contentsOf: value)
+    }
+
     /// Bytes as they are, after their length.
     mutating func blob(_ value: some Collection<UInt8>) {
         unsigned(UInt64(value.count))
@@ -111,6 +118,23 @@ struct CompactReader {
 
     /// Whether every byte was read.
     var isAtEnd: Bool { index == bytes.count }
+
+    /// Where the next read starts, counted from the marker.
+    var offset: Int { index }
+
+    /// The bytes not read yet, in place.
+    var remainingBytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[index...]) }
+
+    /// Moves past `count` bytes.
+    mutating func skip(_ count: Int) throws(Malformed) {
+        guard count <= remaining else { throw Malformed(reason: "length \(count) past the end") }
+        index += count
+    }
+
+    /// Moves past a string, as ``string()`` would read it.
+    mutating func skipString() throws(Malformed) {
+        index += try count()
+    }
 
     /// The bytes left.
     private var remaining: Int { bytes.count - index }

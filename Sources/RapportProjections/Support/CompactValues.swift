@@ -44,54 +44,6 @@ extension TimelineEntry: CompactValue {
     }
 }
 
-extension AuditEntry: CompactValue {
-    func write(to out: inout CompactWriter) {
-        out.unsigned(position.rawValue)
-        out.uuid(eventID.uuid)
-        out.string(streamID)
-        out.date(recordedAt)
-        out.optional(occurredAt) { $0.date($1) }
-        out.principal(actor)
-        out.string(entityKind)
-        out.string(entityID)
-        out.string(action)
-        out.unsigned(UInt64(changes.count))
-        for change in changes {
-            out.string(change.field)
-            out.optional(change.oldValue) { $0.string($1) }
-            out.optional(change.newValue) { $0.string($1) }
-        }
-        out.string(channel.rawValue)
-        out.optional(correlationID) { $0.uuid($1) }
-        out.optional(causationID) { $0.uuid($1) }
-    }
-
-    init(from input: inout CompactReader) throws(CompactReader.Malformed) {
-        position = LogPosition(try input.unsigned())
-        eventID = EventID(try input.uuid())
-        streamID = try input.string()
-        recordedAt = try input.date()
-        occurredAt = try input.optional { (r) throws(CompactReader.Malformed) in try r.date() }
-        actor = try input.principal()
-        entityKind = try input.string()
-        entityID = try input.string()
-        action = try input.string()
-        let count = try input.count()
-        var changes: [FieldChange] = []
-        changes.reserveCapacity(count)
-        for _ in 0..<count {
-            changes.append(FieldChange(
-                field: try input.string(),
-                oldValue: try input.optional { (r) throws(CompactReader.Malformed) in try r.string() },
-                newValue: try input.optional { (r) throws(CompactReader.Malformed) in try r.string() }))
-        }
-        self.changes = changes
-        channel = Channel(try input.string())
-        correlationID = try input.optional { (r) throws(CompactReader.Malformed) in try r.uuid() }
-        causationID = try input.optional { (r) throws(CompactReader.Malformed) in try r.uuid() }
-    }
-}
-
 extension LastContact: CompactValue {
     func write(to out: inout CompactWriter) {
         out.uuid(contactID.uuid)
