@@ -6,6 +6,7 @@ import RapportLMDB
 import RapportProjections
 import RapportReplay
 import RapportScenario
+import RawLMDB
 
 // C1–C4 of shared/WORKLOAD.md on the LMDB store: the CRM scenario generated
 // (C1, measured once while the store is built), the three projections
@@ -117,11 +118,13 @@ final class ScenarioRebuild: @unchecked Sendable {
 /// C3 and C4: one query per iteration, its subject drawn at random (seed 42).
 final class ScenarioQuery: @unchecked Sendable {
     enum Kind: CaseIterable {
-        case actorMonth, dealChanges, dealAsOf, pipelineAsOf
+        case actorMonth, actorMonthRead, actorMonthRaw, dealChanges, dealAsOf, pipelineAsOf
 
         var name: String {
             switch self {
             case .actorMonth: "C3 audit: everything one actor changed in one month"
+            case .actorMonthRead: "C3 audit: everything one actor changed in one month, every field read"
+            case .actorMonthRaw: "C3 audit: everything one actor changed in one month, raw LMDB copying the same values"
             case .dealChanges: "C3 audit: every change to one deal"
             case .dealAsOf: "C4 time travel: one deal as of a past date"
             case .pipelineAsOf: "C4 time travel: the pipeline summary as of a past date"
@@ -130,6 +133,8 @@ final class ScenarioQuery: @unchecked Sendable {
         var key: String {
             switch self {
             case .actorMonth: "C3 actor-month"
+            case .actorMonthRead: "C3 actor-month-read"
+            case .actorMonthRaw: "C3 actor-month-raw"
             case .dealChanges: "C3 deal-changes"
             case .dealAsOf: "C4 deal-as-of"
             case .pipelineAsOf: "C4 pipeline-as-of"
@@ -146,6 +151,8 @@ final class ScenarioQuery: @unchecked Sendable {
     var random = SplitMix64(seed: 42)
     var samples: [UInt64] = []
     var results = 0
+    /// The UTF-8 bytes of every text field read (C3 actor-month-read).
+    var fieldBytes = 0
     /// Stale deals in the pipeline summaries (each one is a seek).
     var stale = 0
     /// The CPU time of the query's synchronous part on its thread (C3
@@ -162,9 +169,31 @@ final class ScenarioQuery: @unchecked Sendable {
 
     init(_ kind: Kind) { self.kind = kind }
 
+    /// Reads every field of `entry` (each decoded when read), and counts the texts' bytes.
+    static func readEveryField(of entry: AuditEntry) -> Int {
+        var bytes = entry.streamID.utf8.count + entry.entityKind.utf8.count + entry.entityID.utf8.count
+        bytes += entry.action.utf8.count + entry.channel.rawValue.utf8.count
+        let actor = entry.actor
+        bytes += actor.id.utf8.count + actor.role.rawValue.utf8.count
+        for change in entry.changes {
+            bytes += change.field.utf8.count + (change.oldValue?.utf8.count ?? 0) + (change.newValue?.utf8.count ?? 0)
+        }
+        let times = entry.recordedAt.timeIntervalSince1970 + (entry.occurredAt?.timeIntervalSince1970 ?? 0)
+        let ids = (entry.correlationID == nil ? 0 : 1) + (entry.causationID == nil ? 0 : 1) + Int(entry.eventID.uuid.uuid.0 & 1)
+        return bytes + (times > 0 ? 1 : 0) + ids + Int(entry.position.rawValue & 1)
+    }
+
+    /// The raw baseline of actor-month: the queries' key ranges, drawn in
+    /// `setUp` (the store is closed before the raw reader opens it: LMDB
+    /// wants one environment per file in a process), and the reader.
+    var rawRanges: [(first: [UInt8], last: [UInt8])] = []
+    var rawReader: OpaquePointer?
+    var rawBytes: UInt64 = 0
+
     func setUp() async throws {
         let store = try await ScenarioFixture.open()
         self.store = store
+        defer { if kind == .actorMonthRaw { rawSetUp() } }
         for try await event in store.events(from: 1, filter: LogFilter(types: ["DealOpened", "PipelineDefined"])) {
             let id = String(event.streamID.rawValue.split(separator: "-", maxSplits: 1).last ?? "")
             if event.type == "DealOpened", let deal = DealID(id) { deals.append(deal) }
@@ -173,6 +202,32 @@ final class ScenarioQuery: @unchecked Sendable {
         let configuration = ScenarioConfiguration(events: ScenarioFixture.events)
         start = configuration.start
         end = configuration.start.addingTimeInterval(configuration.duration)
+        if kind == .actorMonthRaw {
+            // The actor-month queries' keys in the audit trail's actor index (see AuditTrail's read model):
+            // the projection's name and a 0 byte, then `actor/<actor>/<position, 20 digits>`.
+            // The same draws as `iteration` makes (deal, actor, date, pipeline), warm-up iterations included.
+            for _ in 0..<(kind.iterations + 3) {
+                _ = random.next()
+                let actor = ScenarioGenerator.actors[Int(random.next() % UInt64(ScenarioGenerator.actors.count))].id
+                precondition(!actor.contains("/") && !actor.contains("%"), "an actor id the index would escape")
+                let date = someDate()
+                _ = random.next()
+                let base = Array("audit-trail".utf8) + [0] + Array("actor/\(actor)/".utf8)
+                // A month with nothing recorded: an empty range (the last key before the first).
+                let month = try await AuditTrail.positions(from: date, through: date.addingTimeInterval(30 * 86_400), in: store)
+                let (low, high) = month.map { ($0.lowerBound.rawValue, $0.upperBound.rawValue) } ?? (1, 0)
+                rawRanges.append((base + Array(String(format: "%020llu", low).utf8), base + Array(String(format: "%020llu", high).utf8)))
+            }
+            await store.close()
+            self.store = nil
+        }
+    }
+
+    private func rawSetUp() {
+        var reader: OpaquePointer?
+        let code = raw_table_open(ScenarioFixture.path, "read-models", &reader)
+        precondition(code == 0, "raw_table_open: \(String(cString: raw_error_text(code)))")
+        rawReader = reader
     }
 
     /// A date inside the simulated history, a month before its end at the latest.
@@ -181,6 +236,7 @@ final class ScenarioQuery: @unchecked Sendable {
     }
 
     func iteration(_ benchmark: Benchmark) async throws {
+        if kind == .actorMonthRaw { return rawIteration(benchmark) }
         let store = store!
         let deal = deals[Int(random.next() % UInt64(deals.count))]
         let actor = ScenarioGenerator.actors[Int(random.next() % UInt64(ScenarioGenerator.actors.count))].id
@@ -190,13 +246,20 @@ final class ScenarioQuery: @unchecked Sendable {
         let begin = DispatchTime.now().uptimeNanoseconds
         var queryCPU: UInt64?
         switch kind {
-        case .actorMonth:
+        case .actorMonth, .actorMonthRead:
             if let month = try await AuditTrail.positions(from: date, through: date.addingTimeInterval(30 * 86_400), in: store) {
                 let cpuStart = Self.threadCPUNanoseconds()
-                results += try AuditTrail().entries(AuditQuery(.actor(actor), positions: month), in: store,
-                                                    page: PageRequest(limit: 100_000)).items.count
+                let entries = try AuditTrail().entries(AuditQuery(.actor(actor), positions: month), in: store,
+                                                       page: PageRequest(limit: 100_000)).items
+                results += entries.count
+                // An entry decodes a field when it is read: this variant reads every field of every entry.
+                if kind == .actorMonthRead {
+                    for entry in entries { fieldBytes += Self.readEveryField(of: entry) }
+                }
                 queryCPU = Self.threadCPUNanoseconds() - cpuStart
             }
+        case .actorMonthRaw:
+            preconditionFailure("rawIteration runs it")
         case .dealChanges:
             results += try AuditTrail().entries(AuditQuery(.entity(kind: "deal", id: deal.description)), in: store,
                                                 page: PageRequest(limit: 100_000)).items.count
@@ -219,10 +282,37 @@ final class ScenarioQuery: @unchecked Sendable {
         }
     }
 
+    /// The raw baseline of actor-month: the same key range walked and its values copied by liblmdb from C.
+    private func rawIteration(_ benchmark: Benchmark) {
+        let range = rawRanges[benchmark.currentIteration % rawRanges.count]
+        var values: UInt64 = 0, bytes: UInt64 = 0
+        benchmark.startMeasurement()
+        let begin = DispatchTime.now().uptimeNanoseconds
+        let cpuStart = Self.threadCPUNanoseconds()
+        let code = range.first.withUnsafeBufferPointer { first in
+            range.last.withUnsafeBufferPointer { last in
+                raw_copy_range(rawReader, first.baseAddress, first.count, last.baseAddress, last.count, &values, &bytes)
+            }
+        }
+        let queryCPU = Self.threadCPUNanoseconds() - cpuStart
+        let finish = DispatchTime.now().uptimeNanoseconds
+        benchmark.stopMeasurement()
+        precondition(code == 0, "raw_copy_range: \(String(cString: raw_error_text(code)))")
+        results += Int(values)
+        rawBytes += bytes
+        if benchmark.currentIteration >= benchmark.configuration.warmupIterations {
+            samples.append(finish - begin)
+            threadCPU.append(queryCPU)
+        }
+    }
+
     func tearDown() async {
         await store?.close()
+        raw_table_close(rawReader)
         var notes = [("results", "\(results)")]
         if kind == .pipelineAsOf { notes.append(("stale_deals", "\(stale)")) }
+        if kind == .actorMonthRead { notes.append(("field_bytes", "\(fieldBytes)")) }
+        if kind == .actorMonthRaw { notes.append(("value_bytes", "\(rawBytes)")) }
         if !threadCPU.isEmpty {
             let sorted = threadCPU.sorted()
             notes.append(("thread_cpu_p50_us", microseconds(sorted, percentile: 50)))

@@ -175,3 +175,89 @@ size_t raw_heap_in_use(void) {
     return 0;
 #endif
 }
+
+struct raw_table_reader {
+    MDB_env *env;
+    MDB_dbi dbi;
+    void **copies;
+    size_t capacity;
+};
+
+int raw_table_open(const char *path, const char *table, raw_table_reader **out) {
+    *out = NULL;
+    raw_table_reader *reader = calloc(1, sizeof *reader);
+    if (!reader) return ENOMEM;
+    int rc = mdb_env_create(&reader->env);
+    if (rc) goto fail_free;
+    if ((rc = mdb_env_set_maxdbs(reader->env, 32))) goto fail_env;
+    if ((rc = mdb_env_open(reader->env, path, MDB_RDONLY | MDB_NOTLS, 0644))) goto fail_env;
+    MDB_txn *txn;
+    if ((rc = mdb_txn_begin(reader->env, NULL, MDB_RDONLY, &txn))) goto fail_env;
+    if ((rc = mdb_dbi_open(txn, table, 0, &reader->dbi))) {
+        mdb_txn_abort(txn);
+        goto fail_env;
+    }
+    // An aborted transaction would close the table's handle: commit it.
+    if ((rc = mdb_txn_commit(txn))) goto fail_env;
+    *out = reader;
+    return 0;
+fail_env:
+    mdb_env_close(reader->env);
+fail_free:
+    free(reader);
+    return rc;
+}
+
+void raw_table_close(raw_table_reader *reader) {
+    if (!reader) return;
+    mdb_env_close(reader->env);
+    free(reader->copies);
+    free(reader);
+}
+
+int raw_copy_range(raw_table_reader *reader, const uint8_t *first, size_t first_size, const uint8_t *last,
+                   size_t last_size, uint64_t *values, uint64_t *bytes) {
+    *values = 0;
+    *bytes = 0;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(reader->env, NULL, MDB_RDONLY, &txn);
+    if (rc) return rc;
+    MDB_cursor *cursor;
+    if ((rc = mdb_cursor_open(txn, reader->dbi, &cursor))) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    size_t count = 0;
+    MDB_val key = {first_size, (void *)first}, value;
+    rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE);
+    while (rc == 0) {
+        size_t common = key.mv_size < last_size ? key.mv_size : last_size;
+        int order = memcmp(key.mv_data, last, common);
+        if (order > 0 || (order == 0 && key.mv_size > last_size)) break;
+        if (count == reader->capacity) {
+            size_t capacity = reader->capacity ? reader->capacity * 2 : 1024;
+            void **grown = realloc(reader->copies, capacity * sizeof *grown);
+            if (!grown) {
+                rc = ENOMEM;
+                break;
+            }
+            reader->copies = grown;
+            reader->capacity = capacity;
+        }
+        void *copy = malloc(value.mv_size);
+        if (!copy) {
+            rc = ENOMEM;
+            break;
+        }
+        memcpy(copy, value.mv_data, value.mv_size);
+        reader->copies[count++] = copy;
+        *bytes += value.mv_size;
+        rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT);
+    }
+    if (rc == MDB_NOTFOUND) rc = 0;
+    mdb_cursor_close(cursor);
+    mdb_txn_abort(txn);
+    *values = count;
+    for (size_t i = 0; i < count; i++) free(reader->copies[i]);
+    return rc;
+}

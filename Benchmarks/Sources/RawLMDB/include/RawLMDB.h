@@ -60,4 +60,23 @@ size_t raw_heap_in_use(void);
 /// LMDB's text for an error code.
 const char *raw_error_text(int code);
 
+/// A read-only view of one named table of an existing environment (such
+/// as a Rapport store's `read-models`), for the baselines of read-model
+/// queries.
+typedef struct raw_table_reader raw_table_reader;
+
+/// Opens the environment in directory `path` read-only, and its table `table`.
+int raw_table_open(const char *path, const char *table, raw_table_reader **reader);
+
+/// Closes the environment and frees `reader`.
+void raw_table_close(raw_table_reader *reader);
+
+/// What a query that answers with copies does, at its shortest: in one read
+/// transaction, one seek to `first`, then a cursor walk over every key up to
+/// `last` (inclusive, `memcmp` order), each value copied into a buffer of its
+/// own (`malloc`); then every buffer is freed. `values` and `bytes` count
+/// what was copied.
+int raw_copy_range(raw_table_reader *reader, const uint8_t *first, size_t first_size, const uint8_t *last,
+                   size_t last_size, uint64_t *values, uint64_t *bytes);
+
 #endif
