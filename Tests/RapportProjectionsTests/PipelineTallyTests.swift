@@ -168,6 +168,42 @@ struct PipelineTallyTests {
         await lmdb?.close()
     }
 
+    @Test("a version of the figures is stored every tallyInterval changes, so an as-of summary counts at most that many")
+    func versionsAreStoredEveryIntervalOfChanges() async throws {
+        // The tally is read back from storage between batches (World catches up 3 events at a time):
+        // a count of changes since the last version that did not survive that was never stored again.
+        let w = try World()
+        let pipeline = PipelineID()
+        try await w.run(.define(name: "Sales", stages: salesStages), on: pipeline, context(root, day: 0))
+        let deals = [DealID(), DealID(), DealID(), DealID()]
+        for (n, deal) in deals.enumerated() {
+            try await w.step {
+                try await $0.openDeal(deal, title: "D\(n)", pipeline: pipeline, stage: "qualification", amount: nil, owner: nil,
+                                      context: context(anna, day: 1))
+            }
+        }
+        let open = ["qualification", "proposal", "negotiation"]
+        for step in 0..<96 {
+            // Each deal's next stage differs from its last.
+            try await w.step {
+                try await $0.moveDeal(deals[step % 4], toStage: open[(step / 4 + 1) % 3], context: context(anna, day: 2 + Double(step) / 10))
+            }
+        }
+        let id = pipeline.description
+        let (versions, changes) = try w.live.read(states.name) { (reader) throws(EventStoreError) in
+            var versions: [String] = [], changes: [String] = []
+            try reader.forEach(keyPrefix: "tally-at/\(id)/") { key, _ in versions.append(key); return true }
+            try reader.forEach(keyPrefix: "tally-change/\(id)/") { key, _ in changes.append(key); return true }
+            return (versions, changes)
+        }
+        #expect(changes.count == 100, "4 openings and 96 moves")
+        // One at the definition, then one every 16 changes (4 open deals: a sixteenth of them is less).
+        #expect(versions.count == 1 + 100 / DealStates.tallyInterval)
+        // Newest first: the changes after the newest version are fewer than the interval.
+        let newest = try #require(versions.first.map { String($0.suffix(Key.width)) })
+        #expect(changes.filter { String($0.suffix(Key.width)) < newest }.count < DealStates.tallyInterval)
+    }
+
     @Test func aTallyWithMissingFiguresIsATypedErrorNotAWrongAnswer() async throws {
         let w = try World()
         let s = DealScenario()

@@ -44,8 +44,12 @@ public struct DealStates: Projection {
     public let name: String
     /// 2: the `deal-at` and `pipeline-at` versions. 3: the pipeline tallies.
     /// 4: the versions of the figures hold the open deals and their states;
-    /// ids in keys are lower case.
-    public let version = 4
+    /// ids in keys are lower case. 5: the versions of the figures are
+    /// stored again every ``tallyInterval`` changes (a read model of version
+    /// 4 built by earlier builds of this library may hold none after the
+    /// pipeline's definition, so its summaries as of a position counted
+    /// every change since: it is rebuilt).
+    public let version = 5
     /// How many deal changes of a pipeline at most lie between two stored
     /// versions of its figures, unless a sixteenth of its open deals is more
     /// (then that many: a version holds every open deal, so it is not

@@ -437,7 +437,8 @@ extension PipelineTally: CompactValue {
 
     init(from input: inout CompactReader) throws(CompactReader.Malformed) {
         position = LogPosition(try input.unsigned())
-        changesSinceVersion = try input.tallyCount()
+        // Written unsigned (a zigzag read turned 1 into -1, so the count never reached a version).
+        changesSinceVersion = try input.unsignedTallyCount()
         for _ in 0..<(try input.count()) {
             let key = try input.string()
             stages[key] = Stage(deals: try input.totals(), entered: try input.tallyCount(), advanced: try input.tallyCount())
@@ -533,6 +534,13 @@ extension CompactReader {
         let deal = PipelineTally.OpenDeal(since: try signed(), id: DealID(try uuid()))
         if let previous, !PipelineTally.OpenDeal.precedes(previous, deal) { throw Malformed(reason: "open deals out of order") }
         return deal
+    }
+
+    /// A count written unsigned, in the same range as ``tallyCount()``.
+    fileprivate mutating func unsignedTallyCount() throws(Malformed) -> Int {
+        let value = try unsigned()
+        guard value <= 1 << 40 else { throw Malformed(reason: "count \(value) is out of range") }
+        return Int(value)
     }
 
     /// A count of deals, stage visits or moves: at most 2^40 either way, far
