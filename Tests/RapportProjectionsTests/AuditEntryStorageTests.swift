@@ -64,7 +64,8 @@ struct AuditEntryStorageTests {
                 }
             }
             #expect(entry != Self.audit)
-            #expect(try AuditEntry(compactBytes: entry.compactBytes) == entry)
+            // Read back from its bytes: the fields found by the check are the fields written.
+            #expect(Self.fields(try AuditEntry(compactBytes: entry.compactBytes)) == after)
         }
     }
 
@@ -79,6 +80,31 @@ struct AuditEntryStorageTests {
         #expect(padded == Self.audit)
         #expect(padded.hashValue == Self.audit.hashValue)
         #expect(Set([padded, Self.audit]).count == 1)
+    }
+
+    @Test("an entry with every optional present reads back field by field, and one inside a longer value leaves the rest to read")
+    func everyOptionalAndAnEntryFollowedByMore() throws {
+        var full = Self.audit
+        full.occurredAt = CompactCodingTests.date.addingTimeInterval(-60)
+        full.correlationID = UUID()
+        full.changes.append(FieldChange(field: "x", oldValue: nil, newValue: nil))
+        #expect(Self.fields(try AuditEntry(compactBytes: full.compactBytes)) == Self.fields(full))
+        // The entry, then a string, in one value: reading the entry stops at its end.
+        var out = CompactWriter()
+        full.write(to: &out)
+        out.string("after the entry")
+        let (entry, rest, atEnd) = try out.bytes.withUnsafeBytes { raw in
+            Result { () throws(CompactReader.Malformed) -> (AuditEntry, String, Bool) in
+                var reader = try CompactReader(borrowing: raw)
+                let entry = try AuditEntry(from: &reader)
+                let rest = try reader.string()
+                return (entry, rest, reader.isAtEnd)
+            }
+        }.get()
+        #expect(Self.fields(entry) == Self.fields(full))
+        #expect(entry.compactBytes == full.compactBytes)
+        #expect(rest == "after the entry")
+        #expect(atEnd)
     }
 
     @Test("times are kept to the microsecond, the log's precision")
@@ -104,8 +130,12 @@ struct AuditEntryStorageTests {
                 }
                 // Made: every field reads (a trap here would end the test run).
                 #expect(Self.fields(entry).count == 14)
+                _ = entry.isDenial
             }
         }
         #expect(refused > 0)
+        for length in 1..<bytes.count {
+            #expect(throws: CompactReader.Malformed.self) { try AuditEntry(compactBytes: Array(bytes.prefix(length))) }
+        }
     }
 }

@@ -39,8 +39,10 @@ public struct FieldChange: Hashable, Sendable, Codable {
 /// entry's bytes once and builds no strings, so an entry whose fields are
 /// never read costs little. Reading a property again decodes it again: keep
 /// what you use many times (a long `changes`, say) in a local. Setting a
-/// property writes the entry anew. Times keep microseconds, the precision
-/// the log records.
+/// property writes the entry anew, every field decoded and written again,
+/// at each assignment (`entry.changes[0].newValue = …` too): to change
+/// several, make a new entry with ``init(position:eventID:streamID:recordedAt:occurredAt:actor:entityKind:entityID:action:changes:channel:correlationID:causationID:)``.
+/// Times keep microseconds, the precision the log records.
 public struct AuditEntry: Hashable, Sendable, Codable {
     /// The compact form: `CompactWriter.marker`, then the fields in the
     /// order of `Field`, checked when the entry was made (so reading a
@@ -48,7 +50,7 @@ public struct AuditEntry: Hashable, Sendable, Codable {
     private var stored: [UInt8]
     /// Where each field starts in `stored`, by `Field` (found when the
     /// bytes were checked): reading a field is one seek, not a walk.
-    private var starts: InlineArray<13, UInt32>
+    private var starts = FieldStarts()
 
     /// The event's place in the log.
     public var position: LogPosition {
@@ -78,8 +80,7 @@ public struct AuditEntry: Hashable, Sendable, Codable {
     /// Who did it, in which role.
     public var actor: Principal {
         get {
-            // Written in normalization form C already (see Principal.id): kept byte for byte.
-            read(.actor) { (r) throws(CompactReader.Malformed) in Principal(unchecked: try r.string(), role: Principal.Role(try r.string())) }
+            read(.actor) { (r) throws(CompactReader.Malformed) in Principal(id: try r.string(), role: Principal.Role(try r.string())) }
         }
         set { update { $0.actor = newValue } }
     }
@@ -258,7 +259,7 @@ extension AuditEntry: CompactValue {
 
     private init(_ fields: Fields) {
         var out = CompactWriter(capacity: 256)
-        var starts = InlineArray<13, UInt32>(repeating: 0)
+        var starts = FieldStarts()
         // An entry of 4 GiB or more would trap here (no store takes a value that large: LMDB's and PostgreSQL's limits are far below).
         func next(_ field: Field) { starts[field.rawValue] = UInt32(out.bytes.count) }
         next(.position)
@@ -338,28 +339,35 @@ extension AuditEntry: CompactValue {
 
     /// Checks every field and keeps their bytes; nothing is decoded.
     init(from input: inout CompactReader) throws(CompactReader.Malformed) {
-        // The rest of the input is copied first and the copy checked: the copy sweeps the storage's bytes in
-        // order, while checking them in place waited on each length byte's cache miss in turn.
-        let rest = input.remainingBytes
+        // Starts counted as in `stored`, whose marker is byte 0.
+        let base = input.offset - 1
+        for field in Field.ordered {
+            guard let start = UInt32(exactly: input.offset - base) else { throw CompactReader.Malformed(reason: "an entry of 4 GiB") }
+            starts[field.rawValue] = start
+            try field.skip(in: &input)
+        }
+        let fields = input.bytes(since: base + 1)
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(rest.count + 1)
+        bytes.reserveCapacity(fields.count + 1)
         bytes.append(CompactWriter.marker)
-        bytes.append(contentsOf: rest)
-        var starts = InlineArray<13, UInt32>(repeating: 0)
-        let length = try bytes.withUnsafeBytes { copy in
-            Result { () throws(CompactReader.Malformed) in
-                var reader = try CompactReader(borrowing: copy)
-                for field in Field.ordered {
-                    guard let start = UInt32(exactly: reader.offset) else { throw CompactReader.Malformed(reason: "an entry of 4 GiB") }
-                    starts[field.rawValue] = start
-                    try field.skip(in: &reader)
-                }
-                return reader.offset
-            }
-        }.get()
-        if length < bytes.count { bytes.removeSubrange(length...) }
-        try input.skip(length - 1)
+        bytes.append(contentsOf: fields)
         stored = bytes
-        self.starts = starts
+    }
+}
+
+/// Where each of an entry's 13 fields starts: inline, no allocation.
+private struct FieldStarts {
+    private var starts: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
+        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+
+    subscript(field: Int) -> UInt32 {
+        get {
+            precondition(field >= 0 && field < 13, "no field \(field)")
+            return withUnsafeBytes(of: starts) { $0.load(fromByteOffset: field * 4, as: UInt32.self) }
+        }
+        set {
+            precondition(field >= 0 && field < 13, "no field \(field)")
+            withUnsafeMutableBytes(of: &starts) { $0.storeBytes(of: newValue, toByteOffset: field * 4, as: UInt32.self) }
+        }
     }
 }

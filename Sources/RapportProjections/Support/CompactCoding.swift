@@ -122,8 +122,10 @@ struct CompactReader {
     /// Where the next read starts, counted from the marker.
     var offset: Int { index }
 
-    /// The bytes not read yet, in place.
-    var remainingBytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[index...]) }
+    /// The bytes read since `start` (an earlier ``offset``), in place.
+    func bytes(since start: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: bytes[start..<index])
+    }
 
     /// Moves past `count` bytes.
     mutating func skip(_ count: Int) throws(Malformed) {
