@@ -32,12 +32,24 @@ struct Tables: Sendable {
 /// Every read transaction runs inside ``read(_:)`` holding the gate shared;
 /// resizing the map (by this process, or adopting another process's resize)
 /// takes it exclusively, as LMDB requires that no transaction be active then.
+///
+/// The gate is glibc's read-write lock, which lets a reader in whenever other
+/// readers hold it, even while a resize waits: reads that overlap without a
+/// gap would hold a resize off for ever. So a read that begins while a
+/// resize waits first steps aside for up to ``readerYield``, letting the
+/// reads under way end; it never waits longer (a long read, or a read nested
+/// in another one on the same thread, must not stall every reader or
+/// deadlock), and then enters as before.
 final class Environment: @unchecked Sendable {
     let env: OpaquePointer
     let tables: Tables
     let path: String
     private let logger: Logger
     private var gate = pthread_rwlock_t()
+    /// Threads waiting to take the gate exclusively (a resize, an adoption, closing).
+    private let exclusiveWaiters = Atomic<Int>(0)
+    /// How long a read that begins while a resize waits steps aside at most.
+    static let readerYield = Duration.milliseconds(10)
     /// Reset read transactions, ready to be renewed (MDB_NOTLS: not bound to a thread).
     private let idleReaders = Mutex<[ReaderHandle]>([])
     private let closed = Atomic<Bool>(false)
@@ -151,7 +163,7 @@ final class Environment: @unchecked Sendable {
     func read<R>(_ body: (borrowing ReadTransaction) throws(EventStoreError) -> R) throws(EventStoreError) -> R {
         var checkedReaders = false
         while true {
-            pthread_rwlock_rdlock(&gate)
+            lockShared()
             if isClosed {
                 pthread_rwlock_unlock(&gate)
                 throw .storeClosed
@@ -199,7 +211,7 @@ final class Environment: @unchecked Sendable {
     /// environment is not closed meanwhile).
     @discardableResult
     func clearStaleReaders(when: String) -> Int {
-        pthread_rwlock_rdlock(&gate)
+        lockShared()
         defer { pthread_rwlock_unlock(&gate) }
         guard !isClosed else { return 0 }
         return Self.clearStaleReaders(env, path: path, logger: logger, when: when)
@@ -248,9 +260,29 @@ final class Environment: @unchecked Sendable {
     /// or adopt the map inside `body` (both take the gate exclusively): it
     /// ends the transaction and returns first.
     func holdingGateForWriting<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
-        pthread_rwlock_rdlock(&gate)
+        lockShared()
         defer { pthread_rwlock_unlock(&gate) }
         return try body()
+    }
+
+    /// Takes the gate shared; while a resize waits for it, first steps aside
+    /// for up to ``readerYield`` (see the type's documentation).
+    private func lockShared() {
+        if exclusiveWaiters.load(ordering: .acquiring) > 0 {
+            let clock = ContinuousClock()
+            let deadline = clock.now.advanced(by: Self.readerYield)
+            while exclusiveWaiters.load(ordering: .acquiring) > 0, clock.now < deadline {
+                usleep(50)
+            }
+        }
+        pthread_rwlock_rdlock(&gate)
+    }
+
+    /// Takes the gate exclusively, telling new readers to step aside meanwhile.
+    private func lockExclusive() {
+        exclusiveWaiters.add(1, ordering: .acquiringAndReleasing)
+        pthread_rwlock_wrlock(&gate)
+        exclusiveWaiters.subtract(1, ordering: .acquiringAndReleasing)
     }
 
     /// The current map size in bytes.
@@ -282,7 +314,7 @@ final class Environment: @unchecked Sendable {
 
     /// Runs `body` while no read transaction of this process is active.
     private func withExclusiveAccess(_ body: () throws(EventStoreError) -> Void) throws(EventStoreError) {
-        pthread_rwlock_wrlock(&gate)
+        lockExclusive()
         defer { pthread_rwlock_unlock(&gate) }
         guard !isClosed else { throw .storeClosed }
         // Pooled transactions hold reader slots tied to the old map; drop them.
@@ -321,7 +353,7 @@ final class Environment: @unchecked Sendable {
 
     /// Closes the environment once no read transaction is active.
     func close() {
-        pthread_rwlock_wrlock(&gate)
+        lockExclusive()
         defer { pthread_rwlock_unlock(&gate) }
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         idleReaders.withLock { pool in

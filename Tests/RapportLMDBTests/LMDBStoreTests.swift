@@ -90,6 +90,59 @@ struct LMDBStoreTests {
         await store.close()
     }
 
+    /// glibc's read-write lock lets readers in while a writer waits: reads
+    /// that overlap without a gap used to hold a map resize off until they
+    /// stopped. New reads now step aside (briefly) while a resize waits.
+    @Test func overlappingReadsDoNotHoldOffAMapResize() async throws {
+        let path = temporaryStorePath("starve")
+        defer { removeStore(path) }
+        let store = try LMDBEventStore(path: path)
+        let environment = store.environment
+        let before = environment.mapSize
+        // The threads block (reads, waits): off Swift's cooperative pool. Flags in a class: an `Atomic` has an
+        // address of its own, which closures must share, not copy.
+        final class Flags: Sendable {
+            let stop = Atomic<Bool>(false)
+            let grewWhileReading = Atomic<Bool>(false)
+        }
+        let flags = Flags()
+        let grewWhileReading = await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
+            Thread.detachNewThread {
+                let readersDone = DispatchSemaphore(value: 0)
+                // Three threads, each holding a read for 2 ms and starting the next at once, a third of a hold
+                // apart: at every moment some read is under way.
+                for offset in 0..<3 {
+                    Thread.detachNewThread {
+                        usleep(useconds_t(700 * offset))
+                        while !flags.stop.load(ordering: .acquiring) {
+                            _ = try? environment.read { _ in usleep(2_000) }
+                        }
+                        readersDone.signal()
+                    }
+                }
+                usleep(20_000)
+                let finished = DispatchSemaphore(value: 0)
+                Thread.detachNewThread {
+                    let result = Result { () throws(EventStoreError) in try environment.growMap(needed: 1 << 20) }
+                    if case .success = result {
+                        flags.grewWhileReading.store(!flags.stop.load(ordering: .acquiring), ordering: .releasing)
+                    }
+                    finished.signal()
+                }
+                // Without the readers stepping aside, the resize waits until they stop (here, after 10 seconds).
+                let timedOut = finished.wait(timeout: .now() + .seconds(10)) == .timedOut
+                flags.stop.store(true, ordering: .releasing)
+                if timedOut { finished.wait() }
+                for _ in 0..<3 { readersDone.wait() }
+                done.resume(returning: flags.grewWhileReading.load(ordering: .acquiring))
+            }
+        }
+        #expect(grewWhileReading, "the map grew only after the reads stopped")
+        #expect(environment.mapSize > before)
+        try environment.read { _ in }
+        await store.close()
+    }
+
     /// LMDB's fatal state (an earlier failed write of its meta page) and a full
     /// reader table are reported with what to do, not only LMDB's words.
     @Test func lmdbFailuresThatNeedTheUserSayWhatToDo() {
