@@ -114,4 +114,22 @@ struct AuditTrailVerifyTests {
         let report = try await audit.verify(in: w.live, against: w.store)
         #expect(report.problem?.message.contains("built by version 1") == true, "\(String(describing: report.problem))")
     }
+
+    @Test("queries do not read a trail of another version: it has reached nothing of this one")
+    func queriesDoNotReadATrailOfAnotherVersion() async throws {
+        let w = try await built()
+        let checkpoint = try #require(try w.live.checkpoint(of: audit.name))
+        #expect(try !audit.entries(.all, in: w.live).items.isEmpty)
+        // Stored by an older version, not rebuilt yet (the runner rebuilds it at its next catch-up).
+        try await w.live.commit([ReadModelChanges(projection: audit.name, checkpoint: ProjectionCheckpoint(version: 1, position: checkpoint.position))])
+        do {
+            let page = try audit.entries(AuditQuery(.all, positions: 1...checkpoint.position), in: w.live)
+            Issue.record("answered with \(page.items.count) entries of a trail of version 1")
+        } catch .notCaughtUp(let projection, let reached, let asked) {
+            #expect(projection == audit.name && reached == nil && asked == checkpoint.position)
+        } catch {
+            Issue.record("\(error)")
+        }
+        #expect(try audit.entries(.all, in: w.live).items.isEmpty, "the whole trail, as far as this version reached")
+    }
 }
