@@ -37,9 +37,10 @@ struct Tables: Sendable {
 /// readers hold it, even while a resize waits: reads that overlap without a
 /// gap would hold a resize off for ever. So a read that begins while a
 /// resize waits first steps aside for up to ``readerYield``, letting the
-/// reads under way end; it never waits longer (a long read, or a read nested
-/// in another one on the same thread, must not stall every reader or
-/// deadlock), and then enters as before.
+/// reads under way end; it never waits longer (a long read must not stall
+/// every reader), and then enters as before. A read nested in another on
+/// the same thread does not step aside (the resize waits for the outer one
+/// anyway): each thread's holds are counted.
 final class Environment: @unchecked Sendable {
     let env: OpaquePointer
     let tables: Tables
@@ -50,6 +51,13 @@ final class Environment: @unchecked Sendable {
     private let exclusiveWaiters = Atomic<Int>(0)
     /// How long a read that begins while a resize waits steps aside at most.
     static let readerYield = Duration.milliseconds(10)
+    /// The key of each thread's count of shared holds of the gate (a read
+    /// is synchronous, so a hold never moves to another thread).
+    private var holdsKey = pthread_key_t()
+    /// How many reads stepped aside for a waiting resize (for tests).
+    let readerYields = Atomic<Int>(0)
+    /// Whether a resize (or closing) waits for the gate (for tests).
+    var exclusiveWaiting: Bool { exclusiveWaiters.load(ordering: .acquiring) > 0 }
     /// Reset read transactions, ready to be renewed (MDB_NOTLS: not bound to a thread).
     private let idleReaders = Mutex<[ReaderHandle]>([])
     private let closed = Atomic<Bool>(false)
@@ -104,6 +112,7 @@ final class Environment: @unchecked Sendable {
         self.env = handle!
         self.tables = tablesValue!
         pthread_rwlock_init(&gate, nil)
+        pthread_key_create(&holdsKey, nil)
     }
 
     /// Opens (creating them in a new store) the tables, and checks or
@@ -165,7 +174,7 @@ final class Environment: @unchecked Sendable {
         while true {
             lockShared()
             if isClosed {
-                pthread_rwlock_unlock(&gate)
+                unlockShared()
                 throw .storeClosed
             }
             var txn = idleReaders.withLock { $0.popLast() }?.txn
@@ -177,25 +186,25 @@ final class Environment: @unchecked Sendable {
                 code = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn)
             }
             if code == MDB_MAP_RESIZED {
-                pthread_rwlock_unlock(&gate)
+                unlockShared()
                 try adoptResizedMap()
                 continue
             }
             if code == MDB_READERS_FULL && !checkedReaders {
                 // Slots of dead processes may fill the table: free them and try once more.
-                pthread_rwlock_unlock(&gate)
+                unlockShared()
                 checkedReaders = true
                 clearStaleReaders(when: "a read found the reader table full")
                 continue
             }
             guard code == MDB_SUCCESS, let txn else {
-                pthread_rwlock_unlock(&gate)
+                unlockShared()
                 throw LMDBError(code: code, operation: "beginning a read transaction").storeError
             }
             defer {
                 mdb_txn_reset(txn)
                 idleReaders.withLock { $0.append(ReaderHandle(txn: txn)) }
-                pthread_rwlock_unlock(&gate)
+                unlockShared()
             }
             return try body(ReadTransaction(txn: txn, tables: tables))
         }
@@ -212,7 +221,7 @@ final class Environment: @unchecked Sendable {
     @discardableResult
     func clearStaleReaders(when: String) -> Int {
         lockShared()
-        defer { pthread_rwlock_unlock(&gate) }
+        defer { unlockShared() }
         guard !isClosed else { return 0 }
         return Self.clearStaleReaders(env, path: path, logger: logger, when: when)
     }
@@ -261,14 +270,23 @@ final class Environment: @unchecked Sendable {
     /// ends the transaction and returns first.
     func holdingGateForWriting<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         lockShared()
-        defer { pthread_rwlock_unlock(&gate) }
+        defer { unlockShared() }
         return try body()
     }
 
-    /// Takes the gate shared; while a resize waits for it, first steps aside
-    /// for up to ``readerYield`` (see the type's documentation).
+    /// This thread's shared holds of the gate.
+    private var sharedHolds: Int {
+        get { Int(bitPattern: pthread_getspecific(holdsKey)) }
+        set { pthread_setspecific(holdsKey, UnsafeRawPointer(bitPattern: newValue)) }
+    }
+
+    /// Takes the gate shared; while a resize waits for it, a thread that
+    /// holds it not yet first steps aside for up to ``readerYield`` (see the
+    /// type's documentation).
     private func lockShared() {
-        if exclusiveWaiters.load(ordering: .acquiring) > 0 {
+        let holds = sharedHolds
+        if holds == 0, exclusiveWaiters.load(ordering: .acquiring) > 0 {
+            readerYields.add(1, ordering: .relaxed)
             let clock = ContinuousClock()
             let deadline = clock.now.advanced(by: Self.readerYield)
             while exclusiveWaiters.load(ordering: .acquiring) > 0, clock.now < deadline {
@@ -276,6 +294,12 @@ final class Environment: @unchecked Sendable {
             }
         }
         pthread_rwlock_rdlock(&gate)
+        sharedHolds = holds + 1
+    }
+
+    private func unlockShared() {
+        sharedHolds -= 1
+        pthread_rwlock_unlock(&gate)
     }
 
     /// Takes the gate exclusively, telling new readers to step aside meanwhile.
@@ -314,6 +338,10 @@ final class Environment: @unchecked Sendable {
 
     /// Runs `body` while no read transaction of this process is active.
     private func withExclusiveAccess(_ body: () throws(EventStoreError) -> Void) throws(EventStoreError) {
+        // Waiting for every shared hold while this thread has one would wait for ever.
+        guard sharedHolds == 0 else {
+            throw .storage("the LMDB map was resized by another process while this thread was inside a read; end that read and try again")
+        }
         lockExclusive()
         defer { pthread_rwlock_unlock(&gate) }
         guard !isClosed else { throw .storeClosed }
@@ -367,6 +395,7 @@ final class Environment: @unchecked Sendable {
     deinit {
         close()
         pthread_rwlock_destroy(&gate)
+        pthread_key_delete(holdsKey)
     }
 }
 

@@ -138,8 +138,40 @@ struct LMDBStoreTests {
             }
         }
         #expect(grewWhileReading, "the map grew only after the reads stopped")
+        #expect(environment.readerYields.load(ordering: .acquiring) > 0, "reads stepped aside")
         #expect(environment.mapSize > before)
         try environment.read { _ in }
+        await store.close()
+    }
+
+    /// A read nested in another on the same thread does not step aside for a
+    /// waiting resize: the resize waits for the outer read anyway, and a
+    /// nested read per record would otherwise pay the pause each time.
+    @Test func aNestedReadDoesNotStepAsideForAWaitingResize() async throws {
+        let path = temporaryStorePath("nested")
+        defer { removeStore(path) }
+        let store = try LMDBEventStore(path: path)
+        let environment = store.environment
+        let yields = await withCheckedContinuation { (done: CheckedContinuation<Int, Never>) in
+            Thread.detachNewThread {
+                let resized = DispatchSemaphore(value: 0)
+                var counted = -1
+                try? environment.read { _ in
+                    // The resize waits for this outer read.
+                    Thread.detachNewThread {
+                        _ = try? environment.growMap(needed: 1 << 20)
+                        resized.signal()
+                    }
+                    while !environment.exclusiveWaiting { usleep(100) }
+                    let before = environment.readerYields.load(ordering: .acquiring)
+                    for _ in 0..<20 { _ = try? environment.read { _ in } }
+                    counted = environment.readerYields.load(ordering: .acquiring) - before
+                }
+                resized.wait()
+                done.resume(returning: counted)
+            }
+        }
+        #expect(yields == 0)
         await store.close()
     }
 

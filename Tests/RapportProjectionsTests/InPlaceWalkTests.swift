@@ -155,10 +155,10 @@ struct InPlaceWalkTests {
         let audit = AuditTrail()
         try await withStorage(kind) { storage in
             // Whole, the entry reads back equal.
-            try await storage.commit([ReadModelChanges(projection: audit.name, writes: [key: bytes], checkpoint: ProjectionCheckpoint(version: 1, position: 7))])
+            try await storage.commit([ReadModelChanges(projection: audit.name, writes: [key: bytes], checkpoint: ProjectionCheckpoint(version: audit.version, position: 7))])
             #expect(try audit.entries(.actor(anna.id), in: storage).items == [entry])
             for value in [Array(bytes.prefix(1)), Array(bytes.prefix(bytes.count / 2)), Array(bytes.dropLast()), bytes + [0], [CompactWriter.marker, 0xFF]] {
-                try await storage.commit([ReadModelChanges(projection: audit.name, writes: [key: value], checkpoint: ProjectionCheckpoint(version: 1, position: 7))])
+                try await storage.commit([ReadModelChanges(projection: audit.name, writes: [key: value], checkpoint: ProjectionCheckpoint(version: audit.version, position: 7))])
                 let error = #expect(throws: ProjectionQueryError.self) {
                     try audit.entries(AuditQuery(.actor(anna.id), positions: 1...7), in: storage)
                 }
