@@ -45,9 +45,7 @@ public struct AuditQuery: Hashable, Sendable {
     /// What to select.
     public var selection: AuditSelection
     /// The positions to look at; nil for the whole log as far as the trail
-    /// has reached (a trail stored by another version of the projection,
-    /// not rebuilt yet, has reached nothing). A range past the trail's
-    /// checkpoint is refused
+    /// has reached. A range past the trail's checkpoint is refused
     /// (``ProjectionQueryError/notCaughtUp(projection:reached:asked:)``):
     /// bring the trail up to date first.
     public var positions: ClosedRange<LogPosition>?
@@ -101,13 +99,9 @@ extension AuditTrail {
         }
         let selection = query.selection
         let base = selection.base
-        return try storage.query(name) { (reader) throws(ProjectionQueryError) in
-            // The checkpoint of the state read below (a rebuild may have started since any earlier look); a trail
-            // stored by another version of the projection (to be rebuilt) has reached nothing of this one.
-            let reached: LogPosition
-            do throws(EventStoreError) {
-                reached = try reader.checkpoint().flatMap { $0.version == version ? $0.position : nil } ?? 0
-            } catch { throw .store(error) }
+        return try self.query(in: storage) { (reader, checkpoint) throws(ProjectionQueryError) in
+            // The checkpoint of the state read below (a rebuild may have started since any earlier look).
+            let reached = checkpoint?.position ?? 0
             // A range the trail has not reached would be answered in part, with nothing to say so;
             // so would a later page of a trail rebuilt since the first page (it is behind that page).
             if let bound = query.positions?.upperBound ?? firstPageEnd, bound > reached {

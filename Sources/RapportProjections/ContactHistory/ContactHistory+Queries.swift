@@ -29,10 +29,10 @@ extension ContactHistory {
         if before == .start { return Page(items: [], continuation: nil) }
         // Inverted positions: the entries older than the continuation start right after it.
         let first = before.map { UInt64.max - $0.rawValue + 1 } ?? 0
-        return try storage.query(name) { (reader) throws(ProjectionQueryError) in
+        return try query(in: storage) { (reader, checkpoint) throws(ProjectionQueryError) in
             // A later page reads entries older than the previous page's last: all of them are
             // there only when the read model has reached it (a rebuild starts from the oldest).
-            if let before { try requireReached(LogPosition(before.rawValue - 1), in: reader) }
+            if let before { try requireReached(LogPosition(before.rawValue - 1), checkpoint) }
             // The newest `limit` matching entries of each history below the continuation.
             var lists: [(entries: [TimelineEntry], cut: Bool)] = []
             for history in try Self.histories(of: contact.description, reader) {
@@ -82,7 +82,7 @@ extension ContactHistory {
     /// print(last?.at ?? "never", last?.activityType ?? "")
     /// ```
     public func lastContacted(_ contact: ContactID, in storage: any ReadModelStorage) throws(ProjectionQueryError) -> LastContact? {
-        try storage.query(name) { (reader) throws(ProjectionQueryError) in
+        try query(in: storage) { (reader, checkpoint) throws(ProjectionQueryError) in
             try reader.decoded(ContactStatus.self, Self.contactKey(contact.description))?.lastContact(contact)
         }
     }
@@ -117,7 +117,7 @@ extension ContactHistory {
         let first = resume.flatMap { UInt64($0.dropFirst(base.count).prefix(Key.width)) } ?? 0
         let last = Key.dateNumber(cutoff)
         guard first <= last else { return Page(items: [], continuation: nil) }
-        return try storage.query(name) { (reader) throws(ProjectionQueryError) in
+        return try query(in: storage) { (reader, checkpoint) throws(ProjectionQueryError) in
             var items: [LastContact] = []
             var lastKey: String?
             var more = false

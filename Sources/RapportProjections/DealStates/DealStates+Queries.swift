@@ -10,7 +10,7 @@ extension DealStates {
     /// if let deal = try states.state(of: dealID, in: store) { print(deal.stage, deal.probability ?? 0) }
     /// ```
     public func state(of deal: DealID, in storage: any ReadModelStorage) throws(ProjectionQueryError) -> DealState? {
-        try storage.query(name) { (reader) throws(ProjectionQueryError) in
+        try query(in: storage) { (reader, checkpoint) throws(ProjectionQueryError) in
             guard var state = try reader.decoded(DealState.self, "deal/\(deal)") else { return nil }
             let pipeline = try reader.decoded(PipelineInfo.self, "pipeline/\(state.pipelineID)")
             state.probability = pipeline?.stage(state.stage)?.probability
@@ -30,8 +30,8 @@ extension DealStates {
     /// - Throws: ``ProjectionQueryError/notCaughtUp(projection:reached:asked:)``
     ///   when the read model has not reached `position`.
     public func state(of deal: DealID, asOf position: LogPosition, in storage: any ReadModelStorage) throws(ProjectionQueryError) -> DealState? {
-        return try storage.query(name) { (reader) throws(ProjectionQueryError) in
-            try requireReached(position, in: reader)
+        return try query(in: storage) { (reader, checkpoint) throws(ProjectionQueryError) in
+            try requireReached(position, checkpoint)
             guard var state = try reader.first(DealState.self, under: "deal-at/\(deal)/", from: Self.dealKey(deal.description, at: position))
             else { return nil }
             let pipeline = try reader.first(
@@ -64,8 +64,8 @@ extension DealStates {
     ) throws(ProjectionQueryError) -> PipelineSummary? {
         try requireDays(staleAfterDays, argument: "staleAfterDays")
         let id = pipeline.description
-        return try storage.query(name) { (reader) throws(ProjectionQueryError) -> PipelineSummary? in
-            try requireReached(position, in: reader)
+        return try query(in: storage) { (reader, checkpoint) throws(ProjectionQueryError) -> PipelineSummary? in
+            try requireReached(position, checkpoint)
             guard let info = try reader.first(PipelineInfo.self, under: "pipeline-at/\(id)/", from: Self.pipelineKey(id, at: position))
             else { return nil }
             let versions = "tally-at/\(id)/"
@@ -122,7 +122,7 @@ extension DealStates {
 
     /// Whether the stored read model (this version) has reached `position`:
     /// a hint only, the state can change before the next read (a query checks
-    /// again in its own read, ``requireReached(_:in:)``).
+    /// again in its own read, ``requireReached(_:_:)``).
     func hasReached(_ position: LogPosition, in storage: any ReadModelStorage) throws(ProjectionQueryError) -> Bool {
         let checkpoint: ProjectionCheckpoint?
         do { checkpoint = try storage.checkpoint(of: name) } catch { throw .store(error) }
@@ -139,7 +139,7 @@ extension DealStates {
     ///
     /// - Complexity: O(pipelines).
     public func pipelines(in storage: any ReadModelStorage) throws(ProjectionQueryError) -> [(id: PipelineID, name: String)] {
-        try storage.query(name) { (reader) throws(ProjectionQueryError) in
+        try query(in: storage) { (reader, checkpoint) throws(ProjectionQueryError) in
             var result: [(id: PipelineID, name: String)] = []
             for key in try reader.keys(withPrefix: "pipeline/") {
                 guard let id = PipelineID(String(key.dropFirst("pipeline/".count))),
@@ -170,7 +170,7 @@ extension DealStates {
         of pipeline: PipelineID, in storage: any ReadModelStorage, now: Date, staleAfterDays: Int = 30
     ) throws(ProjectionQueryError) -> PipelineSummary? {
         try requireDays(staleAfterDays, argument: "staleAfterDays")
-        return try storage.query(name) { (reader) throws(ProjectionQueryError) -> PipelineSummary? in
+        return try query(in: storage) { (reader, checkpoint) throws(ProjectionQueryError) -> PipelineSummary? in
             guard let info = try reader.decoded(PipelineInfo.self, "pipeline/\(pipeline)") else { return nil }
             guard let tally = try reader.decoded(PipelineTally.self, "tally/\(pipeline)") else {
                 throw .corruptValue(key: "tally/\(pipeline)", reason: "missing although the pipeline exists; rebuild the read model")

@@ -38,16 +38,35 @@ extension Projection {
         return try await readModel(asOf: position, from: log, registry: registry)
     }
 
+    /// Runs `body` in one read of this projection's read model, with the
+    /// read model's checkpoint in that same read (nil when never built), so
+    /// that what `body` reads and the checkpoint it checks are one state (a
+    /// rebuild started since the caller looked is caught).
+    ///
+    /// A read model stored by another version of the projection (the runner
+    /// rebuilds it at its next catch-up) is refused with
+    /// ``ProjectionQueryError/notCaughtUp(projection:reached:asked:)``
+    /// (`reached` nil, `asked` the position it was stored up to): its keys and
+    /// values are not this version's to read.
+    func query<R>(
+        in storage: any ReadModelStorage, _ body: (any ReadModelReader, ProjectionCheckpoint?) throws(ProjectionQueryError) -> R
+    ) throws(ProjectionQueryError) -> R {
+        try storage.query(name) { (reader) throws(ProjectionQueryError) -> R in
+            let checkpoint: ProjectionCheckpoint?
+            do throws(EventStoreError) { checkpoint = try reader.checkpoint() } catch { throw .store(error) }
+            if let checkpoint, checkpoint.version != version {
+                throw .notCaughtUp(projection: name, reached: nil, asked: checkpoint.position)
+            }
+            return try body(reader, checkpoint)
+        }
+    }
+
     /// Throws ``ProjectionQueryError/notCaughtUp(projection:reached:asked:)``
-    /// unless this version of the read model, in the state `reader` reads,
-    /// has reached `position`; so the values read next are of a read model
-    /// that has (a rebuild started since the caller looked is caught here).
-    func requireReached(_ position: LogPosition, in reader: any ReadModelReader) throws(ProjectionQueryError) {
-        let checkpoint: ProjectionCheckpoint?
-        do { checkpoint = try reader.checkpoint() } catch { throw .store(error) }
-        let reached = checkpoint.flatMap { $0.version == version ? $0.position : nil }
-        guard let reached, reached >= position else {
-            throw .notCaughtUp(projection: name, reached: reached, asked: position)
+    /// unless `checkpoint` (this version's, read by ``query(in:_:)`` in the
+    /// same read as the values) has reached `position`.
+    func requireReached(_ position: LogPosition, _ checkpoint: ProjectionCheckpoint?) throws(ProjectionQueryError) {
+        guard let reached = checkpoint?.position, reached >= position else {
+            throw .notCaughtUp(projection: name, reached: checkpoint?.position, asked: position)
         }
     }
 }
