@@ -3,7 +3,32 @@ import RapportCore
 import RapportEventLog
 import RapportProjections
 import RapportReplay
+import Synchronization
 import Testing
+
+/// Read-model storage whose first read sees `first` and every later one
+/// `then`: a trail that changed while it was being verified.
+private final class ChangesAfterFirstRead: ReadModelStorage {
+    let first: any ReadModelStorage, then: any ReadModelStorage
+    private let reads = Mutex(0)
+
+    init(first: any ReadModelStorage, then: any ReadModelStorage) {
+        self.first = first
+        self.then = then
+    }
+
+    func checkpoint(of projection: String) throws(EventStoreError) -> ProjectionCheckpoint? { try first.checkpoint(of: projection) }
+
+    func read<R>(_ projection: String, _ body: (any ReadModelReader) throws(EventStoreError) -> R) throws(EventStoreError) -> R {
+        let count = reads.withLock { reads in
+            reads += 1
+            return reads
+        }
+        return try (count == 1 ? first : then).read(projection, body)
+    }
+
+    func commit(_ changes: [ReadModelChanges]) async throws(EventStoreError) { try await then.commit(changes) }
+}
 
 /// The stored audit trail compared with the log: sound when built from it,
 /// and each kind of tampering reported at its position.
@@ -113,6 +138,34 @@ struct AuditTrailVerifyTests {
         try await w.live.commit([ReadModelChanges(projection: audit.name, checkpoint: ProjectionCheckpoint(version: 1, position: checkpoint.position))])
         let report = try await audit.verify(in: w.live, against: w.store)
         #expect(report.problem?.message.contains("built by version 1") == true, "\(String(describing: report.problem))")
+    }
+
+    @Test("a runner catching up during verification is not a problem; a rebuild starting then says the trail is behind")
+    func verificationWhileTheTrailChanges() async throws {
+        let w = try await built()
+        let verified = try #require(try w.live.checkpoint(of: audit.name)).position
+        // More events, and a copy of the trail caught up to them: what a runner commits during verification.
+        for index in 0..<5 {
+            try await w.repository.execute(.changeAmount(eur("\(3_000 + index)")), on: try #require(
+                try audit.entries(.action("DealOpened"), in: w.live).items.first.flatMap { DealID($0.entityID) }), context: context(anna, day: 50))
+        }
+        let later = InMemoryReadModelStorage()
+        _ = try await ProjectionRunner(log: w.store, storage: later, projections: [audit], registry: .crm).catchUp()
+        #expect(try later.checkpoint(of: audit.name)!.position > verified)
+        let report = try await audit.verify(in: ChangesAfterFirstRead(first: w.live, then: later), against: w.store)
+        #expect(report.isSound, "\(String(describing: report.problem))")
+        #expect(report.checkpoint == verified)
+        // A rebuild that has reached one event when the pages are read.
+        let rebuilding = InMemoryReadModelStorage()
+        #expect(try await ProjectionRunner(log: w.store, storage: rebuilding, projections: [audit], registry: .crm).catchUp(upTo: 1) == 1)
+        do {
+            let report = try await audit.verify(in: ChangesAfterFirstRead(first: w.live, then: rebuilding), against: w.store)
+            Issue.record("verified a trail rebuilt meanwhile: \(report)")
+        } catch .notCaughtUp(let projection, let reached, let asked) {
+            #expect(projection == audit.name && reached == 1 && asked == verified)
+        } catch {
+            Issue.record("\(error)")
+        }
     }
 
     @Test("every query refuses a read model stored by another version of its projection, never reads it as this one's")

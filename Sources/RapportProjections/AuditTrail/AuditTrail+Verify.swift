@@ -1,3 +1,4 @@
+import Foundation
 public import RapportEventLog
 
 /// What ``AuditTrail/verify(in:against:progress:)`` found: whether the
@@ -38,7 +39,12 @@ extension AuditTrail {
     /// - Parameter progress: called after each page of events with how many
     ///   were checked and how many there are.
     /// - Throws: ``ProjectionQueryError`` when the log or the read model
-    ///   cannot be read (a damaged record of the log among them).
+    ///   cannot be read (a damaged record of the log among them);
+    ///   ``ProjectionQueryError/notCaughtUp(projection:reached:asked:)`` when
+    ///   the trail went back meanwhile (a rebuild started, or another version
+    ///   of the projection wrote it): verify again once it is rebuilt. A runner
+    ///   catching up meanwhile is fine: the trail is verified as far as the
+    ///   checkpoint it had when verification began.
     public func verify(
         in storage: any ReadModelStorage, against log: any EventLogReader, progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
     ) async throws(ProjectionQueryError) -> AuditTrailReport {
@@ -70,6 +76,21 @@ extension AuditTrail {
             report.problem = .init(position: stray, message: "an entry past the audit trail's checkpoint (\(end))")
             return report
         }
+        // Each later read checks the trail is still this version and has not gone back (a rebuild started):
+        // what it reads is then the trail verified, as far as the first read's checkpoint.
+        var moved: ProjectionCheckpoint??
+        func stillThere(_ reader: any ReadModelReader) throws(EventStoreError) -> Bool {
+            let now = try reader.checkpoint()
+            guard let now, now.version == version, now.position >= stored.position else {
+                moved = .some(now)
+                return false
+            }
+            return true
+        }
+        func behind() -> ProjectionQueryError {
+            let now = moved.flatMap { $0 }
+            return .notCaughtUp(projection: name, reached: now?.version == version ? now?.position : nil, asked: stored.position)
+        }
         var next = LogPosition(1)
         while next.rawValue <= end {
             let page: [RecordedEvent]
@@ -82,6 +103,7 @@ extension AuditTrail {
             }
             do {
                 try storage.read(name) { (reader) throws(EventStoreError) in
+                    guard try stillThere(reader) else { return }
                     for event in page {
                         if let message = try Self.disagreement(of: event, in: reader) {
                             report.problem = .init(position: event.position, message: message)
@@ -91,18 +113,25 @@ extension AuditTrail {
                     }
                 }
             } catch { throw .store(error) }
+            if moved != nil { throw behind() }
             if report.problem != nil { return report }
             progress?(report.entriesChecked, end)
             next = last.position.next
         }
         // Each event's keys are there; a key more under an index names an entry
-        // the log does not back there (a query would return it).
+        // the log does not back there (a query would return it). Keys past the
+        // checkpoint verified are a runner's since: not counted.
+        let last = Array(Key.padded(end).utf8)
         do {
             try storage.read(name) { (reader) throws(EventStoreError) in
+                guard try stillThere(reader) else { return }
                 for index in ["entry", "actor", "entity", "action"] {
                     var keys: UInt64 = 0
-                    try reader.forEachInPlace(keyPrefix: "\(index)/", from: "\(index)/") { _, _ in
-                        keys += 1
+                    try reader.forEachInPlace(keyPrefix: "\(index)/", from: "\(index)/") { key, _ in
+                        // Every index key ends in its entry's position, 20 digits.
+                        let through = key.count >= Key.width
+                            && last.withUnsafeBytes { memcmp($0.baseAddress!, key.baseAddress! + key.count - Key.width, Key.width) >= 0 }
+                        if through { keys += 1 }
                         return true
                     }
                     guard keys == report.entriesChecked else {
@@ -114,6 +143,7 @@ extension AuditTrail {
                 }
             }
         } catch { throw .store(error) }
+        if moved != nil { throw behind() }
         return report
     }
 
