@@ -60,6 +60,12 @@ final class Environment: @unchecked Sendable {
     var exclusiveWaiting: Bool { exclusiveWaiters.load(ordering: .acquiring) > 0 }
     /// Reset read transactions, ready to be renewed (MDB_NOTLS: not bound to a thread).
     private let idleReaders = Mutex<[ReaderHandle]>([])
+    /// The most reset read transactions kept for reuse. Each holds one of the
+    /// `maximumReaders` slots, which every process using the store shares:
+    /// after a burst of concurrent reads the rest are ended, not kept.
+    static let maximumIdleReaders = 16
+    /// How many reset read transactions are kept for reuse (for tests).
+    var idleReaderCount: Int { idleReaders.withLock { $0.count } }
     private let closed = Atomic<Bool>(false)
     let maximumMapSize: Int
 
@@ -203,7 +209,12 @@ final class Environment: @unchecked Sendable {
             }
             defer {
                 mdb_txn_reset(txn)
-                idleReaders.withLock { $0.append(ReaderHandle(txn: txn)) }
+                let kept = idleReaders.withLock { pool in
+                    guard pool.count < Self.maximumIdleReaders else { return false }
+                    pool.append(ReaderHandle(txn: txn))
+                    return true
+                }
+                if !kept { mdb_txn_abort(txn) }
                 unlockShared()
             }
             return try body(ReadTransaction(txn: txn, tables: tables))

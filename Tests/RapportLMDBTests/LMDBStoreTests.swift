@@ -175,6 +175,48 @@ struct LMDBStoreTests {
         await store.close()
     }
 
+    /// Reset read transactions kept for reuse hold reader slots every process
+    /// shares: after a burst of concurrent reads, at most a few are kept.
+    @Test func aBurstOfConcurrentReadsLeavesFewReaderSlotsHeld() async throws {
+        let path = temporaryStorePath("burst")
+        defer { removeStore(path) }
+        let store = try LMDBEventStore(path: path)
+        let environment = store.environment
+        let threads = Environment.maximumIdleReaders * 3
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                let inside = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0), ended = DispatchSemaphore(value: 0)
+                for _ in 0..<threads {
+                    Thread.detachNewThread {
+                        _ = try? environment.read { _ in
+                            inside.signal()
+                            release.wait()
+                        }
+                        ended.signal()
+                    }
+                }
+                // Every read under way at once, then all ended.
+                for _ in 0..<threads { inside.wait() }
+                for _ in 0..<threads { release.signal() }
+                for _ in 0..<threads { ended.wait() }
+                done.resume()
+            }
+        }
+        #expect(environment.idleReaderCount == Environment.maximumIdleReaders)
+        // The slots still taken (mdb_reader_list prints a header, then one line per slot held).
+        var lines: [String] = []
+        _ = withUnsafeMutablePointer(to: &lines) { pointer in
+            mdb_reader_list(environment.env, { message, context in
+                context!.assumingMemoryBound(to: [String].self).pointee.append(String(cString: message!))
+                return 0
+            }, pointer)
+        }
+        let held = lines.filter { !$0.contains("pid") && !$0.contains("no active readers") }.count
+        #expect(held == Environment.maximumIdleReaders, "reader slots still taken: \(lines)")
+        #expect(try environment.read { _ in 1 } == 1)
+        await store.close()
+    }
+
     /// LMDB's fatal state (an earlier failed write of its meta page) and a full
     /// reader table are reported with what to do, not only LMDB's words.
     @Test func lmdbFailuresThatNeedTheUserSayWhatToDo() {
