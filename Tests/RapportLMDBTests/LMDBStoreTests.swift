@@ -99,43 +99,40 @@ struct LMDBStoreTests {
         let store = try LMDBEventStore(path: path)
         let environment = store.environment
         let before = environment.mapSize
-        // The threads block (reads, waits): off Swift's cooperative pool. Flags in a class: an `Atomic` has an
-        // address of its own, which closures must share, not copy.
+        // Flags in a class: an `Atomic` has an address of its own, which closures must share, not copy.
         final class Flags: Sendable {
             let stop = Atomic<Bool>(false)
             let grewWhileReading = Atomic<Bool>(false)
         }
         let flags = Flags()
-        let grewWhileReading = await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
-            Thread.detachNewThread {
-                let readersDone = DispatchSemaphore(value: 0)
-                // Three threads, each holding a read for 2 ms and starting the next at once, a third of a hold
-                // apart: at every moment some read is under way.
-                for offset in 0..<3 {
-                    Thread.detachNewThread {
-                        usleep(useconds_t(700 * offset))
-                        while !flags.stop.load(ordering: .acquiring) {
-                            _ = try? environment.read { _ in usleep(2_000) }
-                        }
-                        readersDone.signal()
-                    }
-                }
-                usleep(20_000)
-                let finished = DispatchSemaphore(value: 0)
+        let grewWhileReading = await onOwnThread {
+            let readersDone = DispatchSemaphore(value: 0)
+            // Three threads, each holding a read for 2 ms and starting the next at once, a third of a hold
+            // apart: at every moment some read is under way.
+            for offset in 0..<3 {
                 Thread.detachNewThread {
-                    let result = Result { () throws(EventStoreError) in try environment.growMap(needed: 1 << 20) }
-                    if case .success = result {
-                        flags.grewWhileReading.store(!flags.stop.load(ordering: .acquiring), ordering: .releasing)
+                    usleep(useconds_t(700 * offset))
+                    while !flags.stop.load(ordering: .acquiring) {
+                        _ = try? environment.read { _ in usleep(2_000) }
                     }
-                    finished.signal()
+                    readersDone.signal()
                 }
-                // Without the readers stepping aside, the resize waits until they stop (here, after 10 seconds).
-                let timedOut = finished.wait(timeout: .now() + .seconds(10)) == .timedOut
-                flags.stop.store(true, ordering: .releasing)
-                if timedOut { finished.wait() }
-                for _ in 0..<3 { readersDone.wait() }
-                done.resume(returning: flags.grewWhileReading.load(ordering: .acquiring))
             }
+            usleep(20_000)
+            let finished = DispatchSemaphore(value: 0)
+            Thread.detachNewThread {
+                let result = Result { () throws(EventStoreError) in try environment.growMap(needed: 1 << 20) }
+                if case .success = result {
+                    flags.grewWhileReading.store(!flags.stop.load(ordering: .acquiring), ordering: .releasing)
+                }
+                finished.signal()
+            }
+            // Without the readers stepping aside, the resize waits until they stop (here, after 10 seconds).
+            let timedOut = finished.wait(timeout: .now() + .seconds(10)) == .timedOut
+            flags.stop.store(true, ordering: .releasing)
+            if timedOut { finished.wait() }
+            for _ in 0..<3 { readersDone.wait() }
+            return flags.grewWhileReading.load(ordering: .acquiring)
         }
         #expect(grewWhileReading, "the map grew only after the reads stopped")
         #expect(environment.readerYields.load(ordering: .acquiring) > 0, "reads stepped aside")
@@ -152,24 +149,22 @@ struct LMDBStoreTests {
         defer { removeStore(path) }
         let store = try LMDBEventStore(path: path)
         let environment = store.environment
-        let yields = await withCheckedContinuation { (done: CheckedContinuation<Int, Never>) in
-            Thread.detachNewThread {
-                let resized = DispatchSemaphore(value: 0)
-                var counted = -1
-                try? environment.read { _ in
-                    // The resize waits for this outer read.
-                    Thread.detachNewThread {
-                        _ = try? environment.growMap(needed: 1 << 20)
-                        resized.signal()
-                    }
-                    while !environment.exclusiveWaiting { usleep(100) }
-                    let before = environment.readerYields.load(ordering: .acquiring)
-                    for _ in 0..<20 { _ = try? environment.read { _ in } }
-                    counted = environment.readerYields.load(ordering: .acquiring) - before
+        let yields = await onOwnThread {
+            let resized = DispatchSemaphore(value: 0)
+            var counted = -1
+            try? environment.read { _ in
+                // The resize waits for this outer read.
+                Thread.detachNewThread {
+                    _ = try? environment.growMap(needed: 1 << 20)
+                    resized.signal()
                 }
-                resized.wait()
-                done.resume(returning: counted)
+                while !environment.exclusiveWaiting { usleep(100) }
+                let before = environment.readerYields.load(ordering: .acquiring)
+                for _ in 0..<20 { _ = try? environment.read { _ in } }
+                counted = environment.readerYields.load(ordering: .acquiring) - before
             }
+            resized.wait()
+            return counted
         }
         #expect(yields == 0)
         await store.close()
@@ -183,24 +178,21 @@ struct LMDBStoreTests {
         let store = try LMDBEventStore(path: path)
         let environment = store.environment
         let threads = Environment.maximumIdleReaders * 3
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            Thread.detachNewThread {
-                let inside = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0), ended = DispatchSemaphore(value: 0)
-                for _ in 0..<threads {
-                    Thread.detachNewThread {
-                        _ = try? environment.read { _ in
-                            inside.signal()
-                            release.wait()
-                        }
-                        ended.signal()
+        await onOwnThread {
+            let inside = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0), ended = DispatchSemaphore(value: 0)
+            for _ in 0..<threads {
+                Thread.detachNewThread {
+                    _ = try? environment.read { _ in
+                        inside.signal()
+                        release.wait()
                     }
+                    ended.signal()
                 }
-                // Every read under way at once, then all ended.
-                for _ in 0..<threads { inside.wait() }
-                for _ in 0..<threads { release.signal() }
-                for _ in 0..<threads { ended.wait() }
-                done.resume()
             }
+            // Every read under way at once, then all ended.
+            for _ in 0..<threads { inside.wait() }
+            for _ in 0..<threads { release.signal() }
+            for _ in 0..<threads { ended.wait() }
         }
         #expect(environment.idleReaderCount == Environment.maximumIdleReaders)
         // The slots still taken (mdb_reader_list prints a header, then one line per slot held).

@@ -130,3 +130,12 @@ final class SharedCounter: Sendable {
         return current >= count
     }
 }
+
+/// Runs `body` on a thread of its own and returns what it returns: for tests
+/// whose threads block (in reads, on semaphores), which must stay off Swift's
+/// small cooperative pool.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { done in
+        Thread.detachNewThread { done.resume(returning: body()) }
+    }
+}

@@ -193,7 +193,6 @@ final class ScenarioQuery: @unchecked Sendable {
     func setUp() async throws {
         let store = try await ScenarioFixture.open()
         self.store = store
-        defer { if kind == .actorMonthRaw { rawSetUp() } }
         for try await event in store.events(from: 1, filter: LogFilter(types: ["DealOpened", "PipelineDefined"])) {
             let id = String(event.streamID.rawValue.split(separator: "-", maxSplits: 1).last ?? "")
             if event.type == "DealOpened", let deal = DealID(id) { deals.append(deal) }
@@ -220,14 +219,9 @@ final class ScenarioQuery: @unchecked Sendable {
             }
             await store.close()
             self.store = nil
+            let code = raw_table_open(ScenarioFixture.path, "read-models", &rawReader)
+            precondition(code == 0, "raw_table_open: \(String(cString: raw_error_text(code)))")
         }
-    }
-
-    private func rawSetUp() {
-        var reader: OpaquePointer?
-        let code = raw_table_open(ScenarioFixture.path, "read-models", &reader)
-        precondition(code == 0, "raw_table_open: \(String(cString: raw_error_text(code)))")
-        rawReader = reader
     }
 
     /// A date inside the simulated history, a month before its end at the latest.
@@ -276,10 +270,7 @@ final class ScenarioQuery: @unchecked Sendable {
         }
         let finish = DispatchTime.now().uptimeNanoseconds
         benchmark.stopMeasurement()
-        if benchmark.currentIteration >= benchmark.configuration.warmupIterations {
-            samples.append(finish - begin)
-            if let queryCPU { threadCPU.append(queryCPU) }
-        }
+        record(benchmark, wall: finish - begin, queryCPU: queryCPU)
     }
 
     /// The raw baseline of actor-month: the same key range walked and its values copied by liblmdb from C.
@@ -300,10 +291,14 @@ final class ScenarioQuery: @unchecked Sendable {
         precondition(code == 0, "raw_copy_range: \(String(cString: raw_error_text(code)))")
         results += Int(values)
         rawBytes += bytes
-        if benchmark.currentIteration >= benchmark.configuration.warmupIterations {
-            samples.append(finish - begin)
-            threadCPU.append(queryCPU)
-        }
+        record(benchmark, wall: finish - begin, queryCPU: queryCPU)
+    }
+
+    /// Keeps an iteration's wall time and query CPU time, warm-up iterations left out.
+    private func record(_ benchmark: Benchmark, wall: UInt64, queryCPU: UInt64?) {
+        guard benchmark.currentIteration >= benchmark.configuration.warmupIterations else { return }
+        samples.append(wall)
+        if let queryCPU { threadCPU.append(queryCPU) }
     }
 
     func tearDown() async {

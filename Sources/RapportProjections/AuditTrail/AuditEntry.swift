@@ -236,25 +236,6 @@ extension AuditEntry: CompactValue {
         var position: LogPosition, eventID: EventID, streamID: String, recordedAt: Date, occurredAt: Date?, actor: Principal
         var entityKind: String, entityID: String, action: String, changes: [FieldChange], channel: Channel
         var correlationID: UUID?, causationID: UUID?
-
-        init(
-            position: LogPosition, eventID: EventID, streamID: String, recordedAt: Date, occurredAt: Date?, actor: Principal,
-            entityKind: String, entityID: String, action: String, changes: [FieldChange], channel: Channel,
-            correlationID: UUID?, causationID: UUID?
-        ) {
-            (self.position, self.eventID, self.streamID, self.recordedAt, self.occurredAt, self.actor) =
-                (position, eventID, streamID, recordedAt, occurredAt, actor)
-            (self.entityKind, self.entityID, self.action, self.changes, self.channel) = (entityKind, entityID, action, changes, channel)
-            (self.correlationID, self.causationID) = (correlationID, causationID)
-        }
-
-        init(_ entry: AuditEntry) {
-            self.init(
-                position: entry.position, eventID: entry.eventID, streamID: entry.streamID, recordedAt: entry.recordedAt,
-                occurredAt: entry.occurredAt, actor: entry.actor, entityKind: entry.entityKind, entityID: entry.entityID,
-                action: entry.action, changes: entry.changes, channel: entry.channel, correlationID: entry.correlationID,
-                causationID: entry.causationID)
-        }
     }
 
     private init(_ fields: Fields) {
@@ -352,6 +333,17 @@ extension AuditEntry: CompactValue {
         bytes.append(CompactWriter.marker)
         bytes.append(contentsOf: fields)
         stored = bytes
+    }
+}
+
+extension AuditEntry.Fields {
+    /// The fields of `entry`, each decoded (an extension, so the struct keeps its memberwise initializer).
+    init(_ entry: AuditEntry) {
+        self.init(
+            position: entry.position, eventID: entry.eventID, streamID: entry.streamID, recordedAt: entry.recordedAt,
+            occurredAt: entry.occurredAt, actor: entry.actor, entityKind: entry.entityKind, entityID: entry.entityID,
+            action: entry.action, changes: entry.changes, channel: entry.channel, correlationID: entry.correlationID,
+            causationID: entry.causationID)
     }
 }
 

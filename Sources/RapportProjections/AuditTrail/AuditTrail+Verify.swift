@@ -76,21 +76,9 @@ extension AuditTrail {
             report.problem = .init(position: stray, message: "an entry past the audit trail's checkpoint (\(end))")
             return report
         }
-        // Each later read checks the trail is still this version and has not gone back (a rebuild started):
-        // what it reads is then the trail verified, as far as the first read's checkpoint.
-        var moved: ProjectionCheckpoint??
-        func stillThere(_ reader: any ReadModelReader) throws(EventStoreError) -> Bool {
-            let now = try reader.checkpoint()
-            guard let now, now.version == version, now.position >= stored.position else {
-                moved = .some(now)
-                return false
-            }
-            return true
-        }
-        func behind() -> ProjectionQueryError {
-            let now = moved.flatMap { $0 }
-            return .notCaughtUp(projection: name, reached: now?.version == version ? now?.position : nil, asked: stored.position)
-        }
+        // Each later read is a query that requires the trail, in the state it reads, to be this version and to
+        // have reached the checkpoint verified (a rebuild may have started since): what it reads is then the
+        // trail verified, as far as that checkpoint, and a runner's commits meanwhile lie past it.
         var next = LogPosition(1)
         while next.rawValue <= end {
             let page: [RecordedEvent]
@@ -101,9 +89,9 @@ extension AuditTrail {
                 report.problem = .init(position: next, message: "the log ends before the audit trail's checkpoint (\(end))")
                 return report
             }
-            do {
-                try storage.read(name) { (reader) throws(EventStoreError) in
-                    guard try stillThere(reader) else { return }
+            try query(in: storage) { (reader, checkpoint) throws(ProjectionQueryError) in
+                try requireReached(stored.position, checkpoint)
+                do throws(EventStoreError) {
                     for event in page {
                         if let message = try Self.disagreement(of: event, in: reader) {
                             report.problem = .init(position: event.position, message: message)
@@ -111,9 +99,8 @@ extension AuditTrail {
                         }
                         report.entriesChecked += 1
                     }
-                }
-            } catch { throw .store(error) }
-            if moved != nil { throw behind() }
+                } catch { throw .store(error) }
+            }
             if report.problem != nil { return report }
             progress?(report.entriesChecked, end)
             next = last.position.next
@@ -122,9 +109,9 @@ extension AuditTrail {
         // the log does not back there (a query would return it). Keys past the
         // checkpoint verified are a runner's since: not counted.
         let last = Array(Key.padded(end).utf8)
-        do {
-            try storage.read(name) { (reader) throws(EventStoreError) in
-                guard try stillThere(reader) else { return }
+        try query(in: storage) { (reader, checkpoint) throws(ProjectionQueryError) in
+            try requireReached(stored.position, checkpoint)
+            do throws(EventStoreError) {
                 for index in ["entry", "actor", "entity", "action"] {
                     var keys: UInt64 = 0
                     try reader.forEachInPlace(keyPrefix: "\(index)/", from: "\(index)/") { key, _ in
@@ -141,9 +128,8 @@ extension AuditTrail {
                         return
                     }
                 }
-            }
-        } catch { throw .store(error) }
-        if moved != nil { throw behind() }
+            } catch { throw .store(error) }
+        }
         return report
     }
 

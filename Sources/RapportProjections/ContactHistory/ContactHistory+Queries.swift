@@ -82,7 +82,7 @@ extension ContactHistory {
     /// print(last?.at ?? "never", last?.activityType ?? "")
     /// ```
     public func lastContacted(_ contact: ContactID, in storage: any ReadModelStorage) throws(ProjectionQueryError) -> LastContact? {
-        try query(in: storage) { (reader, checkpoint) throws(ProjectionQueryError) in
+        try query(in: storage) { (reader, _) throws(ProjectionQueryError) in
             try reader.decoded(ContactStatus.self, Self.contactKey(contact.description))?.lastContact(contact)
         }
     }
@@ -117,7 +117,7 @@ extension ContactHistory {
         let first = resume.flatMap { UInt64($0.dropFirst(base.count).prefix(Key.width)) } ?? 0
         let last = Key.dateNumber(cutoff)
         guard first <= last else { return Page(items: [], continuation: nil) }
-        return try query(in: storage) { (reader, checkpoint) throws(ProjectionQueryError) in
+        return try query(in: storage) { (reader, _) throws(ProjectionQueryError) in
             var items: [LastContact] = []
             var lastKey: String?
             var more = false

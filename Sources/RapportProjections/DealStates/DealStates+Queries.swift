@@ -10,7 +10,7 @@ extension DealStates {
     /// if let deal = try states.state(of: dealID, in: store) { print(deal.stage, deal.probability ?? 0) }
     /// ```
     public func state(of deal: DealID, in storage: any ReadModelStorage) throws(ProjectionQueryError) -> DealState? {
-        try query(in: storage) { (reader, checkpoint) throws(ProjectionQueryError) in
+        try query(in: storage) { (reader, _) throws(ProjectionQueryError) in
             guard var state = try reader.decoded(DealState.self, "deal/\(deal)") else { return nil }
             let pipeline = try reader.decoded(PipelineInfo.self, "pipeline/\(state.pipelineID)")
             state.probability = pipeline?.stage(state.stage)?.probability
@@ -139,7 +139,7 @@ extension DealStates {
     ///
     /// - Complexity: O(pipelines).
     public func pipelines(in storage: any ReadModelStorage) throws(ProjectionQueryError) -> [(id: PipelineID, name: String)] {
-        try query(in: storage) { (reader, checkpoint) throws(ProjectionQueryError) in
+        try query(in: storage) { (reader, _) throws(ProjectionQueryError) in
             var result: [(id: PipelineID, name: String)] = []
             for key in try reader.keys(withPrefix: "pipeline/") {
                 guard let id = PipelineID(String(key.dropFirst("pipeline/".count))),
@@ -170,7 +170,7 @@ extension DealStates {
         of pipeline: PipelineID, in storage: any ReadModelStorage, now: Date, staleAfterDays: Int = 30
     ) throws(ProjectionQueryError) -> PipelineSummary? {
         try requireDays(staleAfterDays, argument: "staleAfterDays")
-        return try query(in: storage) { (reader, checkpoint) throws(ProjectionQueryError) -> PipelineSummary? in
+        return try query(in: storage) { (reader, _) throws(ProjectionQueryError) -> PipelineSummary? in
             guard let info = try reader.decoded(PipelineInfo.self, "pipeline/\(pipeline)") else { return nil }
             guard let tally = try reader.decoded(PipelineTally.self, "tally/\(pipeline)") else {
                 throw .corruptValue(key: "tally/\(pipeline)", reason: "missing although the pipeline exists; rebuild the read model")
