@@ -161,6 +161,11 @@ public actor ProjectionRunner {
     /// try await ProjectionRunner(log: store, storage: past, projections: [DealCount()]).catchUp(upTo: 1_000)
     /// ```
     ///
+    /// A read model never built (or of another version) is built even when
+    /// there is nothing to read: on an empty log it is stored as built up to
+    /// position 0, so its queries answer empty instead of refusing it as
+    /// never built.
+    ///
     /// - Returns: the position all projections reached.
     /// - Throws: ``ReplayError/cancelled`` when the task is cancelled (it
     ///   stops between two batches, keeping those committed); the errors of
@@ -203,7 +208,21 @@ public actor ProjectionRunner {
             let start = try startingPoint(projection)
             return ProjectionState(projection: projection, position: start.position, rebuild: start.rebuild, committed: start.stored)
         }
-        guard let lowest = states.map(\.position).min(), lowest < head else { return head }
+        guard let lowest = states.map(\.position).min(), lowest < head else {
+            // Nothing to read (an empty log, or a limit of 0): a read model never built, or
+            // of another version, is still marked built up to here, so that its queries answer
+            // "nothing yet" instead of refusing it as never built.
+            let changes = states.filter(\.rebuild).map { state in
+                ReadModelChanges(
+                    projection: state.projection.name, resetFirst: true,
+                    checkpoint: ProjectionCheckpoint(version: state.projection.version, position: head),
+                    condition: CheckpointCondition(state.committed))
+            }
+            if !changes.isEmpty {
+                do { try await storage.commit(changes) } catch { throw .store(error) }
+            }
+            return head
+        }
         // One filter for the whole pass: the union of interests (no type filter if any projection wants all).
         let types: Set<String>? = states.contains { $0.projection.interest.types == nil }
             ? nil : states.reduce(into: Set<String>()) { $0.formUnion($1.projection.interest.types!) }

@@ -168,15 +168,14 @@ struct AuditTrailVerifyTests {
         }
     }
 
-    @Test("every query refuses a read model stored by another version of its projection, never reads it as this one's")
-    func queriesRefuseAReadModelOfAnotherVersion() async throws {
-        let w = try await built()
+    /// The ten queries of the three projections (each with the projection it reads), on ids found in `w`.
+    private func everyQuery(in w: World) async throws -> [(String, (any ReadModelStorage) throws(ProjectionQueryError) -> Void)] {
         let contact = try #require(try ContactHistory().contactsNotContacted(forDays: 0, asOf: day(100), owner: "user:anna", in: w.live)
             .items.first?.contactID)
         let pipeline = try #require(try DealStates().pipelines(in: w.live).first?.id)
         let head = try await w.head()
         let deal = try #require(try audit.entries(.action("DealOpened"), in: w.live).items.first.flatMap { DealID($0.entityID) })
-        let queries: [(String, (any ReadModelStorage) throws(ProjectionQueryError) -> Void)] = [
+        return [
             ("audit-trail", { (s) throws(ProjectionQueryError) in _ = try AuditTrail().entries(.all, in: s) }),
             ("audit-trail", { (s) throws(ProjectionQueryError) in _ = try AuditTrail().entries(AuditQuery(.actor("user:anna"), positions: 1...head), in: s) }),
             ("contact-history", { (s) throws(ProjectionQueryError) in _ = try ContactHistory().timeline(of: contact, in: s) }),
@@ -189,6 +188,12 @@ struct AuditTrailVerifyTests {
             ("deal-states", { (s) throws(ProjectionQueryError) in _ = try DealStates().summary(of: pipeline, in: s, now: day(100)) }),
             ("deal-states", { (s) throws(ProjectionQueryError) in _ = try DealStates().summary(of: pipeline, asOf: head, in: s, now: day(100)) }),
         ]
+    }
+
+    @Test("every query refuses a read model stored by another version of its projection, never reads it as this one's")
+    func queriesRefuseAReadModelOfAnotherVersion() async throws {
+        let w = try await built()
+        let queries = try await everyQuery(in: w)
         // Each answers from the read model as built.
         for (_, query) in queries { try query(w.live) }
         for name in ["audit-trail", "contact-history", "deal-states"] {
@@ -206,5 +211,31 @@ struct AuditTrailVerifyTests {
                 }
             }
         }
+    }
+
+    @Test("every query refuses a read model never built, whose empty answers would read as nothing recorded; a catch-up on an empty log builds it")
+    func queriesRefuseAReadModelNeverBuilt() async throws {
+        let queries = try await everyQuery(in: try await built())
+        let never = InMemoryReadModelStorage()
+        for (index, (projection, query)) in queries.enumerated() {
+            #expect(throws: ProjectionQueryError.notBuilt(projection: projection), "query \(index)") { try query(never) }
+        }
+        // Caught up on an empty log: built up to position 0, and every query answers (nothing).
+        let empty = try World()
+        try await empty.runner.catchUp()
+        for name in ["audit-trail", "contact-history", "deal-states"] {
+            #expect(try empty.live.checkpoint(of: name)?.position == .start)
+        }
+        // The queries of a position past 0 (1, 6 and 9) are refused as not caught up, as they should be.
+        for (index, (_, query)) in queries.enumerated() where ![1, 6, 9].contains(index) { try query(empty.live) }
+        #expect(try AuditTrail().entries(.all, in: empty.live).items.isEmpty && DealStates().pipelines(in: empty.live).isEmpty)
+        // A pipeline that is not there: nil, as of the start too.
+        #expect(try DealStates().summary(of: PipelineID(), asOf: .start, in: empty.live, now: day(0)) == nil)
+        // A read model of another version, on an empty log: reset and marked built by the catch-up, as on any log.
+        try await empty.live.commit([ReadModelChanges(projection: "deal-states", writes: ["pipeline/x": [1]],
+                                                      checkpoint: ProjectionCheckpoint(version: 1, position: .start))])
+        try await empty.runner.catchUp()
+        #expect(try empty.live.checkpoint(of: "deal-states") == ProjectionCheckpoint(version: DealStates().version, position: .start))
+        #expect(try snapshot(empty.live, "deal-states").isEmpty)
     }
 }

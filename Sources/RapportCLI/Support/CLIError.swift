@@ -60,7 +60,7 @@ struct CLIError: Error, CustomStringConvertible {
             case .store(let storeError): return explaining(storeError: storeError)
             case .corruptValue: return CLIError(error.description, status: .dataError)
             case .invalidToken, .invalidArgument: return CLIError(error.description, status: .usage)
-            case .notCaughtUp: return CLIError(error.description, status: .ioError)
+            case .notCaughtUp, .notBuilt: return CLIError(error.description, status: .ioError)
             }
         default:
             return CLIError("\(error)", status: .ioError)

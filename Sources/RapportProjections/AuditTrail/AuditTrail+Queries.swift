@@ -88,7 +88,9 @@ extension AuditTrail {
     ///   keeps those that change the field: O(the entity's entries).
     /// - Throws: ``ProjectionQueryError/notCaughtUp(projection:reached:asked:)``
     ///   when `query.positions` ends past the trail's checkpoint (a partial
-    ///   answer would look complete).
+    ///   answer would look complete); ``ProjectionQueryError/notBuilt(projection:)``
+    ///   when the trail was never built (its empty answer would look like
+    ///   "nothing recorded").
     public func entries(_ query: AuditQuery, in storage: any ReadModelStorage, page: PageRequest = PageRequest()) throws(ProjectionQueryError) -> Page<AuditEntry> {
         var low = query.positions?.lowerBound.rawValue ?? 1
         // Pages after the first answer up to where the first did, though the trail moved on since.
@@ -101,11 +103,11 @@ extension AuditTrail {
         let base = selection.base
         return try self.query(in: storage) { (reader, checkpoint) throws(ProjectionQueryError) in
             // The checkpoint of the state read below (a rebuild may have started since any earlier look).
-            let reached = checkpoint?.position ?? 0
+            let reached = checkpoint.position
             // A range the trail has not reached would be answered in part, with nothing to say so;
             // so would a later page of a trail rebuilt since the first page (it is behind that page).
             if let bound = query.positions?.upperBound ?? firstPageEnd, bound > reached {
-                throw .notCaughtUp(projection: name, reached: reached == 0 ? nil : reached, asked: bound)
+                throw .notCaughtUp(projection: name, reached: reached, asked: bound)
             }
             let end = query.positions?.upperBound ?? firstPageEnd ?? reached
             let high = end.rawValue

@@ -19,7 +19,9 @@ extension ContactHistory {
     ///   continuation on, reading entries until `page.limit` match the filter.
     /// - Throws: ``ProjectionQueryError/notCaughtUp(projection:reached:asked:)``
     ///   for a continuation whose older entries the read model no longer
-    ///   holds all of (it is being rebuilt, and has not reached them yet).
+    ///   holds all of (it is being rebuilt, and has not reached them yet);
+    ///   ``ProjectionQueryError/notBuilt(projection:)`` when the read model
+    ///   was never built.
     public func timeline(
         of contact: ContactID, in storage: any ReadModelStorage, filter: TimelineFilter = TimelineFilter(),
         page: PageRequest = PageRequest()
@@ -103,7 +105,8 @@ extension ContactHistory {
     ///
     /// - Throws: ``ProjectionQueryError/invalidArgument(name:reason:)`` for
     ///   negative `days`, before anything is read;
-    ///   ``ProjectionQueryError/invalidToken(_:)`` for a token this query did not return.
+    ///   ``ProjectionQueryError/invalidToken(_:)`` for a token this query did not return;
+    ///   ``ProjectionQueryError/notBuilt(projection:)`` when the read model was never built.
     /// - Complexity: a range scan of the owner's index up to the cut-off date: O(page).
     public func contactsNotContacted(
         forDays days: Int, asOf now: Date, owner: String?, in storage: any ReadModelStorage, page: PageRequest = PageRequest()

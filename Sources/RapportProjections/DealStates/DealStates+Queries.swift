@@ -28,7 +28,8 @@ extension DealStates {
     /// ```
     ///
     /// - Throws: ``ProjectionQueryError/notCaughtUp(projection:reached:asked:)``
-    ///   when the read model has not reached `position`.
+    ///   when the read model has not reached `position`;
+    ///   ``ProjectionQueryError/notBuilt(projection:)`` when it was never built.
     public func state(of deal: DealID, asOf position: LogPosition, in storage: any ReadModelStorage) throws(ProjectionQueryError) -> DealState? {
         return try query(in: storage) { (reader, checkpoint) throws(ProjectionQueryError) in
             try requireReached(position, checkpoint)
@@ -57,6 +58,7 @@ extension DealStates {
     ///   negative `staleAfterDays`, before anything is read;
     ///   ``ProjectionQueryError/notCaughtUp(projection:reached:asked:)``
     ///   when the read model has not reached `position`;
+    ///   ``ProjectionQueryError/notBuilt(projection:)`` when it was never built;
     ///   ``ProjectionQueryError/corruptValue(key:reason:)`` when a stored value
     ///   does not decode or the figures are missing.
     public func summary(
@@ -163,7 +165,8 @@ extension DealStates {
     /// ```
     ///
     /// - Throws: ``ProjectionQueryError/invalidArgument(name:reason:)`` for a
-    ///   negative `staleAfterDays`, before anything is read.
+    ///   negative `staleAfterDays`, before anything is read;
+    ///   ``ProjectionQueryError/notBuilt(projection:)`` when the read model was never built.
     /// - Complexity: O(stages + owners + moves + stale deals): the pipeline's
     ///   stored figures, a walk of its open deals up to the cut-off, one read per stale deal.
     public func summary(

@@ -39,22 +39,25 @@ extension Projection {
     }
 
     /// Runs `body` in one read of this projection's read model, with the
-    /// read model's checkpoint in that same read (nil when never built), so
-    /// that what `body` reads and the checkpoint it checks are one state (a
-    /// rebuild started since the caller looked is caught).
+    /// read model's checkpoint in that same read, so that what `body` reads
+    /// and the checkpoint it checks are one state (a rebuild started since
+    /// the caller looked is caught).
     ///
-    /// A read model stored by another version of the projection (the runner
-    /// rebuilds it at its next catch-up) is refused with
-    /// ``ProjectionQueryError/notCaughtUp(projection:reached:asked:)``
-    /// (`reached` nil, `asked` the position it was stored up to): its keys and
-    /// values are not this version's to read.
+    /// A read model never built is refused with
+    /// ``ProjectionQueryError/notBuilt(projection:)``: its empty answers
+    /// would read as "nothing recorded". One stored by another version of
+    /// the projection (the runner rebuilds it at its next catch-up) is
+    /// refused with ``ProjectionQueryError/notCaughtUp(projection:reached:asked:)``
+    /// (`reached` nil, `asked` the position it was stored up to): its keys
+    /// and values are not this version's to read.
     func query<R>(
-        in storage: any ReadModelStorage, _ body: (any ReadModelReader, ProjectionCheckpoint?) throws(ProjectionQueryError) -> R
+        in storage: any ReadModelStorage, _ body: (any ReadModelReader, ProjectionCheckpoint) throws(ProjectionQueryError) -> R
     ) throws(ProjectionQueryError) -> R {
         try storage.query(name) { (reader) throws(ProjectionQueryError) -> R in
-            let checkpoint: ProjectionCheckpoint?
-            do throws(EventStoreError) { checkpoint = try reader.checkpoint() } catch { throw .store(error) }
-            if let checkpoint, checkpoint.version != version {
+            let found: ProjectionCheckpoint?
+            do throws(EventStoreError) { found = try reader.checkpoint() } catch { throw .store(error) }
+            guard let checkpoint = found else { throw .notBuilt(projection: name) }
+            guard checkpoint.version == version else {
                 throw .notCaughtUp(projection: name, reached: nil, asked: checkpoint.position)
             }
             return try body(reader, checkpoint)
@@ -64,9 +67,9 @@ extension Projection {
     /// Throws ``ProjectionQueryError/notCaughtUp(projection:reached:asked:)``
     /// unless `checkpoint` (this version's, read by ``query(in:_:)`` in the
     /// same read as the values) has reached `position`.
-    func requireReached(_ position: LogPosition, _ checkpoint: ProjectionCheckpoint?) throws(ProjectionQueryError) {
-        guard let reached = checkpoint?.position, reached >= position else {
-            throw .notCaughtUp(projection: name, reached: checkpoint?.position, asked: position)
+    func requireReached(_ position: LogPosition, _ checkpoint: ProjectionCheckpoint) throws(ProjectionQueryError) {
+        guard checkpoint.position >= position else {
+            throw .notCaughtUp(projection: name, reached: checkpoint.position, asked: position)
         }
     }
 }

@@ -82,7 +82,7 @@ public struct Page<Element: Sendable>: Sendable {
 extension Page: Equatable where Element: Equatable {}
 
 /// A failure of a query on a read model.
-public enum ProjectionQueryError: Error, Sendable, CustomStringConvertible, LocalizedError {
+public enum ProjectionQueryError: Error, Sendable, Equatable, CustomStringConvertible, LocalizedError {
     /// The storage failed.
     case store(EventStoreError)
     /// A stored value could not be decoded (written by another version?).
@@ -91,6 +91,18 @@ public enum ProjectionQueryError: Error, Sendable, CustomStringConvertible, Loca
     case invalidToken(String)
     /// The read model has not reached the position asked about (it is at `reached`, nil: never built).
     case notCaughtUp(projection: String, reached: LogPosition?, asked: LogPosition)
+    /// The read model has never been built: no catch-up has committed it, so
+    /// an answer from it would look like "nothing recorded". A catch-up on an
+    /// empty log builds it too (it then answers empty).
+    ///
+    /// ```swift
+    /// do {
+    ///     _ = try AuditTrail().entries(AuditQuery(.actor("ana")), in: store)
+    /// } catch .notBuilt(let projection) {
+    ///     try await ProjectionRunner(log: store, storage: store, projections: [AuditTrail()]).catchUp()
+    /// }
+    /// ```
+    case notBuilt(projection: String)
     /// An argument of the query is out of its range (`name` as the query's
     /// signature spells it); nothing was read.
     ///
@@ -113,6 +125,8 @@ public enum ProjectionQueryError: Error, Sendable, CustomStringConvertible, Loca
         case .invalidToken(let token): return "\(token) is not a continuation of this query."
         case .notCaughtUp(let projection, let reached, let asked):
             return "The read model \(projection) has not reached position \(asked) (it is at \(reached.map { "\($0)" } ?? "nothing")); catch it up first."
+        case .notBuilt(let projection):
+            return "The read model \(projection) has never been built; catch it up (ProjectionRunner.catchUp, or `rapport rebuild \(projection)`) before querying it."
         case .invalidArgument(let name, let reason): return "Invalid \(name): \(reason)."
         }
     }
