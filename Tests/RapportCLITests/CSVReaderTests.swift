@@ -1,5 +1,6 @@
 import Foundation
 @testable import RapportCLI
+import RapportProjections
 import Testing
 
 @Suite("CSV reader")
@@ -48,5 +49,27 @@ struct DateArgumentTests {
         let utc = try #require(TimeZone(identifier: "UTC"))
         #expect(try DateArgument.parse("2024-03-01", option: "--to", timeZone: utc, day: .end)
                 == Date(timeIntervalSince1970: 1_709_337_600).addingTimeInterval(-0.000_001))
+    }
+
+    /// A `recorded_at` copied from an export (microseconds) is read to the
+    /// microsecond, with any zone, so `--to` that time includes its entry.
+    @Test func aDateTimeIsReadToTheMicrosecond() throws {
+        let utc = try #require(TimeZone(identifier: "UTC"))
+        let exported = "2024-09-08T00:16:37.123456Z"
+        let parsed = try DateArgument.parse(exported, option: "--to", timeZone: utc)
+        #expect(ProjectionTimestamp.microseconds(of: parsed) == 1_725_754_597_123_456)
+        #expect(ProjectionTimestamp.string(from: parsed) == exported)
+        #expect(try DateArgument.parse("2024-09-08T02:16:37.123456+02:00", option: "--to", timeZone: utc) == parsed)
+        // Fewer digits, none, and more than six (the seventh and on dropped, as the exports' reader does).
+        #expect(ProjectionTimestamp.microseconds(of: try DateArgument.parse("2024-09-08T00:16:37.5Z", option: "--to", timeZone: utc))
+                == 1_725_754_597_500_000)
+        #expect(ProjectionTimestamp.microseconds(of: try DateArgument.parse("2024-09-08T00:16:37Z", option: "--to", timeZone: utc))
+                == 1_725_754_597_000_000)
+        #expect(ProjectionTimestamp.microseconds(of: try DateArgument.parse("2024-09-08T00:16:37.1234569Z", option: "--to", timeZone: utc))
+                == 1_725_754_597_123_456)
+        // A point with no digits, or a zone missing, is not a date-time.
+        for text in ["2024-09-08T00:16:37.Z", "2024-09-08T00:16:37.123", "2024-09-08T00:16:37.12a4Z"] {
+            #expect(throws: CLIError.self, "\(text)") { try DateArgument.parse(text, option: "--to", timeZone: utc) }
+        }
     }
 }

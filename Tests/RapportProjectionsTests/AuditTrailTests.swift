@@ -115,7 +115,9 @@ struct AuditTrailTests {
             #expect(!entry.changes.isEmpty || object.isEmpty, "\(entry.action) has no changes")
             let mentioned = entry.changes.flatMap { [$0.oldValue, $0.newValue] }.compactMap { $0 }
             for (key, _) in object where !["from", "to", "field", "fromStage", "lostAtStage", "toStage", "fromStatus", "previousCompanyID", "key", "contactID"].contains(key) {
-                #expect(entry.changes.contains { $0.field == key }, "\(entry.action): \(key) missing from \(entry.changes.map(\.field))")
+                // A reference by id is the field without "ID" (ownerID → owner).
+                let field = key.count > 2 && key.hasSuffix("ID") ? String(key.dropLast(2)) : key
+                #expect(entry.changes.contains { $0.field == field }, "\(entry.action): \(key) missing from \(entry.changes.map(\.field))")
             }
             #expect(mentioned.count >= min(object.count, 1))
         }
@@ -157,6 +159,14 @@ struct AuditTrailTests {
         #expect(amount.allSatisfy { $0.changes.map(\.field) == ["amount"] }, "each entry narrowed to the field")
         #expect(amount.map { $0.changes.first { $0.field == "amount" }!.newValue } == [
             #"{"amount":12000,"currency":"EUR"}"#, #"{"amount":15000.5,"currency":"EUR"}"#, #"{"amount":16000,"currency":"EUR"}"#])
+        // The owner and the company under the names their later changes use: the deal's first owner is found by "owner".
+        let owners = try audit.entries(.field("owner", kind: "deal", id: deal.description), in: w.live).items
+        #expect(owners.map(\.action) == ["DealOpened", "DealOwnerAssigned"])
+        #expect(owners.map { $0.changes } == [[FieldChange(field: "owner", oldValue: nil, newValue: #""user:anna""#)],
+                                               [FieldChange(field: "owner", oldValue: #""user:anna""#, newValue: #""user:boris""#)]])
+        let company = try audit.entries(.field("company", kind: "deal", id: deal.description), in: w.live).items
+        #expect(company.map(\.action) == ["DealOpened"] && company.first?.changes.first?.newValue == "\"\(acme)\"")
+        #expect(try audit.entries(.field("ownerID", kind: "deal", id: deal.description), in: w.live).items.isEmpty)
         // Refused attempts.
         let denied = try audit.entries(.action("AccessDenied"), in: w.live).items
         #expect(denied.count == 1)
@@ -177,6 +187,16 @@ struct AuditTrailTests {
         #expect(throws: ProjectionQueryError.self) {
             try audit.entries(.all, in: w.live, page: PageRequest(limit: 1, after: PageToken(rawValue: "bogus")))
         }
+    }
+
+    @Test("a deal's currency change is a change of its amount: one field name finds every amount the deal had")
+    func aCurrencyChangeIsAnAmountChange() async throws {
+        let w = try await build()
+        try await w.run(.changeCurrency(to: try Money(amount: 17_500, currency: "USD")), on: deal, context(boris, day: 11))
+        let amounts = try audit.entries(.field("amount", kind: "deal", id: deal.description), in: w.live).items
+        #expect(amounts.map(\.action) == ["DealOpened", "DealAmountChanged", "DealAmountChanged", "DealCurrencyChanged"])
+        #expect(amounts.last?.changes == [FieldChange(field: "amount", oldValue: #"{"amount":16000,"currency":"EUR"}"#,
+                                                      newValue: #"{"amount":17500,"currency":"USD"}"#)])
     }
 
     @Test func aRangeTheTrailHasNotReachedIsRefusedNotAnsweredInPart() async throws {

@@ -91,6 +91,11 @@ struct ContactHistoryTests {
         // Channel: the call's metadata channel is phone; the email matches by its interaction channel.
         #expect(try s.timeline(s.ada, TimelineFilter(channels: [.phone])).map(\.type) == ["ActivityLogged"])
         #expect(try s.timeline(s.ada, TimelineFilter(channels: [.email])).map(\.activityType) == ["email"])
+        // A note takes place on no channel: it matches the channel it was entered through only.
+        try await s.world.run(.logNote("Asked for a demo", links: [EntityRef(s.bob)]), on: ActivityID(), context(anna, .api, day: 20))
+        #expect(try s.timeline(s.bob, TimelineFilter(channels: [.api])).map(\.activityType) == ["note"])
+        #expect(try s.timeline(s.bob, TimelineFilter(channels: [.ui])).filter { $0.activityType == "note" }.map(\.channel) == [.ui])
+        #expect(try s.timeline(s.bob, TimelineFilter(types: ["ActivityLogged"])).allSatisfy { $0.activityType != "note" || $0.interactionChannel == nil })
         // Dates: days 10 to 16 inclusive: company rename (16), task (15), email (12), call (10).
         let week = try s.timeline(s.ada, TimelineFilter(period: day(10)...day(16)))
         #expect(week.map(\.date) == [day(16), day(15), day(12), day(10)])
@@ -102,6 +107,14 @@ struct ContactHistoryTests {
         }
         let firstTwo = try s.history.timeline(of: s.ada, in: s.world.live, page: PageRequest(limit: 2))
         #expect(firstTwo.items == Array(all.prefix(2)) && firstTwo.continuation != nil)
+        // A page that holds the last entry has no continuation: exactly `limit` entries left is not "more".
+        let whole = try s.history.timeline(of: s.ada, in: s.world.live, page: PageRequest(limit: all.count))
+        #expect(whole.items == all && whole.continuation == nil)
+        let start = try s.history.timeline(of: s.ada, in: s.world.live, page: PageRequest(limit: all.count - 2))
+        let rest = try s.history.timeline(of: s.ada, in: s.world.live, page: PageRequest(limit: 2, after: start.continuation))
+        #expect(rest.items == Array(all.suffix(2)) && rest.continuation == nil)
+        let deals = try s.history.timeline(of: s.ada, in: s.world.live, filter: TimelineFilter(kinds: ["deal"]), page: PageRequest(limit: 2))
+        #expect(deals.items.count == 2 && deals.continuation == nil)
         let filteredPages = try allPages(limit: 1) { try s.history.timeline(of: s.ada, in: s.world.live, filter: TimelineFilter(kinds: ["deal"]), page: $0) }
         #expect(filteredPages.map(\.type) == ["DealStageChanged", "DealOpened"])
     }

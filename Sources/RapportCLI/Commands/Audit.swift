@@ -26,9 +26,9 @@ struct Audit: AsyncParsableCommand {
     var field: String?
     @Option(help: "Only this action (event type), such as DealWon or AccessDenied.")
     var action: String?
-    @Option(help: "From this date or date-time (recorded-at).")
+    @Option(help: "From this date-time, or the start of this date, local time unless --utc (recorded-at).")
     var from: String?
-    @Option(help: "Up to this date or date-time (recorded-at), inclusive.")
+    @Option(help: "Up to this date-time, or the end of this date, local time unless --utc (recorded-at, inclusive).")
     var to: String?
     @Option(help: "table (default), csv or jsonl.")
     var format: String = "table"

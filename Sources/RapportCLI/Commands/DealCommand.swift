@@ -21,7 +21,7 @@ struct DealCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("The deal's id, or deal:ID.", valueName: "deal"))
     var deal: String
 
-    @Option(name: .customLong("as-of"), help: ArgumentHelp("What the store knew at this date or date-time.", valueName: "date"))
+    @Option(name: .customLong("as-of"), help: ArgumentHelp("What the store knew at this date-time, or at the start (00:00) of this date, local time unless --utc.", valueName: "date"))
     var asOf: String?
 
     @Option(help: "table (default) or json.")

@@ -23,7 +23,7 @@ struct History: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("The contact's id, or contact:ID.", valueName: "contact"))
     var contact: String
 
-    @Option(name: .customLong("as-of"), help: ArgumentHelp("What the store knew at this date or date-time.", valueName: "date"))
+    @Option(name: .customLong("as-of"), help: ArgumentHelp("What the store knew at this date-time, or at the start (00:00) of this date, local time unless --utc.", valueName: "date"))
     var asOf: String?
 
     @Option(help: ArgumentHelp(

@@ -21,7 +21,7 @@ struct PipelineCommand: AsyncParsableCommand {
 
     @OptionGroup var options: StoreOptions
 
-    @Option(name: .customLong("as-of"), help: ArgumentHelp("What the store knew at this date or date-time.", valueName: "date"))
+    @Option(name: .customLong("as-of"), help: ArgumentHelp("What the store knew at this date-time, or at the start (00:00) of this date, local time unless --utc.", valueName: "date"))
     var asOf: String?
 
     @Option(help: "The table's rows: stage (default) or owner.")

@@ -1,4 +1,5 @@
 import Foundation
+import RapportProjections
 
 /// Number, size and date formatting for the plain output.
 enum Format {
@@ -129,17 +130,36 @@ enum DateArgument {
                         return calendar.startOfDay(for: later).addingTimeInterval(-0.000_001)
                     }
                 }
-            } else if isRealTime(trimmed.dropFirst(10)) {
-                for options: ISO8601DateFormatter.Options in [[.withInternetDateTime], [.withInternetDateTime, .withFractionalSeconds]] {
-                    let formatter = ISO8601DateFormatter()
-                    formatter.formatOptions = options
-                    if let date = formatter.date(from: trimmed) { return date }
-                }
+            } else if isRealTime(trimmed.dropFirst(10)), let date = dateTime(trimmed) {
+                return date
             }
         }
         throw CLIError(
             "\(option): \"\(text)\" is not a date; use an ISO 8601 date or date-time such as 2024-03-01 or 2024-03-01T10:00:00Z",
             status: .usage)
+    }
+
+    /// `text`, a date-time with a zone (`2024-03-01T10:00:00Z`,
+    /// `…T12:00:00.123456+02:00`), to the microsecond: the log's precision,
+    /// so a `recorded_at` copied from an export finds its entry.
+    /// (`ISO8601DateFormatter` keeps only the milliseconds of a fraction;
+    /// the fraction is read here, digits past the sixth dropped as the
+    /// exports' reader does.) nil when it is not one.
+    private static func dateTime(_ text: String) -> Date? {
+        var whole = Substring(text)
+        var microseconds: Int64 = 0
+        let afterSeconds = text.index(text.startIndex, offsetBy: 19)  // YYYY-MM-DDTHH:MM:SS, checked before
+        if afterSeconds < text.endIndex, text[afterSeconds] == "." {
+            let digits = text[text.index(after: afterSeconds)...].prefix { $0.isASCII && $0.isNumber }
+            guard !digits.isEmpty else { return nil }
+            let six = digits.prefix(6)
+            microseconds = Int64(six + String(repeating: "0", count: 6 - six.count))!
+            whole = text[..<afterSeconds] + text[digits.endIndex...]
+        }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        guard let date = formatter.date(from: String(whole)) else { return nil }
+        return ProjectionTimestamp.date(microseconds: ProjectionTimestamp.microseconds(of: date) + microseconds)
     }
 
     /// Whether `text` is `YYYY-MM-DD` naming a day of the Gregorian calendar (years 1 to 9999).

@@ -12,7 +12,7 @@ struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The storage backend, lmdb or postgres; by default the one --store names.", valueName: "backend"))
     var backend: String?
 
-    @Flag(name: .long, help: "Show times in UTC instead of the local time zone.")
+    @Flag(name: .long, help: "Show times in UTC instead of the local time zone, and read a bare date (2024-03-01) as a UTC day too.")
     var utc = false
 
     /// The store as given: `--store`, else `RAPPORT_STORE`, else `./rapport-data`.

@@ -45,8 +45,10 @@ public struct AuditTrail: Projection {
     /// longer than 128 bytes (escaped) is stored as its digest, so every key
     /// fits LMDB's limit (a trail of version 2 is rebuilt). 4: key components
     /// in Unicode normalization form C, so an actor or action spelled another
-    /// way finds the same entries.
-    public let version = 4
+    /// way finds the same entries. 5: a reference by id is named as the
+    /// field its later changes name (`ownerID` → `owner`), and a deal's
+    /// currency change is a change of `amount`.
+    public let version = 5
     /// Every event; payloads are read as JSON fields, never decoded.
     public let interest = ProjectionInterest(decoding: [])
 

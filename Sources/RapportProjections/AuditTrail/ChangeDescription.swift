@@ -12,6 +12,12 @@ import RapportEventLog
 ///   (except `reason`, `at`, `by`);
 /// - every other member is a new value.
 ///
+/// A member naming another entity by its id (`ownerID`, `companyID`,
+/// `contactID`) is the field without `ID` (`owner`, `company`, `contact`):
+/// the name the changes of that field use later (`DealOwnerAssigned` →
+/// `owner`), so one field name finds a deal's first owner and every owner
+/// after.
+///
 /// Explicit descriptions cover what the generic rules get wrong (a deal's
 /// title, the status a won, lost or reopened deal leaves and enters, custom
 /// fields, pipeline stages).
@@ -29,6 +35,9 @@ enum ChangeDescription {
         switch type {
         case "DealRenamed":
             changes.append(FieldChange(field: "title", oldValue: take("from"), newValue: take("to")))
+        case "DealCurrencyChanged":
+            // The amount in another currency: a change of the amount, as `DealAmountChanged` is.
+            changes.append(FieldChange(field: "amount", oldValue: take("from"), newValue: take("to")))
         case "DealWon", "DealLost":
             let status = type == "DealWon" ? "won" : "lost"
             let from = type == "DealWon" ? take("fromStage") : take("lostAtStage")
@@ -71,7 +80,7 @@ enum ChangeDescription {
             let newKey = members.contains(where: { $0.key == "to" + rest }) ? "to" + rest
                 : members.contains(where: { $0.key == field }) ? field : nil
             guard let newKey else { continue }
-            changes.append(FieldChange(field: field, oldValue: take(key), newValue: take(newKey)))
+            changes.append(FieldChange(field: Self.field(ofMember: field), oldValue: take(key), newValue: take(newKey)))
         }
         // The rest: old values in removals, new values otherwise.
         // A byte search: Foundation's `contains` and the generic `firstRange(of:)`
@@ -79,12 +88,18 @@ enum ChangeDescription {
         let removal = occurs("Removed", in: type) || occurs("Unlinked", in: type)
         for (key, value) in members {
             if removal && !["reason", "at", "by"].contains(key) {
-                changes.append(FieldChange(field: key, oldValue: value, newValue: nil))
+                changes.append(FieldChange(field: Self.field(ofMember: key), oldValue: value, newValue: nil))
             } else {
-                changes.append(FieldChange(field: key, oldValue: nil, newValue: value))
+                changes.append(FieldChange(field: Self.field(ofMember: key), oldValue: nil, newValue: value))
             }
         }
         return changes
+    }
+
+    /// The field a payload member stands for: a reference by id is the
+    /// field without `ID` (`ownerID` → `owner`); any other member is its own name.
+    static func field(ofMember key: String) -> String {
+        key.count > 2 && key.hasSuffix("ID") ? String(key.dropLast(2)) : key
     }
 
     /// Whether `word` occurs in `text`, byte by byte (type names are short).

@@ -35,13 +35,14 @@ extension ContactHistory {
             // A later page reads entries older than the previous page's last: all of them are
             // there only when the read model has reached it (a rebuild starts from the oldest).
             if let before { try requireReached(LogPosition(before.rawValue - 1), checkpoint) }
-            // The newest `limit` matching entries of each history below the continuation.
+            // The newest `limit` matching entries of each history below the continuation, and one more
+            // when there is one: a page that ends with the last entry has no continuation.
             var lists: [(entries: [TimelineEntry], cut: Bool)] = []
             for history in try Self.histories(of: contact.description, reader) {
                 var entries: [TimelineEntry] = []
                 let finished = try reader.scan(TimelineEntry.self, base: "timeline/\(history)/", in: first...UInt64.max) { _, entry in
                     if filter.matches(entry) { entries.append(entry) }
-                    return entries.count < page.limit
+                    return entries.count <= page.limit
                 }
                 lists.append((entries, !finished))
             }

@@ -41,7 +41,8 @@ public struct ContactHistory: Projection {
     public let name: String
     /// 2: key components (owners, kinds) in Unicode normalization form C.
     /// 3: a survivor holds its duplicates' activities (`touch/…`), before and after the merge.
-    public let version = 3
+    /// 4: a note has no interaction channel (it was `ui`, so a filter on `ui` kept notes entered through the API).
+    public let version = 4
     /// Every event tagged with a contact, company, deal, activity, task or
     /// campaign; only the payloads that change links and statuses (see
     /// `update`) are decoded.
@@ -95,7 +96,7 @@ public struct ContactHistory: Projection {
         } else {
             activity = stream.kind == Activity.kind ? try model.load(ActivityLinks.self, Self.activityKey(stream.id)) : nil
         }
-        let interaction: Channel? = activity.flatMap { ActivityType(rawValue: $0.type) }.map { ActivityDetails.channel(of: $0) }
+        let interaction: Channel? = activity.flatMap { ActivityType(rawValue: $0.type) }.flatMap { ActivityDetails.channel(of: $0) }
         for (contact, via) in targets {
             guard let contactID = ContactID(contact) else { continue }
             let entry = TimelineEntry(
@@ -308,15 +309,17 @@ struct ContactStatus: Codable, Hashable {
 }
 
 extension ActivityDetails {
-    /// The channel an activity of `type` takes place on.
-    static func channel(of type: ActivityType) -> Channel {
+    /// The channel an activity of `type` takes place on; nil for a note,
+    /// which records something and takes place on no channel (the channel
+    /// it was entered through is the event's own).
+    static func channel(of type: ActivityType) -> Channel? {
         switch type {
         case .call: .phone
         case .meeting: .meeting
         case .email: .email
         case .sms: .sms
         case .chat: .chat
-        case .note: .ui
+        case .note: nil
         case .webForm: .webForm
         }
     }

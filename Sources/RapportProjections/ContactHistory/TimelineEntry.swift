@@ -41,7 +41,8 @@ public struct TimelineEntry: Hashable, Sendable, Codable {
     public var actor: Principal
     /// The channel the change came in through (the event's metadata).
     public var channel: Channel
-    /// For activities: the channel the interaction took place on (`phone` for a call).
+    /// For activities: the channel the interaction took place on (`phone` for
+    /// a call); nil for a note, which takes place on no channel.
     public var interactionChannel: Channel?
     /// For activities: `call`, `meeting`, `email`, `sms`, `chat`, `note`, `web-form`.
     public var activityType: String?
