@@ -60,10 +60,15 @@ final class Environment: @unchecked Sendable {
     var exclusiveWaiting: Bool { exclusiveWaiters.load(ordering: .acquiring) > 0 }
     /// Reset read transactions, ready to be renewed (MDB_NOTLS: not bound to a thread).
     private let idleReaders = Mutex<[ReaderHandle]>([])
-    /// The most reset read transactions kept for reuse. Each holds one of the
-    /// `maximumReaders` slots, which every process using the store shares:
-    /// after a burst of concurrent reads the rest are ended, not kept.
-    static let maximumIdleReaders = 16
+    /// The most reset read transactions kept for reuse: 16, or a quarter of
+    /// `maximumReaders` when that is fewer (at least 1). Each holds one of
+    /// the `maximumReaders` slots, which every process using the store
+    /// shares: after a burst of concurrent reads the rest are ended, not
+    /// kept, and a process that goes idle leaves the other processes most
+    /// of the table.
+    let maximumIdleReaders: Int
+    /// The most reset read transactions any store keeps.
+    static let idleReaderLimit = 16
     /// How many reset read transactions are kept for reuse (for tests).
     var idleReaderCount: Int { idleReaders.withLock { $0.count } }
     private let closed = Atomic<Bool>(false)
@@ -75,6 +80,7 @@ final class Environment: @unchecked Sendable {
     init(path: String, configuration: LMDBEventStore.Configuration) throws(EventStoreError) {
         self.logger = configuration.logger
         self.maximumMapSize = configuration.maximumMapSize
+        self.maximumIdleReaders = min(Self.idleReaderLimit, max(1, configuration.maximumReaders / 4))
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
@@ -210,7 +216,7 @@ final class Environment: @unchecked Sendable {
             defer {
                 mdb_txn_reset(txn)
                 let kept = idleReaders.withLock { pool in
-                    guard pool.count < Self.maximumIdleReaders else { return false }
+                    guard pool.count < maximumIdleReaders else { return false }
                     pool.append(ReaderHandle(txn: txn))
                     return true
                 }
@@ -442,10 +448,10 @@ enum StoreMeta {
             let text = String(decoding: stored, as: UTF8.self)
             if text == formatValue { return }
             guard upgradable.contains(text) else {
-                throw LMDBError(code: MDB_INVALID, operation: "the store has format \(text), this library reads \(formatValue)")
+                throw LMDBError(code: LMDBError.notThisFormat, operation: "the store has format \(text), this library reads \(formatValue)")
             }
             guard upgrade else {
-                throw LMDBError(code: MDB_INVALID, operation: "\(notUpgraded) \(text); this library reads \(formatValue) "
+                throw LMDBError(code: LMDBError.notThisFormat, operation: "\(notUpgraded) \(text); this library reads \(formatValue) "
                                 + "and was asked not to upgrade it (upgradesOlderFormats is false)")
             }
             if text != "rapport-lmdb/3" {
@@ -461,7 +467,7 @@ enum StoreMeta {
             var stat = MDB_stat()
             try check(mdb_stat(txn, tables.events, &stat), "reading the events table")
             guard stat.ms_entries == 0 else {
-                throw LMDBError(code: MDB_INVALID, operation: "the environment holds events but no Rapport format marker")
+                throw LMDBError(code: LMDBError.notThisFormat, operation: "the environment holds events but no Rapport format marker")
             }
             try IndexWatermark.write(0, txn: txn, tables: tables)
         }

@@ -8,8 +8,14 @@ struct LMDBError: Error, CustomStringConvertible {
     let code: Int32
     let operation: String
 
+    /// Not an LMDB code: the file is a sound LMDB file, but not a Rapport
+    /// store this library reads (another format, or no format marker).
+    /// Its description is `operation` alone (LMDB's text for `MDB_INVALID`,
+    /// "File is not an LMDB file", would be wrong).
+    static let notThisFormat: Int32 = .min
+
     var description: String {
-        "\(operation): \(String(cString: mdb_strerror(code)))"
+        code == Self.notThisFormat ? operation : "\(operation): \(String(cString: mdb_strerror(code)))"
     }
 
     var isMapFull: Bool { code == MDB_MAP_FULL }
@@ -26,6 +32,8 @@ struct LMDBError: Error, CustomStringConvertible {
             return .storeFull("the file size limit was reached")
         case EDQUOT:
             return .storeFull("the disk quota is exhausted")
+        case Self.notThisFormat:
+            return .incompatibleStore(operation)
         case MDB_INVALID, MDB_VERSION_MISMATCH:
             return .incompatibleStore("\(operation): \(String(cString: mdb_strerror(code)))")
         case MDB_CORRUPTED, MDB_PAGE_NOTFOUND:

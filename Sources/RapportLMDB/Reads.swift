@@ -22,7 +22,9 @@ extension TxnReader {
         var position = try locate(newest, head: head, in: .stream(stream))
         var number = newest
         var views: [RecordView] = []
-        views.reserveCapacity(Int(newest - oldest + 1))
+        // Room for the events asked for, up to a bound: the count comes from a stored head,
+        // which a damaged file could make any size before a record is checked.
+        views.reserveCapacity(Int(Swift.min(newest - oldest + 1, 4_096)))
         while true {
             let view = try requireView(at: position, reason: "stream \(stream) links to it")
             guard view.streamVersion == number, view.isInStream(stream) else {

@@ -53,7 +53,9 @@ enum StoredHead {
 
     /// The head stored in `bytes`, or nil when they are not a well-formed
     /// head: a truncated or overlong number, a gap larger than the entry
-    /// before it, a zero entry, or bytes left over.
+    /// before it, a zero entry, bytes left over, or more events than the
+    /// last one's position (one event per position at most; this also
+    /// refuses the count `UInt64.max`, which no next event could follow).
     static func decode(_ bytes: UnsafeRawBufferPointer) -> Head? {
         var offset = 0
         guard let count = get(bytes, at: &offset) else { return nil }
@@ -74,7 +76,7 @@ enum StoredHead {
             ladder.append(entry)
             previous = entry
         }
-        guard offset == bytes.count else { return nil }
+        guard offset == bytes.count, count <= (ladder.first ?? 0), count < .max else { return nil }
         return Head(count: count, ladder: ladder)
     }
 

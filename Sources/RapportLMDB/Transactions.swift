@@ -63,6 +63,7 @@ struct TxnReader {
 
     /// The last stored position and its chain hash bytes (in place), or (0, nil) when empty.
     func last() throws(EventStoreError) -> (position: UInt64, record: UnsafeRawBufferPointer?) {
+        let found: (position: UInt64, record: UnsafeRawBufferPointer?)
         do throws(LMDBError) {
             var cursor: OpaquePointer?
             try check(mdb_cursor_open(txn, tables.events, &cursor), "opening a cursor")
@@ -75,10 +76,16 @@ struct TxnReader {
                 throw LMDBError(code: MDB_CORRUPTED, operation: "an events key of \(k.mv_size) bytes")
             }
             let position = UInt64(bigEndian: k.mv_data.loadUnaligned(as: UInt64.self))
-            return (position, UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+            found = (position, UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
         } catch {
             throw error.storeError
         }
+        // No log reaches the last position a key can name (the next one would not exist):
+        // such a key is damage, refused here rather than a trap where a caller adds 1.
+        guard found.position < .max else {
+            throw .corruptedRecord(position: LogPosition(found.position), reason: "an events key at the largest position a key can name; the log is damaged")
+        }
+        return found
     }
 
     func streamHead(_ stream: StreamID) throws(EventStoreError) -> Head? {

@@ -170,17 +170,11 @@ struct LMDBStoreTests {
         await store.close()
     }
 
-    /// Reset read transactions kept for reuse hold reader slots every process
-    /// shares: after a burst of concurrent reads, at most a few are kept.
-    @Test func aBurstOfConcurrentReadsLeavesFewReaderSlotsHeld() async throws {
-        let path = temporaryStorePath("burst")
-        defer { removeStore(path) }
-        let store = try LMDBEventStore(path: path)
-        let environment = store.environment
-        let threads = Environment.maximumIdleReaders * 3
+    /// `count` reads of `environment`, each on its own thread, all under way at once, then all ended.
+    func concurrentReads(_ count: Int, in environment: Environment) async {
         await onOwnThread {
             let inside = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0), ended = DispatchSemaphore(value: 0)
-            for _ in 0..<threads {
+            for _ in 0..<count {
                 Thread.detachNewThread {
                     _ = try? environment.read { _ in
                         inside.signal()
@@ -189,12 +183,23 @@ struct LMDBStoreTests {
                     ended.signal()
                 }
             }
-            // Every read under way at once, then all ended.
-            for _ in 0..<threads { inside.wait() }
-            for _ in 0..<threads { release.signal() }
-            for _ in 0..<threads { ended.wait() }
+            for _ in 0..<count { inside.wait() }
+            for _ in 0..<count { release.signal() }
+            for _ in 0..<count { ended.wait() }
         }
-        #expect(environment.idleReaderCount == Environment.maximumIdleReaders)
+    }
+
+    /// Reset read transactions kept for reuse hold reader slots every process
+    /// shares: after a burst of concurrent reads, at most a few are kept.
+    @Test func aBurstOfConcurrentReadsLeavesFewReaderSlotsHeld() async throws {
+        let path = temporaryStorePath("burst")
+        defer { removeStore(path) }
+        let store = try LMDBEventStore(path: path)
+        let environment = store.environment
+        let threads = environment.maximumIdleReaders * 3
+        await concurrentReads(threads, in: environment)
+        #expect(environment.maximumIdleReaders == Environment.idleReaderLimit)
+        #expect(environment.idleReaderCount == environment.maximumIdleReaders)
         // The slots still taken (mdb_reader_list prints a header, then one line per slot held).
         var lines: [String] = []
         _ = withUnsafeMutablePointer(to: &lines) { pointer in
@@ -204,8 +209,23 @@ struct LMDBStoreTests {
             }, pointer)
         }
         let held = lines.filter { !$0.contains("pid") && !$0.contains("no active readers") }.count
-        #expect(held == Environment.maximumIdleReaders, "reader slots still taken: \(lines)")
+        #expect(held == environment.maximumIdleReaders, "reader slots still taken: \(lines)")
         #expect(try environment.read { _ in 1 } == 1)
+        await store.close()
+    }
+
+    /// A small reader table: a process keeps a quarter of it at most, so one
+    /// that goes idle after a burst leaves the other processes the rest.
+    @Test func aSmallReaderTableIsMostlyLeftToOtherProcesses() async throws {
+        let path = temporaryStorePath("small-table")
+        defer { removeStore(path) }
+        var configuration = LMDBEventStore.Configuration()
+        configuration.maximumReaders = 8
+        let store = try LMDBEventStore(path: path, configuration: configuration)
+        let environment = store.environment
+        #expect(environment.maximumIdleReaders == 2)
+        await concurrentReads(6, in: environment)
+        #expect(environment.idleReaderCount == 2)
         await store.close()
     }
 
@@ -898,4 +918,61 @@ struct ProjectionCrashTests {
         await crashed.close()
         await reference.close()
     }
+
+    /// Damage no append can make: a head counting more events than its last
+    /// position, or an events key at the largest position (whose next does
+    /// not exist). Each is a typed error, never a trap where 1 is added.
+    @Test func headsAndKeysAtTheLimitsAreDamageNotATrap() async throws {
+        let path = temporaryStorePath("limits")
+        defer { removeStore(path) }
+        let store = try LMDBEventStore(path: path)
+        let stream = try StreamID("s-1")
+        try await store.append([testEvent()], to: stream)
+        // The stream's head: the count 2^64 - 1 (ten bytes), its 64 ladder entries all position 1.
+        let head: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0x01] + [UInt8](repeating: 0, count: 63)
+        try await store.writerSubmit { txn in
+            var key = Array(stream.rawValue.utf8), value = head
+            try key.withUnsafeMutableBytes { k in
+                try value.withUnsafeMutableBytes { v in
+                    var kv = MDB_val(mv_size: k.count, mv_data: k.baseAddress), vv = MDB_val(mv_size: v.count, mv_data: v.baseAddress)
+                    try check(mdb_put(txn, store.environment.tables.streamHeads, &kv, &vv, 0), "damaging a stream head")
+                }
+            }
+        }
+        do throws(EventStoreError) {
+            _ = try await store.append([testEvent()], to: stream, expecting: .any)
+            Issue.record("an append onto a head that counts 2^64 - 1 events")
+        } catch .storage(let reason) {
+            #expect(reason.contains("damaged"), "\(reason)")
+        } catch {
+            Issue.record("\(error)")
+        }
+        #expect(try await store.headPosition() == 1)
+        // An events key at position 2^64 - 1.
+        try await store.writerSubmit { txn in
+            var key = UInt64.max.bigEndian, value: [UInt8] = [0]
+            try withUnsafeMutableBytes(of: &key) { k in
+                try value.withUnsafeMutableBytes { v in
+                    var kv = MDB_val(mv_size: 8, mv_data: k.baseAddress), vv = MDB_val(mv_size: v.count, mv_data: v.baseAddress)
+                    try check(mdb_put(txn, store.environment.tables.events, &kv, &vv, 0), "damaging the log")
+                }
+            }
+        }
+        for (name, operation) in [
+            ("head", { () async throws(EventStoreError) in _ = try await store.headPosition() }),
+            ("position as of", { () async throws(EventStoreError) in _ = try await store.position(asOf: Date()) }),
+            ("append", { () async throws(EventStoreError) in _ = try await store.append([testEvent()], to: try StreamID("s-2")) }),
+        ] as [(String, () async throws(EventStoreError) -> Void)] {
+            do {
+                try await operation()
+                Issue.record("\(name) answered")
+            } catch .corruptedRecord(let position, _) {
+                #expect(position == LogPosition(UInt64.max), "\(name)")
+            } catch {
+                Issue.record("\(name): \(error)")
+            }
+        }
+        await store.close()
+    }
+
 }

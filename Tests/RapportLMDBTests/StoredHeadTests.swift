@@ -49,5 +49,10 @@ struct StoredHeadTests {
         #expect(decode([0x03, 0x05, 0x03]) == Head(count: 3, ladder: [5, 2]))
         #expect(decode([0x00]) == Head())
         #expect(decode([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]) == nil)  // more than 64 bits
+        // More events than the last one's position: 6 events, the last at 5 (entries 5, 4, 3).
+        #expect(decode([0x06, 0x05, 0x01, 0x01]) == nil)
+        #expect(decode([0x05, 0x05, 0x01, 0x01]) == Head(count: 5, ladder: [5, 4, 3]))
+        // The count UInt64.max (no next event could be numbered), its 64 entries all 1: refused, not a trap at the next append.
+        #expect(decode([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x01] + [UInt8](repeating: 0, count: 63)) == nil)
     }
 }
