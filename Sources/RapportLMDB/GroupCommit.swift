@@ -319,7 +319,14 @@ final class GroupCommitWriter: @unchecked Sendable {
             var batch = try AppendBatch(txn: txn, tables: environment.tables, now: clock.nowMicros(), expectedStreams: streamCount)
             var results: [Result<AppendResult, EventStoreError>] = []
             results.reserveCapacity(requests.count)
-            for request in requests { results.append(try batch.apply(request)) }
+            for request in requests {
+                let result = try batch.apply(request)
+                // Damage LMDB itself met (a damaged page) fails the whole transaction: every later
+                // call in it answers MDB_BAD_TXN. The request's own error is what its caller gets
+                // (a group is tried again one request at a time).
+                if case .failure(let failure) = result, batch.reader.transactionFailed { throw failure }
+                results.append(result)
+            }
             try batch.finish()
             // The type and actor indexes follow at a bounded distance (IndexWatermark).
             let indexed = try IndexWatermark.read(batch.reader)

@@ -15,6 +15,13 @@ struct TxnReader {
     let txn: OpaquePointer
     let tables: Tables
 
+    /// Whether LMDB has failed the transaction (after damage it met, say):
+    /// every call in it then answers `MDB_BAD_TXN`, and only an abort is left.
+    var transactionFailed: Bool {
+        var key = MDB_val(), value = MDB_val()
+        return mdb_get(txn, tables.meta, &key, &value) == MDB_BAD_TXN
+    }
+
     /// The value stored under `key`, in place, or nil.
     func get(_ dbi: MDB_dbi, key: UnsafeRawBufferPointer) throws(LMDBError) -> UnsafeRawBufferPointer? {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))

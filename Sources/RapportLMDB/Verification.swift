@@ -32,6 +32,11 @@ extension LMDBEventStore {
     /// if let problem = report.problem { print(problem) }
     /// ```
     ///
+    /// One snapshot, so that the heads and indexes are compared with the log
+    /// they belong to: appends go on meanwhile, but a growth of the map waits
+    /// for the walk to end (and the appends that need the room with it). On a
+    /// busy store whose map is nearly full, verify a copy (`rapport copy`).
+    ///
     /// - Parameter progress: called every 65,536 records with (checked, total).
     /// - Throws: only when the store cannot be read at all (closed, I/O).
     public func verify(progress: ((UInt64, UInt64) -> Void)? = nil) throws(EventStoreError) -> VerificationReport {

@@ -12,7 +12,7 @@ struct ErrorTests {
         defer { scratch.cleanUp() }
         let run = try scratch.rapport(command, "--store", scratch.store)
         #expect(run.status == 66)
-        #expect(run.errors == "rapport: no store at \(scratch.store); run `rapport demo` first\n")
+        #expect(run.errors == "rapport: no store at \(scratch.store): check --store or RAPPORT_STORE (`rapport demo` makes a sample store)\n")
         #expect(run.output.isEmpty)
         #expect(!FileManager.default.fileExists(atPath: scratch.store))
     }
@@ -22,7 +22,7 @@ struct ErrorTests {
         defer { scratch.cleanUp() }
         let run = try scratch.rapport("verify")
         #expect(run.status == 66)
-        #expect(run.errors == "rapport: no store at rapport-data; run `rapport demo` first\n")
+        #expect(run.errors == "rapport: no store at rapport-data: check --store or RAPPORT_STORE (`rapport demo` makes a sample store)\n")
     }
 
     @Test(arguments: ["2024-13-01", "yesterday", "2024-03-01 10:00", "01.03.2024"])

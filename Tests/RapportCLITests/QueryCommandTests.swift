@@ -375,7 +375,7 @@ struct QueryCommandTests {
         defer { scratch.cleanUp() }
         let run = try scratch.rapport(arguments + ["--store", scratch.store])
         #expect(run.status == 66)
-        #expect(run.errors == "rapport: no store at \(scratch.store); run `rapport demo` first\n")
+        #expect(run.errors == "rapport: no store at \(scratch.store): check --store or RAPPORT_STORE (`rapport demo` makes a sample store)\n")
         #expect(!FileManager.default.fileExists(atPath: scratch.store))
     }
 }

@@ -918,7 +918,11 @@ struct ProjectionCrashTests {
         await crashed.close()
         await reference.close()
     }
+}
 
+/// Damage met while appending or reading: a typed error naming it, never a trap.
+@Suite("LMDB damage met by appends")
+struct DamageMetByAppendsTests {
     /// Damage no append can make: a head counting more events than its last
     /// position, or an events key at the largest position (whose next does
     /// not exist). Each is a typed error, never a trap where 1 is added.
@@ -972,6 +976,52 @@ struct ProjectionCrashTests {
                 Issue.record("\(name): \(error)")
             }
         }
+        await store.close()
+    }
+
+
+    /// Damage LMDB itself finds (a B-tree page that is neither a branch nor a
+    /// leaf) met while an append checks its stream's head: the append fails
+    /// naming the damage, not with the "transaction must abort" LMDB answers
+    /// every later call of a transaction that met it.
+    @Test func aDamagedPageMetByTheChecksIsNamed() async throws {
+        let path = temporaryStorePath("damaged-page")
+        defer { removeStore(path) }
+        var store = try LMDBEventStore(path: path)
+        let stream = try StreamID("victim")
+        try await store.append([testEvent()], to: stream)
+        // The page holding the stream's head: a value LMDB hands out points into its page in the
+        // map, and a page begins with its number.
+        var stat = MDB_stat()
+        mdb_env_stat(store.environment.env, &stat)
+        let pageSize = Int(stat.ms_psize)
+        let page = try store.environment.read { (txn) throws(EventStoreError) -> Int in
+            var key = Array(stream.rawValue.utf8)
+            return key.withUnsafeMutableBytes { k in
+                var kv = MDB_val(mv_size: k.count, mv_data: k.baseAddress), vv = MDB_val()
+                guard mdb_get(txn.reader.txn, txn.reader.tables.streamHeads, &kv, &vv) == MDB_SUCCESS else { return -1 }
+                let start = UInt(bitPattern: vv.mv_data) & ~UInt(pageSize - 1)
+                return Int(UnsafeRawPointer(bitPattern: start)!.load(as: UInt64.self))
+            }
+        }
+        try #require(page > 1)
+        await store.close()
+        // Its flags (bytes 10 and 11 of the page header) cleared: neither branch nor leaf.
+        let file = try FileHandle(forUpdating: URL(fileURLWithPath: path).appendingPathComponent("data.mdb"))
+        try file.seek(toOffset: UInt64(page * pageSize + 10))
+        try file.write(contentsOf: [0, 0])
+        try file.close()
+
+        store = try LMDBEventStore(path: path)
+        do throws(EventStoreError) {
+            _ = try await store.append([testEvent()], to: stream)
+            Issue.record("an append over a damaged page")
+        } catch .storage(let reason) {
+            #expect(reason.contains("damaged") && !reason.contains("MDB_BAD_TXN"), "\(reason)")
+        } catch {
+            Issue.record("\(error)")
+        }
+        #expect(try await store.headPosition() == 1)
         await store.close()
     }
 

@@ -236,7 +236,7 @@ struct OpenedStore {
         guard mustExist else { return }
         let data = URL(fileURLWithPath: path).appendingPathComponent("data.mdb").path
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: data) else {
-            throw CLIError("no store at \(path); run `rapport demo` first", status: .noInput)
+            throw CLIError("no store at \(path): check --store or RAPPORT_STORE (`rapport demo` makes a sample store)", status: .noInput)
         }
         if (attributes[.size] as? NSNumber)?.int64Value == 0 {
             throw CLIError("\(data) is empty: not a store (damaged, or its creation was interrupted)", status: .dataError)

@@ -183,7 +183,9 @@ public protocol ReadModelStorage: Sendable {
     /// The projection's checkpoint, or nil when it never committed.
     func checkpoint(of projection: String) throws(EventStoreError) -> ProjectionCheckpoint?
     /// Runs `body` with a reader of the projection's committed read model.
-    /// Synchronous and short: no `await` inside.
+    /// Synchronous and short: no `await` inside. The reader is valid inside
+    /// `body` only: it reads a transaction that ends when `body` returns, so
+    /// keep the values it returns, never the reader itself.
     func read<R>(_ projection: String, _ body: (any ReadModelReader) throws(EventStoreError) -> R) throws(EventStoreError) -> R
     /// Commits the changes of several projections, with their checkpoints, in
     /// one transaction. When a change's ``ReadModelChanges/condition`` is not
