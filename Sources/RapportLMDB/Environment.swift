@@ -61,7 +61,8 @@ final class Environment: @unchecked Sendable {
     /// Reset read transactions, ready to be renewed (MDB_NOTLS: not bound to a thread).
     private let idleReaders = Mutex<[ReaderHandle]>([])
     /// The most reset read transactions kept for reuse: 16, or a quarter of
-    /// `maximumReaders` when that is fewer (at least 1). Each holds one of
+    /// the reader table when that is fewer (at least 1). The table's size is
+    /// `maximumReaders` of the process that created the lock file. Each holds one of
     /// the `maximumReaders` slots, which every process using the store
     /// shares: after a burst of concurrent reads the rest are ended, not
     /// kept, and a process that goes idle leaves the other processes most
@@ -80,7 +81,6 @@ final class Environment: @unchecked Sendable {
     init(path: String, configuration: LMDBEventStore.Configuration) throws(EventStoreError) {
         self.logger = configuration.logger
         self.maximumMapSize = configuration.maximumMapSize
-        self.maximumIdleReaders = min(Self.idleReaderLimit, max(1, configuration.maximumReaders / 4))
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
@@ -123,6 +123,10 @@ final class Environment: @unchecked Sendable {
         }
         self.env = handle!
         self.tables = tablesValue!
+        // The reader table's size: set by the process that created the lock file, which may not be this one.
+        var readers: UInt32 = 0
+        mdb_env_get_maxreaders(handle, &readers)
+        self.maximumIdleReaders = min(Self.idleReaderLimit, max(1, Int(readers) / 4))
         pthread_rwlock_init(&gate, nil)
         pthread_key_create(&holdsKey, nil)
     }

@@ -41,7 +41,14 @@ extension LMDBEventStore {
     /// - Throws: only when the store cannot be read at all (closed, I/O).
     public func verify(progress: ((UInt64, UInt64) -> Void)? = nil) throws(EventStoreError) -> VerificationReport {
         try environment.read { (txn) throws(EventStoreError) -> VerificationReport in
-            var verifier = try LogVerifier(reader: txn.reader)
+            var verifier: LogVerifier
+            do throws(EventStoreError) {
+                verifier = try LogVerifier(reader: txn.reader)
+            } catch .corruptedRecord(let position, let reason) {
+                // A last key no log can reach: a problem to report, like any damaged record.
+                return VerificationReport(eventsChecked: 0, head: position,
+                                          problem: VerificationProblem(position: position, message: "corrupted record: \(reason)"))
+            }
             return try verifier.run(progress: progress)
         }
     }

@@ -97,4 +97,26 @@ struct CompanyTests {
         await #expect(throws: CRMError.self) { try await repository.unlinkContactFromCompany(ada, context: context()) }
         #expect(try await store.headPosition() == result.positions.upperBound)
     }
+
+    @Test("a contact moves to another company when the previous one does not list it, or is archived")
+    func movingAContactFromAPreviousCompanyThatDoesNotListIt() async throws {
+        let repository = Repository(store: InMemoryEventStore())
+        let ada = ContactID(), acme = CompanyID(), globex = CompanyID(), initech = CompanyID()
+        try await repository.execute(.create(name: try PersonName(given: "Ada", family: "Lovelace")), on: ada, context: context())
+        for (company, name) in [(acme, "Acme"), (globex, "Globex"), (initech, "Initech")] {
+            try await repository.execute(.create(name: name), on: company, context: context())
+        }
+        // Linked on the contact's side only: Acme does not list Ada.
+        try await repository.execute(.linkToCompany(acme), on: ada, context: context())
+        try await repository.linkContact(ada, to: globex, context: context())
+        #expect(try await repository.load(ada).state.companyID == globex)
+        #expect(try await repository.load(globex).state.contacts[ada] != nil)
+        #expect(try await repository.load(acme).state.contacts.isEmpty)
+        // Globex lists her, then is archived: its list stays as it was, and she moves.
+        try await repository.execute(.archive(), on: globex, context: context())
+        try await repository.linkContact(ada, to: initech, context: context())
+        #expect(try await repository.load(ada).state.companyID == initech)
+        #expect(try await repository.load(initech).state.contacts[ada] != nil)
+        #expect(try await repository.load(globex).state.contacts[ada] != nil)
+    }
 }

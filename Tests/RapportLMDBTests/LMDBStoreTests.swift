@@ -229,6 +229,23 @@ struct LMDBStoreTests {
         await store.close()
     }
 
+    /// The table's size is set by the process that created the lock file:
+    /// the cap follows the table, not this process's `maximumReaders`.
+    @Test func theIdleReaderCapFollowsTheTableAnotherProcessMade() async throws {
+        let path = temporaryStorePath("table-elsewhere")
+        defer { removeStore(path) }
+        await (try LMDBEventStore(path: path)).close()
+        // Plain LMDB opens it first, with LMDB's default table (126 slots).
+        let other = try ProbeProcess(["hold-readers", path, "1"])
+        defer { other.kill() }
+        try #require(await other.waitForLine(startingWith: "ready", timeout: .seconds(30)))
+        var configuration = LMDBEventStore.Configuration()
+        configuration.maximumReaders = 8
+        let store = try LMDBEventStore(path: path, configuration: configuration)
+        #expect(store.environment.maximumIdleReaders == Environment.idleReaderLimit)
+        await store.close()
+    }
+
     /// LMDB's fatal state (an earlier failed write of its meta page) and a full
     /// reader table are reported with what to do, not only LMDB's words.
     @Test func lmdbFailuresThatNeedTheUserSayWhatToDo() {
@@ -976,6 +993,9 @@ struct DamageMetByAppendsTests {
                 Issue.record("\(name): \(error)")
             }
         }
+        // Verification reports it as a problem, as it does any damaged record.
+        let report = try await store.verifyLog(progress: nil)
+        #expect(report.problem?.position == LogPosition(UInt64.max) && report.problem?.message.hasPrefix("corrupted record") == true, "\(report)")
         await store.close()
     }
 

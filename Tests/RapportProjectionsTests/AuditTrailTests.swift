@@ -116,7 +116,7 @@ struct AuditTrailTests {
             let mentioned = entry.changes.flatMap { [$0.oldValue, $0.newValue] }.compactMap { $0 }
             for (key, _) in object where !["from", "to", "field", "fromStage", "lostAtStage", "toStage", "fromStatus", "previousCompanyID", "key", "contactID"].contains(key) {
                 // A reference by id is the field without "ID" (ownerID → owner).
-                let field = key.count > 2 && key.hasSuffix("ID") ? String(key.dropLast(2)) : key
+                let field = ["ownerID", "companyID", "contactID", "dealID", "pipelineID", "leadID"].contains(key) ? String(key.dropLast(2)) : key
                 #expect(entry.changes.contains { $0.field == field }, "\(entry.action): \(key) missing from \(entry.changes.map(\.field))")
             }
             #expect(mentioned.count >= min(object.count, 1))
@@ -187,6 +187,17 @@ struct AuditTrailTests {
         #expect(throws: ProjectionQueryError.self) {
             try audit.entries(.all, in: w.live, page: PageRequest(limit: 1, after: PageToken(rawValue: "bogus")))
         }
+    }
+
+    @Test("an application's own event keeps its members' names: only the CRM's references lose their ID")
+    func anApplicationsMembersKeepTheirNames() async throws {
+        let w = try World()
+        let invoice = NewEvent(type: "InvoiceIssued", metadata: EventMetadata(actor: anna, channel: .api),
+                               payload: Data(#"{"vatID":"DE123","ownerID":"user:anna"}"#.utf8))
+        try await w.store.append([invoice], to: try StreamID("invoice-1"))
+        try await w.runner.catchUp()
+        let entry = try #require(try audit.entries(.all, in: w.live).items.first)
+        #expect(entry.changes.map(\.field) == ["vatID", "owner"])
     }
 
     @Test("a deal's currency change is a change of its amount: one field name finds every amount the deal had")

@@ -368,17 +368,30 @@ extension UnitOfWork {
     }
 
     /// Links a contact to a company on both sides within this unit of work
-    /// (unlinking it from its previous company). All or nothing: when it
-    /// throws, the unit holds none of it.
+    /// (unlinking it from its previous company when that company lists it
+    /// and is not archived: an archived company keeps its list as it was).
+    /// All or nothing: when it throws, the unit holds none of it.
     public mutating func linkContact(_ contact: ContactID, to company: CompanyID, role: String? = nil) async throws(CRMError) {
         try await allOrNothing { (unit) throws(CRMError) in
             let current = try await unit.load(contact)
             if let previous = current.companyID, previous != company {
-                try await unit.execute(.unlinkContact(contact), on: previous)
+                try await unit.unlinkFromPreviousCompany(contact, previous)
             }
             try await unit.execute(.linkToCompany(company, role: role), on: contact)
             try await unit.execute(.linkContact(contact, role: role), on: company)
         }
+    }
+}
+
+extension UnitOfWork {
+    /// Takes `contact` off the list of `previous`, its company until now,
+    /// when that list holds it and the company is not archived. A contact
+    /// linked on its own side only (`Command.linkToCompany`), or whose
+    /// company was archived since, moves all the same.
+    mutating func unlinkFromPreviousCompany(_ contact: ContactID, _ previous: CompanyID) async throws(CRMError) {
+        let company = try await load(previous)
+        guard company.contacts[contact] != nil, !company.isArchived else { return }
+        try await execute(.unlinkContact(contact), on: previous)
     }
 }
 

@@ -330,7 +330,7 @@ extension UnitOfWork {
                 }
             } else {
                 if let previous = person.companyID {
-                    try await execute(.unlinkContact(contactID), on: previous)
+                    try await unlinkFromPreviousCompany(contactID, previous)
                 }
                 try await execute(.linkToCompany(companyID), on: contactID)
                 try await execute(.linkContact(contactID), on: companyID)

@@ -12,8 +12,9 @@ import RapportEventLog
 ///   (except `reason`, `at`, `by`);
 /// - every other member is a new value.
 ///
-/// A member naming another entity by its id (`ownerID`, `companyID`,
-/// `contactID`) is the field without `ID` (`owner`, `company`, `contact`):
+/// A member of the CRM's events naming another entity by its id (`ownerID`,
+/// `companyID`, `contactID`, `dealID`, `pipelineID`, `leadID`) is the field
+/// without `ID` (`owner`, `company`, `contact`, …):
 /// the name the changes of that field use later (`DealOwnerAssigned` →
 /// `owner`), so one field name finds a deal's first owner and every owner
 /// after.
@@ -96,11 +97,19 @@ enum ChangeDescription {
         return changes
     }
 
-    /// The field a payload member stands for: a reference by id is the
-    /// field without `ID` (`ownerID` → `owner`); any other member is its own name.
+    /// The field a payload member stands for: a reference by id of the CRM's
+    /// events is the field without `ID` (`ownerID` → `owner`); any other
+    /// member is its own name (an application's `vatID` stays `vatID`).
     static func field(ofMember key: String) -> String {
-        key.count > 2 && key.hasSuffix("ID") ? String(key.dropLast(2)) : key
+        references[key] ?? key
     }
+
+    /// The CRM's payload members that name another entity by its id, and the
+    /// field each stands for (the name that field's later changes use).
+    static let references = [
+        "ownerID": "owner", "companyID": "company", "contactID": "contact",
+        "dealID": "deal", "pipelineID": "pipeline", "leadID": "lead",
+    ]
 
     /// Whether `word` occurs in `text`, byte by byte (type names are short).
     static func occurs(_ word: StaticString, in text: String) -> Bool {

@@ -89,7 +89,9 @@ public enum ProjectionQueryError: Error, Sendable, Equatable, CustomStringConver
     case corruptValue(key: String, reason: String)
     /// The continuation token is not one this query returned.
     case invalidToken(String)
-    /// The read model has not reached the position asked about (it is at `reached`, nil: never built).
+    /// The read model has not reached the position asked about (it is at
+    /// `reached`; nil when it was stored by another version of its
+    /// projection, which the runner rebuilds at its next catch-up).
     case notCaughtUp(projection: String, reached: LogPosition?, asked: LogPosition)
     /// The read model has never been built: no catch-up has committed it, so
     /// an answer from it would look like "nothing recorded". A catch-up on an
