@@ -114,6 +114,9 @@ struct CompanyTests {
         #expect(try await repository.load(acme).state.contacts.isEmpty)
         // Globex lists her, then is archived: its list stays as it was, and she moves.
         try await repository.execute(.archive(), on: globex, context: context())
+        // An archived company changes owner all the same (a departing manager's records handed over).
+        try await repository.execute(.assignOwner("user:boris"), on: globex, context: context())
+        #expect(try await repository.load(globex).state.owner == "user:boris")
         try await repository.linkContact(ada, to: initech, context: context())
         #expect(try await repository.load(ada).state.companyID == initech)
         #expect(try await repository.load(initech).state.contacts[ada] != nil)

@@ -165,6 +165,8 @@ struct ContactTests {
         let archived = Given<Contact>([created, ContactArchived(reason: "left the company")])
         archived.when(.addEmail("x@example.com")).thenFails(.archived(kind: "contact", id: archived.id.description))
         archived.when(.restore()).then([ContactRestored()])
+        // Handing over a departing manager's records: an archived contact changes owner.
+        archived.when(.assignOwner("user:boris")).then([ContactOwnerAssigned(from: "user:anna", to: "user:boris")])
         let active = Given<Contact>([created])
         active.when(.restore()).thenFails(.invalidTransition(kind: "contact", id: active.id.description, reason: "it is not archived"))
     }
@@ -174,6 +176,7 @@ struct ContactTests {
         let merged = Given<Contact>([created, ContactMergedInto(survivor: survivor)])
         merged.when(.rename(to: ada)).thenFails(.contactMerged(id: merged.id.description, into: survivor.description))
         merged.when(.restore()).thenFails(.contactMerged(id: merged.id.description, into: survivor.description))
+        merged.when(.assignOwner("user:boris")).thenFails(.contactMerged(id: merged.id.description, into: survivor.description))
         #expect(merged.state.mergedInto == survivor)
     }
 

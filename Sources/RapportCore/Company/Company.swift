@@ -262,10 +262,10 @@ extension Command where A == Company {
     }
 
     /// Gives the company to another owner, a principal id (trimmed, no spaces or control characters).
-    /// The same owner again changes nothing.
+    /// The same owner again changes nothing. Allowed on an archived company
+    /// too, so a departing manager's archived companies can be handed over.
     public static func assignOwner(_ owner: String) -> Self {
         Command(name: "company.assignOwner") { company, _ throws(CRMError) in
-            try company.ensureActive()
             let owner = try validatedPrincipalID(owner, field: "owner")
             return company.owner == owner ? [] : [CompanyOwnerAssigned(from: company.owner, to: owner)]
         }

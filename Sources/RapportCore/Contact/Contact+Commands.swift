@@ -116,10 +116,12 @@ extension Command where A == Contact {
         }
     }
 
-    /// Gives the contact to another owner.
+    /// Gives the contact to another owner. Allowed on an archived contact
+    /// too (not on a merged one: its survivor holds it), so a departing
+    /// manager's archived contacts can be handed over.
     public static func assignOwner(_ owner: String) -> Self {
         Command(name: "contact.assignOwner") { contact, _ throws(CRMError) in
-            try contact.ensureActive()
+            if let survivor = contact.mergedInto { throw .contactMerged(id: contact.id.description, into: survivor.description) }
             let owner = try validatedPrincipalID(owner, field: "owner")
             return contact.owner == owner ? [] : [ContactOwnerAssigned(from: contact.owner, to: owner)]
         }
