@@ -428,5 +428,21 @@ struct DealTests {
         try await repository.moveDeal(deal, toStage: "negotiation", context: context(anna))
         try await repository.moveDeal(deal, toStage: "proposal", context: context(Principal(id: "user:mia", role: .salesManager)))
         #expect(try await repository.load(deal).state.stage == "proposal")
+
+        // Access comes first for a deal that does not exist too: the same refusal, recorded,
+        // so comparing the answers does not tell which deals exist. An allowed actor learns it is not there.
+        let nowhere = DealID()
+        await #expect(throws: CRMError.accessDenied(actor: marketer.id, command: "deal.moveToStage", entity: nowhere.tag.rawValue,
+                                                    reason: "the role marketing may not work on deals")) {
+            try await repository.moveDeal(nowhere, toStage: "negotiation", context: context(marketer))
+        }
+        await #expect(throws: CRMError.accessDenied(actor: marketer.id, command: "deal.markLost", entity: nowhere.tag.rawValue,
+                                                    reason: "the role marketing may not work on deals")) {
+            try await repository.markDealLost(nowhere, reason: "gone", context: context(marketer))
+        }
+        #expect(try await store.readStream(try StreamID("access-denied"), from: 1, direction: .forward, limit: 10).count == 6)
+        await #expect(throws: CRMError.notFound(kind: "deal", id: nowhere.description)) {
+            try await repository.moveDeal(nowhere, toStage: "negotiation", context: context(anna))
+        }
     }
 }

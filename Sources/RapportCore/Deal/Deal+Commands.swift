@@ -400,7 +400,13 @@ extension UnitOfWork {
     /// Loads the deal and its pipeline and runs the command `make` builds.
     mutating func onDealWithPipeline(_ deal: DealID, _ make: (Pipeline) -> Command<Deal>) async throws(CRMError) {
         let state = try await load(deal)
-        guard state.exists, let pipelineID = state.pipelineID else { throw .notFound(kind: Deal.kind, id: deal.description) }
+        guard state.exists, let pipelineID = state.pipelineID else {
+            // Access comes first: the command meets the policy (a refusal is recorded) before the
+            // deal's absence is told, so a refused actor cannot probe which deals exist. Its
+            // decision never runs (the deal is not there), so no pipeline is loaded for it.
+            try await execute(make(Pipeline(id: PipelineID())), on: deal)
+            throw .notFound(kind: Deal.kind, id: deal.description)
+        }
         let pipeline = try await load(pipelineID)
         try await execute(make(pipeline), on: deal)
     }
