@@ -297,8 +297,23 @@ struct DealTests {
         let repository = Repository(store: store)
         try await repository.execute(.define(name: "Sales", stages: salesStages), on: pipelineID, context: context(admin))
         let deal = DealID()
+        // The company and contact must be there (and active) for a deal to name them.
+        let opening = { () async throws(CRMError) in
+            try await repository.openDeal(deal, title: "Acme renewal", pipeline: pipelineID, amount: eur("12000"), owner: "user:anna",
+                                          company: acme, contacts: [DealContact(contactID: ada, role: .decisionMaker)], context: context())
+        }
+        await #expect(throws: CRMError.notFound(kind: "company", id: acme.description)) { try await opening() }
+        try await repository.execute(.create(name: "Acme"), on: acme, context: context())
+        await #expect(throws: CRMError.notFound(kind: "contact", id: ada.description)) { try await opening() }
+        let survivor = ContactID()
+        for contact in [ada, survivor] {
+            try await repository.execute(.create(name: try PersonName(given: "Ada", family: "Lovelace")), on: contact, context: context(admin))
+        }
+        try await repository.mergeContacts(survivor: survivor, duplicate: ada, context: context(admin))
+        await #expect(throws: CRMError.contactMerged(id: ada.description, into: survivor.description)) { try await opening() }
+        #expect(try await store.streamVersion(of: deal.streamID) == 0, "nothing of the refused openings stored")
         try await repository.openDeal(deal, title: "Acme renewal", pipeline: pipelineID, amount: eur("12000"), owner: anna.id,
-                                      company: acme, contacts: [DealContact(contactID: ada, role: .decisionMaker)], context: context())
+                                      company: acme, contacts: [DealContact(contactID: survivor, role: .decisionMaker)], context: context())
         try await repository.moveDeal(deal, toStage: "negotiation", context: context())
         try await repository.moveDeal(deal, toStage: "proposal", context: context())
         try await repository.markDealLost(deal, reason: "timing", context: context())
@@ -311,7 +326,7 @@ struct DealTests {
         #expect(back.from == "negotiation" && back.to == "proposal" && back.movedBack)
         #expect(try records[3].decode(DealLost.self).lostAtStage == "proposal")
         for record in records {
-            for tag in [deal.tag, pipelineID.tag, acme.tag, ada.tag, try Tag("owner:user:anna")] {
+            for tag in [deal.tag, pipelineID.tag, acme.tag, survivor.tag, try Tag("owner:user:anna")] {
                 #expect(record.tags.contains(tag), "\(record.type) lacks \(tag)")
             }
         }

@@ -304,6 +304,12 @@ extension Command where A == Deal {
 
 extension Repository {
     /// Opens a deal in `pipeline`, loading the pipeline's current definition.
+    /// The company and every contact must exist and be active.
+    ///
+    /// - Throws: ``CRMError/notFound(kind:id:)`` for a company or contact that
+    ///   does not exist, ``CRMError/contactMerged(id:into:)`` for a contact
+    ///   merged into another (link the survivor), ``CRMError/archived(kind:id:)``
+    ///   for an archived one; nothing is appended then.
     ///
     /// ```swift
     /// try await repository.openDeal(deal, title: "Acme renewal", pipeline: sales, stage: "qualification",
@@ -373,13 +379,31 @@ extension Repository {
 
 extension UnitOfWork {
     /// Opens a deal within this unit of work (see ``Repository/openDeal(_:title:pipeline:stage:amount:expectedCloseDate:owner:company:contacts:context:)``).
+    /// The company and every contact must exist and be active (a merged or
+    /// archived one is refused, as in a lead's conversion). All or nothing.
     public mutating func openDeal(
         _ deal: DealID, title: String, pipeline: PipelineID, stage: String? = nil, amount: Money? = nil,
         expectedCloseDate: Date? = nil, owner: String? = nil, company: CompanyID? = nil, contacts: [DealContact] = []
     ) async throws(CRMError) {
-        let definition = try await load(pipeline)
-        try await execute(.open(title: title, in: definition, stage: stage, amount: amount, expectedCloseDate: expectedCloseDate,
-                                owner: owner, company: company, contacts: contacts), on: deal)
+        try await allOrNothing { (unit) throws(CRMError) in
+            let definition = try await unit.load(pipeline)
+            // Access first: the deal's command meets the policy before anything about the others is told.
+            try await unit.execute(.open(title: title, in: definition, stage: stage, amount: amount, expectedCloseDate: expectedCloseDate,
+                                         owner: owner, company: company, contacts: contacts), on: deal)
+            // The company and contacts must be there and active, as a lead's conversion requires: a deal
+            // on a merged contact would be missing from its survivor's history. Loaded in this unit, so
+            // a merge or an archiving committed meanwhile fails the append.
+            if let company {
+                let existing = try await unit.load(company)
+                guard existing.exists else { throw .notFound(kind: Company.kind, id: company.description) }
+                try existing.ensureActive()
+            }
+            for contact in contacts {
+                let existing = try await unit.load(contact.contactID)
+                guard existing.exists else { throw .notFound(kind: Contact.kind, id: contact.contactID.description) }
+                try existing.ensureActive()
+            }
+        }
     }
 
     /// Moves a deal within this unit of work (see ``Repository/moveDeal(_:toStage:context:)``).
