@@ -660,14 +660,8 @@ extension LMDBStoreTests {
         try await store.append([a, b], to: try StreamID("s-1"))
         // Damage the id index: a's entry points at b's position (2).
         try await store.writerSubmit { txn in
-            var uuid = a.id.uuid.uuid
-            var position = UInt64(2).bigEndian
-            try withUnsafeMutableBytes(of: &uuid) { k in
-                try withUnsafeMutableBytes(of: &position) { v in
-                    var kv = MDB_val(mv_size: 16, mv_data: k.baseAddress), vv = MDB_val(mv_size: 8, mv_data: v.baseAddress)
-                    try check(mdb_put(txn, store.environment.tables.eventIDs, &kv, &vv, 0), "damaging the index")
-                }
-            }
+            try Bytes.put(txn: txn, dbi: store.environment.tables.eventIDs, key: withUnsafeBytes(of: a.id.uuid.uuid) { Array($0) },
+                          value: withUnsafeBytes(of: UInt64(2).bigEndian) { Array($0) })
         }
         func isCorruptedAtTwo(_ error: any Error) -> Bool {
             if case .corruptedRecord(let position, _) = error as? EventStoreError { return position == 2 }
@@ -847,13 +841,7 @@ extension LMDBStoreTests {
         let damaged = try Tag("damaged")
         try await store.append([testEvent(tags: [damaged])], to: try StreamID("t-0"))
         try await store.writerSubmit { txn in
-            var key = Array("damaged".utf8), value: [UInt8] = [0xFF]
-            try key.withUnsafeMutableBytes { k in
-                try value.withUnsafeMutableBytes { v in
-                    var kv = MDB_val(mv_size: k.count, mv_data: k.baseAddress), vv = MDB_val(mv_size: v.count, mv_data: v.baseAddress)
-                    try check(mdb_put(txn, store.environment.tables.tagHeads, &kv, &vv, 0), "damaging a tag head")
-                }
-            }
+            try Bytes.put(txn: txn, dbi: store.environment.tables.tagHeads, key: Array("damaged".utf8), value: [0xFF])
         }
         // Hold the writer so that both appends are queued and taken as one group.
         let busy = Task { try await store.writerSubmit { _ in usleep(300_000) } }
@@ -952,13 +940,7 @@ struct DamageMetByAppendsTests {
         // The stream's head: the count 2^64 - 1 (ten bytes), its 64 ladder entries all position 1.
         let head: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0x01] + [UInt8](repeating: 0, count: 63)
         try await store.writerSubmit { txn in
-            var key = Array(stream.rawValue.utf8), value = head
-            try key.withUnsafeMutableBytes { k in
-                try value.withUnsafeMutableBytes { v in
-                    var kv = MDB_val(mv_size: k.count, mv_data: k.baseAddress), vv = MDB_val(mv_size: v.count, mv_data: v.baseAddress)
-                    try check(mdb_put(txn, store.environment.tables.streamHeads, &kv, &vv, 0), "damaging a stream head")
-                }
-            }
+            try Bytes.put(txn: txn, dbi: store.environment.tables.streamHeads, key: Array(stream.rawValue.utf8), value: head)
         }
         do throws(EventStoreError) {
             _ = try await store.append([testEvent()], to: stream, expecting: .any)
@@ -971,13 +953,7 @@ struct DamageMetByAppendsTests {
         #expect(try await store.headPosition() == 1)
         // An events key at position 2^64 - 1.
         try await store.writerSubmit { txn in
-            var key = UInt64.max.bigEndian, value: [UInt8] = [0]
-            try withUnsafeMutableBytes(of: &key) { k in
-                try value.withUnsafeMutableBytes { v in
-                    var kv = MDB_val(mv_size: 8, mv_data: k.baseAddress), vv = MDB_val(mv_size: v.count, mv_data: v.baseAddress)
-                    try check(mdb_put(txn, store.environment.tables.events, &kv, &vv, 0), "damaging the log")
-                }
-            }
+            try Bytes.put(txn: txn, dbi: store.environment.tables.events, key: withUnsafeBytes(of: UInt64.max.bigEndian) { Array($0) }, value: [0])
         }
         for (name, operation) in [
             ("head", { () async throws(EventStoreError) in _ = try await store.headPosition() }),
